@@ -1,0 +1,206 @@
+"""The `conflictmap` command: parse arguments, call the library, print. No logic lives here.
+
+Exit codes scripts can trust: 0 ok, 1 invalid input (with every problem printed), 2 usage.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import unicodedata
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from . import store
+from .model import Event, event_json_schema
+
+app = typer.Typer(
+    help="Conflict-event records (YAML) to maps analysts can trust.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+# Piped output gets a wide table instead of rich's 80-column default.
+out = Console(highlight=False, width=shutil.get_terminal_size((160, 24)).columns)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+EVENTS_DIR = Path("events")
+
+
+def fail(lines: list[str] | str, code: int = 1) -> None:
+    for line in [lines] if isinstance(lines, str) else lines:
+        err.print(line, markup=False)
+    raise typer.Exit(code)
+
+
+def load_or_exit(paths: list[Path]) -> list[Event]:
+    try:
+        return store.load_events(paths)
+    except store.InvalidEvents as exc:
+        files = len({p.path for p in exc.problems})
+        fail([str(p) for p in exc.problems]
+             + [f"{len(exc.problems)} problem(s) in {files} file(s)"])
+        raise  # unreachable
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Event files or folders (searched recursively). Default: events/")] = None,
+) -> None:
+    """Check event files: prints `N events OK`, or every problem as path:line:col: field: msg."""
+    events = load_or_exit(paths or [EVENTS_DIR])
+    typer.echo(f"{len(events)} events OK")
+
+
+@app.command("list")
+def list_events(
+    path: Annotated[Path, typer.Argument(help="Events folder or file.")] = EVENTS_DIR,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List events by date: date, id, type, place, status."""
+    events = load_or_exit([path])
+    if as_json:
+        rows = [e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in events]
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    table = Table(title=f"{len(events)} events in {path}")
+    for col in ("date", "id", "type", "place", "status"):
+        table.add_column(col)
+    for e in events:
+        place = e.location.name or f"{e.location.lat:.4f}, {e.location.lon:.4f}"
+        table.add_row(str(e.date), e.id or "", e.event_type, place, e.status, style=None)
+    out.print(table)
+
+
+def slug(text: str, limit: int = 60) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    s = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return s[:limit].rstrip("-") or "event"
+
+
+# Event field -> the `add` flag that sets it, so errors speak the user's words.
+FLAG_OF = {
+    "id": "--id", "date": "--date", "end_date": "--end-date", "title": "--title",
+    "event_type": "--type", "sub_event_type": "--sub-type", "location.name": "--place",
+    "location.country": "--country", "location.lat": "--lat", "location.lon": "--lon",
+    "location.precision": "--precision", "sources[0].url": "--source-url",
+    "sources[0].publisher": "--publisher", "sources[0].published": "--published",
+    "sources[0].quote": "--quote", "status": "--status", "fatalities": "--fatalities",
+    "description": "--description", "date_precision": "--date-precision",
+}
+
+
+def _prompt_missing(values: dict[str, Any]) -> None:
+    """Ask for required fields, only when a person is at the keyboard."""
+    if not sys.stdin.isatty():
+        return
+    for key, label in (("date", "Date (YYYY-MM-DD)"), ("title", "Title"),
+                       ("event_type", "ACLED event type"), ("place", "Place name"),
+                       ("publisher", "Source publisher"),
+                       ("published", "Source published (YYYY-MM-DD)")):
+        if values.get(key) in (None, "") and not (key == "place" and values.get("lat") is not None):
+            values[key] = typer.prompt(label)
+
+
+@app.command()
+def add(
+    date_: Annotated[str | None, typer.Option("--date", help="ISO date or date-time with offset.")] = None,
+    title: Annotated[str | None, typer.Option(help="One line saying what happened.")] = None,
+    event_type: Annotated[str | None, typer.Option("--type", help="ACLED event type.")] = None,
+    sub_type: Annotated[str | None, typer.Option("--sub-type", help="ACLED sub-event type.")] = None,
+    place: Annotated[str | None, typer.Option(help="Place name (gazetteer name or alias).")] = None,
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2 hint, e.g. AM.")] = None,
+    lat: Annotated[float | None, typer.Option(help="Latitude, WGS84.")] = None,
+    lon: Annotated[float | None, typer.Option(help="Longitude, WGS84.")] = None,
+    precision: Annotated[str | None, typer.Option(help="site|settlement|near-settlement|district|province|country")] = None,
+    source_url: Annotated[str | None, typer.Option(help="http(s) link to the source.")] = None,
+    publisher: Annotated[str | None, typer.Option(help="Who published the source.")] = None,
+    published: Annotated[str | None, typer.Option(help="When the source was published.")] = None,
+    quote: Annotated[str | None, typer.Option(help="A short quoted phrase from the source.")] = None,
+    actor: Annotated[list[str] | None, typer.Option(help="An actor; repeat for several.")] = None,
+    description: Annotated[str | None, typer.Option(help="What happened, in your own words.")] = None,
+    status: Annotated[str | None, typer.Option(help="reported|confirmed|disputed|denied")] = None,
+    fatalities: Annotated[int | None, typer.Option(help="Number of deaths reported.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="A tag; repeat for several.")] = None,
+    event_id: Annotated[str | None, typer.Option("--id", help="Default: DATE-slug-of-title.")] = None,
+    events_dir: Annotated[Path, typer.Option("--events", help="Events folder.")] = EVENTS_DIR,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the YAML, write nothing.")] = False,
+) -> None:
+    """Create one new event file from flags; validates first and never overwrites."""
+    values: dict[str, Any] = {"date": date_, "title": title, "event_type": event_type,
+                              "place": place, "lat": lat, "publisher": publisher,
+                              "published": published}
+    _prompt_missing(values)
+    record: dict[str, Any] = {
+        "date": values["date"], "title": values["title"], "event_type": values["event_type"],
+        "sub_event_type": sub_type, "actors": actor or [], "description": description,
+        "status": status, "fatalities": fatalities, "tags": tag or [],
+        "location": {"name": values["place"] or None, "country": country, "lat": lat, "lon": lon,
+                     "precision": precision},
+        "sources": [{"url": source_url, "publisher": values["publisher"],
+                     "published": values["published"], "quote": quote,
+                     "accessed": date.today().isoformat()}],
+    }
+    record = _drop_none(record)
+    if event_id is None and record.get("date") and record.get("title"):
+        event_id = f"{str(record['date'])[:10]}-{slug(str(record['title']))}"
+    record["id"] = event_id
+    try:
+        event = Event.model_validate(record)
+    except ValidationError as exc:
+        lines = []
+        for e in exc.errors():
+            name = store.field_name(tuple(e["loc"]))
+            lines.append(f"add: {FLAG_OF.get(name, name)}: "
+                         f"{'required' if e['type'] == 'missing' else e['msg']}")
+        fail(lines)
+        return
+    if dry_run:
+        sys.stdout.write(store.event_to_yaml(event))
+        return
+    try:
+        path = store.write_event(events_dir, event)
+    except (FileExistsError, ValueError) as exc:
+        fail(f"add: {exc}")
+        return
+    typer.echo(str(path))
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+@app.command()
+def schema(
+    out_path: Annotated[Path | None, typer.Option("--out", help="Write to a file.")] = None,
+) -> None:
+    """Print the JSON Schema of the event record (committed as events/event.schema.json)."""
+    text = json.dumps(event_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if out_path:
+        from .atomic import write_atomic
+
+        write_atomic(out_path, text)
+    else:
+        sys.stdout.write(text)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

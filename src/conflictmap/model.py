@@ -1,0 +1,337 @@
+"""The event record: one conflict event as analysts write it in YAML.
+
+The model is strict on purpose: unknown keys, out-of-vocabulary types and impossible points are
+errors, because a typo that passes silently puts a wrong dot on a map people trust.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from datetime import date, datetime
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+ID_RE = re.compile(ID_PATTERN)
+
+# ACLED codebook: 6 event types and their 25 sub-event types.
+ACLED_TYPES: dict[str, tuple[str, ...]] = {
+    "Battles": (
+        "Armed clash",
+        "Government regains territory",
+        "Non-state actor overtakes territory",
+    ),
+    "Explosions/Remote violence": (
+        "Chemical weapon",
+        "Air/drone strike",
+        "Suicide bomb",
+        "Shelling/artillery/missile attack",
+        "Remote explosive/landmine/IED",
+        "Grenade",
+    ),
+    "Violence against civilians": (
+        "Sexual violence",
+        "Attack",
+        "Abduction/forced disappearance",
+    ),
+    "Protests": (
+        "Peaceful protest",
+        "Protest with intervention",
+        "Excessive force against protesters",
+    ),
+    "Riots": ("Violent demonstration", "Mob violence"),
+    "Strategic developments": (
+        "Agreement",
+        "Arrests",
+        "Change to group/activity",
+        "Disrupted weapons use",
+        "Headquarters or base established",
+        "Looting/property destruction",
+        "Non-violent transfer of territory",
+        "Other",
+    ),
+}
+
+
+class DatePrecision(StrEnum):
+    """How exactly `date` is known (ACLED time_precision 1 = day, 2 = week/month, 3 = year)."""
+
+    day = "day"
+    week = "week"
+    month = "month"
+    year = "year"
+
+
+class Status(StrEnum):
+    reported = "reported"
+    confirmed = "confirmed"
+    disputed = "disputed"
+    denied = "denied"
+
+
+class GeoPrecision(StrEnum):
+    """What the point stands for: a claim about a site is not a claim about a province."""
+
+    site = "site"
+    settlement = "settlement"
+    near_settlement = "near-settlement"
+    district = "district"
+    province = "province"
+    country = "country"
+
+
+# Padding around a country's bounding box: Natural Earth 10m is good to a few hundred metres,
+# and a point on a border river must not be rejected.
+BBOX_MARGIN_DEG = 0.1
+MAX_QUOTE_CHARS = 300
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+@cache
+def country_bboxes() -> dict[str, tuple[float, float, float, float]]:
+    """ISO2 -> (min lon, min lat, max lon, max lat); see geodata/build.py."""
+    raw = resources.files("conflictmap").joinpath("data/country_bbox.json").read_text("utf-8")
+    return {k: tuple(v) for k, v in json.loads(raw)["bbox"].items()}
+
+
+def suggest(word: str, choices: list[str] | tuple[str, ...], n: int = 3) -> list[str]:
+    """Closest choices to `word`, case-insensitive, for 'did you mean' messages."""
+    lower = {c.lower(): c for c in choices}
+    hits = difflib.get_close_matches(word.lower(), list(lower), n=n, cutoff=0.5)
+    return [lower[h] for h in hits]
+
+
+def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    hits = suggest(word, choices)
+    if hits:
+        return "did you mean " + " or ".join(repr(h) for h in hits) + "?"
+    return "expected one of: " + ", ".join(repr(c) for c in choices)
+
+
+def check_http_url(value: str | None) -> str | None:
+    """Only absolute http(s) links: a `javascript:` or `data:` link in a popup is an attack."""
+    if value is None:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 for ch in value):
+        raise PydanticCustomError("url", "URL must not contain spaces or control characters")
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise PydanticCustomError(
+            "url", "only absolute http(s) URLs are allowed, got '{value}'", {"value": value}
+        )
+    return value
+
+
+def _as_date(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _parse_when(value: Any) -> Any:
+    """ISO 8601 date, or date-time with a UTC offset; anything else gets one clear message."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise PydanticCustomError(
+                "iso_date", "not an ISO 8601 date or date-time: '{value}' ({why})",
+                {"value": text, "why": str(exc)},
+            ) from None
+    if isinstance(value, datetime) and value.tzinfo is None:
+        raise PydanticCustomError(
+            "naive_datetime", "a date-time needs a UTC offset (e.g. 2020-11-10T00:00:00+03:00)"
+        )
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        use_enum_values=True,  # plain strings in dumps and YAML
+        validate_default=True,
+    )
+
+
+class Location(_Strict):
+    """Where it happened: a name to geocode, an explicit point, or both."""
+
+    name: Text | None = None
+    country: str | None = Field(None, description="ISO 3166-1 alpha-2 hint, e.g. AM")
+    lat: Finite | None = Field(None, ge=-90, le=90)
+    lon: Finite | None = Field(None, ge=-180, le=180)
+    precision: GeoPrecision | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.upper()
+        known = country_bboxes()
+        if code not in known:
+            raise PydanticCustomError(
+                "country",
+                "unknown ISO 3166-1 alpha-2 code '{value}'; {hint}",
+                {"value": value, "hint": _did_you_mean(code, sorted(known))},
+            )
+        return code
+
+    @model_validator(mode="after")
+    def _point_is_plausible(self) -> Location:
+        if (self.lat is None) != (self.lon is None):
+            missing = "lon" if self.lon is None else "lat"
+            raise PydanticCustomError(
+                "point", "lat and lon go together; {missing} is missing", {"missing": missing,
+                                                                           "field": missing}
+            )
+        if self.name is None and self.lat is None:
+            raise PydanticCustomError("place", "give a place `name`, or `lat` and `lon`, or both")
+        if self.lat is not None and self.lon is not None and self.country:
+            box = country_bboxes()[self.country]
+            if not _in_box(self.lon, self.lat, box):
+                hint = ""
+                if -90 <= self.lon <= 90 and _in_box(self.lat, self.lon, box):
+                    hint = " - lat/lon swapped? swapping them puts it inside"
+                raise PydanticCustomError(
+                    "outside_country",
+                    "point lat={lat}, lon={lon} lies outside {country}{hint}",
+                    {"lat": self.lat, "lon": self.lon, "country": self.country, "hint": hint,
+                     "field": "lat"},
+                )
+        return self
+
+
+def _in_box(lon: float, lat: float, box: tuple[float, float, float, float]) -> bool:
+    m = BBOX_MARGIN_DEG
+    return box[0] - m <= lon <= box[2] + m and box[1] - m <= lat <= box[3] + m
+
+
+class Source(_Strict):
+    """Where a fact comes from. A quote is a short phrase, never a copied paragraph."""
+
+    url: str | None = None
+    publisher: Text
+    published: date
+    quote: str | None = Field(None, max_length=MAX_QUOTE_CHARS)
+    archive_url: str | None = None
+    accessed: date | None = None
+
+    @field_validator("url", "archive_url")
+    @classmethod
+    def _http_only(cls, value: str | None) -> str | None:
+        return check_http_url(value)
+
+
+class ControlChange(_Strict):
+    """A change of who controls an area (a feature of the handover layer)."""
+
+    area: Text
+    from_: Text = Field(alias="from")
+    to: Text
+
+
+class Event(_Strict):
+    """One conflict event. Field names follow the YAML record in DESIGN.md."""
+
+    id: str | None = Field(None, pattern=ID_PATTERN, max_length=120)
+    date: date | AwareDatetime
+    end_date: date | AwareDatetime | None = None
+    date_precision: DatePrecision = DatePrecision.day
+    title: Text = Field(max_length=300)
+    event_type: str
+    sub_event_type: str | None = None
+    actors: list[Text] = Field(default_factory=list)
+    location: Location
+    control_change: ControlChange | None = None
+    description: str | None = None
+    figures: dict[str, int | Finite | str] = Field(default_factory=dict)
+    fatalities: int | None = Field(None, ge=0)
+    status: Status = Status.reported
+    sources: list[Source] = Field(min_length=1)
+    tags: list[Text] = Field(default_factory=list)
+
+    # Where the record was read from (file, line), for error messages downstream.
+    _origin: tuple[str, int] | None = PrivateAttr(default=None)
+
+    @field_validator("date", "end_date", mode="before")
+    @classmethod
+    def _with_offset(cls, value: Any) -> Any:
+        return _parse_when(value)
+
+    @field_validator("event_type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in ACLED_TYPES:
+            raise PydanticCustomError(
+                "event_type",
+                "unknown ACLED event type '{value}'; {hint}",
+                {"value": value, "hint": _did_you_mean(value, tuple(ACLED_TYPES))},
+            )
+        return value
+
+    @field_validator("sub_event_type")
+    @classmethod
+    def _sub_type_of_type(cls, value: str | None, info: ValidationInfo) -> str | None:
+        etype = info.data.get("event_type")
+        if value is None or etype is None or value in ACLED_TYPES[etype]:
+            return value
+        owner = next((t for t, subs in ACLED_TYPES.items() if value in subs), None)
+        hint = f"it belongs to '{owner}'" if owner else _did_you_mean(value, ACLED_TYPES[etype])
+        raise PydanticCustomError(
+            "sub_event_type",
+            "'{value}' is not a sub-event type of '{etype}'; {hint}",
+            {"value": value, "etype": etype, "hint": hint},
+        )
+
+    @field_validator("end_date")
+    @classmethod
+    def _ends_after_start(cls, value: date | datetime | None, info: ValidationInfo):
+        start = info.data.get("date")
+        if value is not None and start is not None and _as_date(value) < _as_date(start):
+            raise PydanticCustomError(
+                "end_date", "end_date {end} is before date {start}",
+                {"end": str(value), "start": str(start)},
+            )
+        return value
+
+    @property
+    def day(self) -> date:
+        """The calendar date of the event (the local date written in the record)."""
+        return _as_date(self.date)
+
+    @property
+    def origin(self) -> tuple[str, int] | None:
+        return self._origin
+
+
+def event_json_schema() -> dict[str, Any]:
+    """The JSON Schema editors use to complete and check event files."""
+    schema = Event.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "conflictmap event"
+    props = schema["properties"]
+    props["event_type"]["enum"] = list(ACLED_TYPES)
+    props["sub_event_type"]["anyOf"][0]["enum"] = [s for v in ACLED_TYPES.values() for s in v]
+    return schema

@@ -1,0 +1,312 @@
+"""Read a folder of event YAML into validated records; write one new event safely.
+
+Every problem in every file is collected before failing, each as `path:line:col: field: message`
+with the line of the offending key, because an analyst fixing 30 files wants all 30 at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .atomic import write_atomic
+from .model import ID_RE, Event
+
+try:  # libyaml: ~10x faster; the product declares PyYAML built with it
+    from yaml import CSafeDumper as _Dumper
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - pure-Python fallback keeps working, slower
+    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+
+
+class _EventLoader(_Loader):  # type: ignore[misc,valid-type]
+    """Safe loader that leaves timestamps as text: the model parses dates itself, so an impossible
+    date like 2020-13-45 becomes a field error with a line number instead of a crash."""
+
+
+_EventLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+
+SCHEMA_FILE = "event.schema.json"
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with one input file, pointing at the line to fix."""
+
+    path: str
+    line: int
+    col: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.field}: {self.message}"
+
+
+class InvalidEvents(Exception):
+    """Raised with every problem found, so callers can print them all."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = sorted(problems)
+        super().__init__(f"{len(problems)} problem(s)")
+
+
+# ---------------------------------------------------------------- reading
+
+
+def event_files(paths: Iterable[Path | str]) -> list[Path]:
+    """The YAML files under `paths` (files or folders, recursively), sorted, hidden ones skipped."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                found += [Path(root) / f for f in sorted(files)
+                          if f.endswith(SUFFIXES) and not f.startswith(".")]
+        else:
+            found.append(p)
+    return found
+
+
+def field_name(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(event)"
+
+
+def _locate(node: yaml.Node, loc: tuple[Any, ...]) -> tuple[yaml.Node, bool]:
+    """The node for `loc` (key node for a mapping entry) and whether it was found whole."""
+    current: yaml.Node = node
+    target = node
+    for part in loc:
+        if isinstance(current, yaml.MappingNode) and isinstance(part, str):
+            hit = next(((k, v) for k, v in current.value
+                        if isinstance(k, yaml.ScalarNode) and k.value == part), None)
+            if hit is None:
+                return target, False
+            target, current = hit
+        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(current.value):
+                return target, False
+            target = current = current.value[part]
+        else:
+            return target, False
+    return target, True
+
+
+def _duplicate_keys(node: yaml.Node, path: str, trail: str = "") -> Iterator[Problem]:
+    """PyYAML keeps the last of two equal keys; a typo'd copy must not win silently."""
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for k, v in node.value:
+            if isinstance(k, yaml.ScalarNode):
+                name = f"{trail}.{k.value}" if trail else k.value
+                if k.value in seen:
+                    yield Problem(path, k.start_mark.line + 1, k.start_mark.column + 1, name,
+                                  f"duplicate key (first at line {seen[k.value]})")
+                else:
+                    seen[k.value] = k.start_mark.line + 1
+                yield from _duplicate_keys(v, path, name)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield from _duplicate_keys(item, path, f"{trail}[{i}]")
+
+
+def _yaml_problem(path: str, text: str, exc: yaml.YAMLError) -> Problem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    what = getattr(exc, "problem", None) or str(exc)
+    lines = text.splitlines()
+    if mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
+        what += " (a tab: YAML does not allow tabs for indentation, use spaces)"
+    ctx = getattr(exc, "context", None)
+    return Problem(path, line, col, "(yaml)", f"{ctx + ': ' if ctx else ''}{what}")
+
+
+def _decode(path: str, raw: bytes) -> tuple[str | None, Problem | None]:
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, Problem(path, line, col, "(file)",
+                             f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
+                             f"{exc.start}); save the file as UTF-8")
+
+
+def _documents(text: str) -> Iterator[tuple[yaml.Node, Any]]:
+    loader = _EventLoader(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            yield node, loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def parse_text(text: str, path: str, default_id: str | None) -> tuple[list[Event], list[Problem]]:
+    """Events and problems from one file's text. `default_id` applies to a single-event file."""
+    try:
+        docs = [(n, d) for n, d in _documents(text) if n is not None]
+    except yaml.YAMLError as exc:
+        return [], [_yaml_problem(path, text, exc)]
+    docs = [(n, d) for n, d in docs if d is not None]
+    if not docs:
+        return [], [Problem(path, 1, 1, "(file)", "empty file: expected one event (a mapping)")]
+    events: list[Event] = []
+    problems: list[Problem] = []
+    several = len(docs) > 1
+    for node, data in docs:
+        line0 = node.start_mark.line + 1
+        if not isinstance(data, dict):
+            kind = "a list" if isinstance(data, list) else f"a {type(data).__name__}"
+            problems.append(Problem(path, line0, node.start_mark.column + 1, "(event)",
+                                    f"expected a mapping of event fields, got {kind}"))
+            continue
+        dups = list(_duplicate_keys(node, path))
+        problems += dups
+        if "id" not in data:
+            if several:
+                problems.append(Problem(path, line0, 1, "id",
+                                        "required when a file holds several events"))
+                continue
+            if default_id is None or not ID_RE.match(default_id):
+                problems.append(Problem(
+                    path, line0, 1, "id",
+                    f"file name {default_id!r} is not a valid id ([a-z0-9][a-z0-9-]*): "
+                    "rename the file or set `id:`"))
+                continue
+            data = {"id": default_id, **data}
+        try:
+            event = Event.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = tuple(err["loc"])
+                extra = (err.get("ctx") or {}).get("field")
+                if extra:
+                    loc += (extra,)
+                target, _whole = _locate(node, loc)
+                mark = target.start_mark
+                message = err["msg"]
+                if err["type"] == "missing":
+                    message = "required field is missing"
+                elif err["type"] == "extra_forbidden":
+                    message = "unknown field (typo?)"
+                problems.append(Problem(path, mark.line + 1, mark.column + 1,
+                                        field_name(loc), message))
+            continue
+        if not dups:
+            event._origin = (path, line0)
+            events.append(event)
+    return events, problems
+
+
+def load_file(path: Path) -> tuple[list[Event], list[Problem]]:
+    shown = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [], [Problem(shown, 1, 1, "(file)", f"cannot read: {exc.strerror}")]
+    text, problem = _decode(shown, raw)
+    if problem:
+        return [], [problem]
+    return parse_text(text or "", shown, path.stem)
+
+
+def _load(paths: Iterable[Path | str]) -> tuple[list[Event], list[Problem]]:
+    events: list[Event] = []
+    problems: list[Problem] = []
+    seen: dict[str, Event] = {}
+    roots = list(paths)
+    for root in roots:
+        if not Path(root).exists():
+            problems.append(Problem(str(root), 1, 1, "(path)", "no such file or folder"))
+    for f in event_files(r for r in roots if Path(r).exists()):
+        evs, probs = load_file(f)
+        problems += probs
+        for ev in evs:
+            assert ev.id is not None and ev.origin is not None
+            first = seen.get(ev.id)
+            if first is not None and first.origin is not None:
+                problems.append(Problem(ev.origin[0], ev.origin[1], 1, "id",
+                                        f"duplicate id {ev.id!r}: also in "
+                                        f"{first.origin[0]}:{first.origin[1]}"))
+                continue
+            seen[ev.id] = ev
+            events.append(ev)
+    return events, problems
+
+
+def load_events(paths: Iterable[Path | str]) -> list[Event]:
+    """All events under `paths`, sorted by date then id; raises InvalidEvents with every problem."""
+    events, problems = _load(paths)
+    if problems:
+        raise InvalidEvents(problems)
+    return sorted(events, key=lambda e: (e.day, e.id or ""))
+
+
+def known_ids(folder: Path) -> set[str]:
+    """Ids in use in `folder`, also from files that fail validation (by their file names)."""
+    events, _ = _load([folder]) if folder.exists() else ([], [])
+    return {e.id for e in events if e.id} | {f.stem for f in event_files([folder])
+                                            if folder.exists()}
+
+
+# ---------------------------------------------------------------- writing
+
+
+def event_to_data(event: Event) -> dict[str, Any]:
+    """Plain data for YAML: aliases ('from'), no empty or unset optional parts."""
+    data = event.model_dump(mode="python", by_alias=True, exclude_none=True)
+
+    def prune(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: prune(v) for k, v in value.items() if v not in ({}, [], None)}
+        if isinstance(value, list):
+            return [prune(v) for v in value]
+        return value
+
+    return prune(data)
+
+
+def event_to_yaml(event: Event, schema_ref: str | None = SCHEMA_FILE) -> str:
+    body = yaml.dump(event_to_data(event), Dumper=_Dumper, allow_unicode=True,
+                     sort_keys=False, width=100, default_flow_style=False)
+    head = f"# yaml-language-server: $schema={schema_ref}\n" if schema_ref else ""
+    return head + body
+
+
+def event_path(folder: Path, event_id: str) -> Path:
+    """Where an event with this id lives; refuses anything that would leave `folder`."""
+    if not ID_RE.match(event_id):
+        raise ValueError(f"invalid id {event_id!r}: use [a-z0-9][a-z0-9-]*")
+    target = (folder / f"{event_id}.yaml").resolve()
+    if target.parent != folder.resolve():
+        raise ValueError(f"id {event_id!r} would write outside {folder}")
+    return target
+
+
+def write_event(folder: Path, event: Event) -> Path:
+    """Create the event's file atomically; never overwrites a file or reuses an id."""
+    if event.id is None:
+        raise ValueError("event has no id")
+    target = event_path(folder, event.id)
+    if event.id in known_ids(folder):
+        raise FileExistsError(f"id {event.id!r} already exists in {folder}")
+    return write_atomic(target, event_to_yaml(event), overwrite=False)

@@ -1,0 +1,132 @@
+"""The command line: output, exit codes (0 ok, 1 invalid input, 2 usage), and `add`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conflictmap.cli import app
+
+from .conftest import DATA, ROOT
+
+EXE = Path(sys.executable).with_name("conflictmap")
+
+ADD = ["add", "--date", "2020-11-28", "--title", "Shots reported near Sotk <b>&</b>",
+       "--type", "Explosions/Remote violence", "--sub-type", "Shelling/artillery/missile attack",
+       "--place", "Sotk", "--country", "AM", "--publisher", "Example News",
+       "--published", "2020-11-28", "--source-url", "https://example.org/a?b=1&c=2",
+       "--actor", "Military Forces of Azerbaijan"]
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(EXE), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_validate_bundled_events_exits_0_with_count():
+    r = run("validate", "events/")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "8 events OK"
+
+
+def test_validate_defaults_to_events_folder():
+    assert run("validate").stdout.strip() == "8 events OK"
+
+
+def test_validate_bad_corpus_exits_1_and_lists_every_file():
+    r = run("validate", str(DATA / "bad"))
+    assert r.returncode == 1
+    problem_lines = [x for x in r.stderr.splitlines() if x.startswith(str(DATA / "bad"))]
+    assert len(problem_lines) == 22
+    assert r.stderr.strip().endswith("22 problem(s) in 22 file(s)")
+    assert "Traceback" not in r.stderr
+
+
+def test_usage_error_exits_2():
+    assert run("validate", "--no-such-flag").returncode == 2
+    assert run("no-such-command").returncode == 2
+
+
+def test_help_on_each_command():
+    for cmd in ("validate", "list", "add", "schema"):
+        r = run(cmd, "--help")
+        assert r.returncode == 0 and "Usage" in r.stdout
+
+
+def test_list_json(runner):
+    r = runner.invoke(app, ["list", str(ROOT / "events"), "--json"])
+    assert r.exit_code == 0
+    rows = json.loads(r.stdout)
+    assert next(row["id"] for row in rows) == "2020-11-10-trilateral-ceasefire"
+    assert rows[0]["date"] == "2020-11-10T00:00:00+03:00"
+
+
+def test_list_table_shows_ids(runner):
+    r = runner.invoke(app, ["list", str(ROOT / "events")])
+    assert r.exit_code == 0
+    assert "2020-11-26-sotk-mine-entry" in r.stdout
+
+
+def test_add_round_trips_and_refuses_duplicates(tmp_path):
+    events = tmp_path / "events"
+    shutil.copytree(ROOT / "events", events)
+    r = run(*ADD, "--events", str(events))
+    assert r.returncode == 0, r.stderr
+    path = Path(r.stdout.strip())
+    assert path.parent == events and path.name.startswith("2020-11-28-shots-reported-near-sotk")
+    assert run("validate", str(events)).stdout.strip() == "9 events OK"
+    listed = json.loads(run("list", str(events), "--json").stdout)
+    new = next(x for x in listed if x["id"] == path.stem)
+    assert new["title"] == "Shots reported near Sotk <b>&</b>"
+    assert new["sources"][0]["url"] == "https://example.org/a?b=1&c=2"
+    before = path.read_bytes()
+    again = run(*ADD, "--events", str(events))
+    assert again.returncode == 1 and "already exists" in again.stderr
+    assert path.read_bytes() == before
+    # same id under another title: still refused (id is the key, not the file content)
+    other = run(*ADD[:3], "--title", "Another", *ADD[5:], "--id", path.stem,
+                "--events", str(events))
+    assert other.returncode == 1 and path.read_bytes() == before
+
+
+def test_add_cannot_escape_the_events_folder(tmp_path):
+    events = tmp_path / "deep" / "events"
+    events.mkdir(parents=True)
+    for evil in ("../../x", "../x", "/tmp/x", "..", "x/../../y"):
+        r = run(*ADD, "--id", evil, "--events", str(events))
+        assert r.returncode == 1, evil
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_add_invalid_input_names_the_flag(tmp_path):
+    r = run("add", "--date", "2020-11-28", "--title", "x", "--type", "Battels",
+            "--place", "Sotk", "--publisher", "p", "--published", "2020-11-28",
+            "--source-url", "javascript:alert(1)", "--events", str(tmp_path))
+    assert r.returncode == 1
+    assert "--type: unknown ACLED event type 'Battels'; did you mean 'Battles'?" in r.stderr
+    assert "--source-url: only absolute http(s) URLs" in r.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_add_without_tty_does_not_prompt(tmp_path):
+    r = run("add", "--title", "x", "--events", str(tmp_path))
+    assert r.returncode == 1
+    assert "--date: required" in r.stderr and "--publisher: required" in r.stderr
+
+
+def test_add_dry_run_prints_yaml_and_writes_nothing(tmp_path):
+    r = run(*ADD, "--dry-run", "--events", str(tmp_path))
+    assert r.returncode == 0
+    assert r.stdout.startswith("# yaml-language-server: $schema=event.schema.json\n")
+    assert "title: Shots reported near Sotk <b>&</b>" in r.stdout
+    assert os.listdir(tmp_path) == []
+
+
+def test_schema_command_matches_committed_file():
+    r = run("schema")
+    committed = (ROOT / "events" / "event.schema.json").read_text("utf-8")
+    assert json.loads(r.stdout) == json.loads(committed)

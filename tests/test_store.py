@@ -1,0 +1,120 @@
+"""Reading folders of YAML: every bad file gets its own message with file and line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from conflictmap import store
+from conflictmap.model import Event
+
+from .conftest import DATA, ROOT
+
+BAD = DATA / "bad"
+
+# file -> (line, field, words the message must contain)
+EXPECTED = {
+    "malformed-yaml.yaml": (3, "(yaml)", "expected ',' or ']'"),
+    "tab-indent.yaml": (4, "(yaml)", "tab"),
+    "wrong-type.yaml": (4, "fatalities", "valid integer"),
+    "missing-title.yaml": (1, "title", "required field is missing"),
+    "unknown-key.yaml": (10, "titel", "unknown field"),
+    "bad-date.yaml": (1, "date", "month must be in 1..12"),
+    "latlon-swapped.yaml": (7, "location.lat", "lat/lon swapped?"),
+    "lat-out-of-range.yaml": (5, "location.lat", "less than or equal to 90"),
+    "unknown-event-type.yaml": (3, "event_type", "did you mean 'Battles'"),
+    "javascript-url.yaml": (8, "sources[0].url", "only absolute http(s)"),
+    "non-utf8.yaml": (2, "(file)", "not UTF-8"),
+    "empty.yaml": (1, "(file)", "empty file"),
+    "top-level-list.yaml": (1, "(event)", "got a list"),
+    "scalar.yaml": (1, "(event)", "got a str"),
+    "id-traversal.yaml": (1, "id", "should match pattern"),
+    "missing-sources.yaml": (5, "sources", "at least 1 item"),
+    "naive-datetime.yaml": (1, "date", "UTC offset"),
+    "duplicate-key.yaml": (10, "date", "duplicate key (first at line 1)"),
+    "wrong-sub-type.yaml": (4, "sub_event_type", "belongs to 'Protests'"),
+    "no-place.yaml": (4, "location", "give a place"),
+    "Bad_File_Name.yaml": (1, "id", "not a valid id"),
+}
+
+
+def test_corpus_is_complete():
+    on_disk = {p.name for p in BAD.glob("*.yaml")}
+    assert on_disk == set(EXPECTED), "every bad file needs an expectation"
+    assert len(EXPECTED) >= 15
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bad_file_gets_one_precise_problem(name):
+    line, field, words = EXPECTED[name]
+    with pytest.raises(store.InvalidEvents) as info:
+        store.load_events([BAD / name])
+    problems = info.value.problems
+    assert len(problems) == 1, problems
+    p = problems[0]
+    assert (Path(p.path).name, p.line, p.field) == (name, line, field)
+    assert words in p.message
+    assert str(p).startswith(f"{BAD / name}:{line}:")
+
+
+def test_duplicate_ids_across_files_name_both_files():
+    with pytest.raises(store.InvalidEvents) as info:
+        store.load_events([BAD / "dup"])
+    (p,) = info.value.problems
+    assert p.path.endswith("second.yaml") and "first.yaml:1" in p.message
+
+
+def test_all_problems_of_all_files_are_collected():
+    with pytest.raises(store.InvalidEvents) as info:
+        store.load_events([BAD])
+    files = {Path(p.path).name for p in info.value.problems}
+    assert files == set(EXPECTED) | {"second.yaml"}
+
+
+def test_bundled_events_load_sorted():
+    events = store.load_events([ROOT / "events"])
+    assert len(events) == 8
+    assert [e.day for e in events] == sorted(e.day for e in events)
+    mine = next(e for e in events if e.id == "2020-11-26-sotk-mine-entry")
+    assert (mine.location.lat, mine.location.lon) == (40.2330, 45.9680)
+    assert mine.origin and mine.origin[0].endswith("2020-11-26-sotk-mine-entry.yaml")
+
+
+def test_several_documents_in_one_file_need_ids(tmp_path):
+    body = ("date: 2020-11-26\ntitle: t\nevent_type: Battles\nlocation: {name: Sotk}\n"
+            "sources: [{publisher: p, published: 2020-11-30}]\n")
+    f = tmp_path / "multi.yaml"
+    f.write_text(f"id: a\n{body}---\nid: b\n{body}", "utf-8")
+    assert [e.id for e in store.load_events([f])] == ["a", "b"]
+    f.write_text(f"{body}---\nid: b\n{body}", "utf-8")
+    with pytest.raises(store.InvalidEvents, match="problem"):
+        store.load_events([f])
+
+
+def test_missing_path_is_a_problem_not_a_crash(tmp_path):
+    with pytest.raises(store.InvalidEvents) as info:
+        store.load_events([tmp_path / "nope"])
+    assert "no such file" in info.value.problems[0].message
+
+
+def _event(eid: str) -> Event:
+    return Event.model_validate({
+        "id": eid, "date": "2020-11-26", "title": "t", "event_type": "Battles",
+        "location": {"name": "Sotk"}, "sources": [{"publisher": "p", "published": "2020-11-30"}]})
+
+
+def test_write_never_overwrites(tmp_path):
+    path = store.write_event(tmp_path, _event("x-1"))
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError):
+        store.write_event(tmp_path, _event("x-1"))
+    assert path.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == ["x-1.yaml"]  # no temp files left behind
+
+
+@pytest.mark.parametrize("bad", ["../../x", "../x", "/etc/x", "a/b", ".hidden", "A"])
+def test_ids_cannot_escape_the_folder(tmp_path, bad):
+    with pytest.raises(ValueError):
+        store.event_path(tmp_path, bad)
