@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # geodata_layers.py sits beside this file
+    sys.path.insert(0, str(HERE))
 ROOT = HERE.parent
 CACHE = Path(os.environ.get("CONFLICTMAP_UPSTREAM_CACHE", ROOT / ".cache" / "upstream"))
 
@@ -172,5 +174,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(HERE))
     raise SystemExit(main())

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sys
 import unicodedata
 from datetime import date
@@ -19,7 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from . import store
+from . import layers, store
 from .model import Event, event_json_schema
 
 app = typer.Typer(
@@ -30,7 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # Piped output gets a wide table instead of rich's 80-column default.
-out = Console(highlight=False, width=shutil.get_terminal_size((160, 24)).columns)
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EVENTS_DIR = Path("events")
@@ -196,6 +195,79 @@ def schema(
         write_atomic(out_path, text)
     else:
         sys.stdout.write(text)
+
+
+layers_app = typer.Typer(help="Boundary layers declared in geodata/layers.yaml.",
+                         invoke_without_command=True, no_args_is_help=False)
+app.add_typer(layers_app, name="layers")
+ManifestOpt = Annotated[Path, typer.Option("--manifest", help="Layer manifest.")]
+
+
+@layers_app.callback()
+def layers_list(ctx: typer.Context, manifest: ManifestOpt = layers.MANIFEST) -> None:
+    """List the layers: name, kind, features, bbox, licence."""
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        loaded = layers.load_layers(manifest)
+    except layers.LayerError as exc:
+        fail([str(p) for p in exc.problems])
+        return
+    table = Table(title=f"{len(loaded)} layers in {manifest}")
+    for col in ("name", "kind", "features", "bbox (W S E N)", "licence"):
+        table.add_column(col)
+    for name, lyr in loaded.items():
+        b = lyr.frame.total_bounds
+        table.add_row(name, lyr.spec.kind, str(len(lyr.frame)),
+                      f"{b[0]:.2f} {b[1]:.2f} {b[2]:.2f} {b[3]:.2f}", lyr.spec.licence)
+    out.print(table)
+
+
+@layers_app.command("check")
+def layers_check(
+    manifest: ManifestOpt = layers.MANIFEST,
+    events_dir: Annotated[Path, typer.Option("--events", help="Events whose control changes the handover layer must match.")] = EVENTS_DIR,
+) -> None:
+    """Validate every layer: readable, CRS, valid geometry, unique names, licence, handover dates."""
+    events = load_or_exit([events_dir]) if events_dir.exists() else []
+    reports, problems = layers.check(manifest, events)
+    bad = [str(p) for p in problems]
+    for r in reports:
+        status = "ok" if not r.problems else "FAILED"
+        typer.echo(f"{r.name:<16} {r.kind:<9} {r.features:>6} features  {status}")
+        bad += [f"{manifest}: layer {r.name}: {msg}" for msg in r.problems]
+    if bad:
+        fail([*bad, f"{len(bad)} problem(s)"])
+
+
+@layers_app.command("add")
+def layers_add(
+    path: Annotated[Path, typer.Argument(help="A file GDAL reads (GeoJSON, GPKG, Shapefile, FlatGeobuf ...).")],
+    name: Annotated[str, typer.Option(help="Layer name, [a-z0-9-].")],
+    kind: Annotated[str, typer.Option(help="country|admin1|admin2|disputed|handover|line|custom")],
+    name_field: Annotated[str, typer.Option(help="Attribute holding each feature's name.")],
+    source: Annotated[str, typer.Option(help="Where the data comes from.")],
+    licence: Annotated[str, typer.Option(help="Its licence.")],
+    accuracy_km: Annotated[float, typer.Option(help="Stated positional accuracy, km.")] = 1.0,
+    iso_field: Annotated[str | None, typer.Option(help="Attribute holding an ISO code.")] = None,
+    title: Annotated[str, typer.Option(help="Title shown on the map.")] = "",
+    copy: Annotated[bool, typer.Option("--copy/--keep-path", help="Copy the file into geodata/ or keep its path.")] = False,
+    manifest: ManifestOpt = layers.MANIFEST,
+) -> None:
+    """Register your own layer in the manifest (validated first; refuses a duplicate name)."""
+    if not path.exists():
+        fail(f"layers add: {path}: no such file")
+    try:
+        spec = layers.add(manifest, path, name=name, kind=kind, name_field=name_field,
+                          source=source, licence=licence, accuracy_km=accuracy_km,
+                          iso_field=iso_field, title=title, copy=copy)
+    except layers.LayerError as exc:
+        fail([str(p) for p in exc.problems])
+        return
+    except ValidationError as exc:
+        fail([f"layers add: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()])
+        return
+    typer.echo(f"added layer {spec.name} ({spec.path}) to {manifest}")
 
 
 def main() -> None:

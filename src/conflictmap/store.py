@@ -139,6 +139,40 @@ def _yaml_problem(path: str, text: str, exc: yaml.YAMLError) -> Problem:
     return Problem(path, line, col, "(yaml)", f"{ctx + ': ' if ctx else ''}{what}")
 
 
+def validation_problems(path: str, node: yaml.Node, exc: ValidationError) -> list[Problem]:
+    """Pydantic errors as Problems pointing at the line of the offending key."""
+    out = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        extra = (err.get("ctx") or {}).get("field")
+        if extra:
+            loc += (extra,)
+        mark = _locate(node, loc)[0].start_mark
+        message = err["msg"]
+        if err["type"] == "missing":
+            message = "required field is missing"
+        elif err["type"] == "extra_forbidden":
+            message = "unknown field (typo?)"
+        out.append(Problem(path, mark.line + 1, mark.column + 1, field_name(loc), message))
+    return out
+
+
+def load_yaml(path: Path) -> tuple[list[tuple[yaml.Node, Any]], list[Problem]]:
+    """(node, data) per document of a UTF-8 YAML file, or the problem that stops reading it."""
+    shown = str(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return [], [Problem(shown, 1, 1, "(file)", f"cannot read: {exc.strerror}")]
+    text, problem = _decode(shown, raw)
+    if problem:
+        return [], [problem]
+    try:
+        return [(n, d) for n, d in _documents(text or "") if d is not None], []
+    except yaml.YAMLError as exc:
+        return [], [_yaml_problem(shown, text or "", exc)]
+
+
 def _decode(path: str, raw: bytes) -> tuple[str | None, Problem | None]:
     try:
         return raw.decode("utf-8-sig"), None
@@ -196,20 +230,7 @@ def parse_text(text: str, path: str, default_id: str | None) -> tuple[list[Event
         try:
             event = Event.model_validate(data)
         except ValidationError as exc:
-            for err in exc.errors():
-                loc = tuple(err["loc"])
-                extra = (err.get("ctx") or {}).get("field")
-                if extra:
-                    loc += (extra,)
-                target, _whole = _locate(node, loc)
-                mark = target.start_mark
-                message = err["msg"]
-                if err["type"] == "missing":
-                    message = "required field is missing"
-                elif err["type"] == "extra_forbidden":
-                    message = "unknown field (typo?)"
-                problems.append(Problem(path, mark.line + 1, mark.column + 1,
-                                        field_name(loc), message))
+            problems += validation_problems(path, node, exc)
             continue
         if not dups:
             event._origin = (path, line0)

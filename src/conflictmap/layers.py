@@ -1,0 +1,276 @@
+"""Boundary layers as declared data: a YAML manifest, read with GDAL, checked, cached.
+
+Analysts bring their own layers (geoBoundaries, GADM, a hand-drawn line of contact), so what a
+layer is and where it came from lives in `geodata/layers.yaml`, not in code.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pyogrio
+import shapely
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .atomic import write_atomic
+from .model import ID_PATTERN, Event
+from .store import Problem, load_yaml, validation_problems
+
+MANIFEST = Path("geodata/layers.yaml")
+COMMON = ["layer", "name", "iso", "kind", "source"]
+
+
+class Kind(StrEnum):
+    country = "country"
+    admin1 = "admin1"
+    admin2 = "admin2"
+    disputed = "disputed"
+    handover = "handover"
+    line = "line"
+    custom = "custom"
+
+
+class LayerSpec(BaseModel):
+    """One manifest entry: where a layer is, what it is, and whose it is."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=True, str_strip_whitespace=True)
+
+    name: str = Field(pattern=ID_PATTERN)
+    title: str = ""
+    path: str = Field(min_length=1)
+    kind: Kind
+    name_field: str = Field(min_length=1)
+    iso_field: str | None = None
+    source: str = Field(min_length=1)
+    licence: str = Field(min_length=1)
+    accuracy_km: float = Field(gt=0, le=1000)
+    style: dict[str, str | int | float] = Field(default_factory=dict)
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    layers: list[LayerSpec] = Field(default_factory=list)
+
+
+class LayerError(Exception):
+    """Raised with every problem found in a manifest or its layers."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+@dataclass(frozen=True)
+class Layer:
+    spec: LayerSpec
+    file: Path
+    frame: gpd.GeoDataFrame  # WGS84; columns COMMON + the file's own attributes
+    repaired: int  # invalid geometries repaired with make_valid
+
+
+def read_manifest(path: Path = MANIFEST) -> tuple[Manifest, list[Problem]]:
+    docs, problems = load_yaml(path)
+    if problems:
+        return Manifest(), problems
+    if len(docs) != 1 or not isinstance(docs[0][1], dict):
+        return Manifest(), [Problem(str(path), 1, 1, "(manifest)",
+                                    "expected one mapping with a `layers:` list")]
+    node, data = docs[0]
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValidationError as exc:
+        return Manifest(), validation_problems(str(path), node, exc)
+    seen: set[str] = set()
+    for i, spec in enumerate(manifest.layers):
+        if spec.name in seen:
+            problems.append(Problem(str(path), 1, 1, f"layers[{i}].name",
+                                    f"duplicate layer name {spec.name!r}"))
+        seen.add(spec.name)
+    return manifest, problems
+
+
+def _read(spec: LayerSpec, file: Path) -> tuple[gpd.GeoDataFrame | None, list[str]]:
+    """The file as WGS84 features, or the reasons it cannot be used."""
+    if not file.exists():
+        return None, [f"file not found: {file}"]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            frame = pyogrio.read_dataframe(file, datetime_as_string=True)
+    except Exception as exc:  # GDAL raises several types; all mean "cannot read"
+        return None, [f"GDAL cannot read {file.name}: {exc}"]
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
+        return None, [f"{file.name} has no geometry: not a spatial layer"]
+    if frame.crs is None:
+        return None, [f"{file.name} has no CRS: add a .prj or write it with one "
+                      "(GeoJSON is WGS84 by definition)"]
+    missing = [f for f in (spec.name_field, spec.iso_field) if f and f not in frame.columns]
+    if missing:
+        has = ", ".join(map(str, frame.columns[:-1]))
+        return None, [f"attribute {m!r} not in {file.name} (has: {has})" for m in missing]
+    return frame, []
+
+
+def load_layer(spec: LayerSpec, base: Path) -> tuple[Layer | None, list[str]]:
+    file = (base / spec.path) if not Path(spec.path).is_absolute() else Path(spec.path)
+    frame, errors = _read(spec, file)
+    if frame is None:
+        return None, errors
+    frame = frame.to_crs(4326)
+    invalid = ~frame.geometry.is_valid & frame.geometry.notna()
+    if invalid.any():
+        frame.loc[invalid, "geometry"] = shapely.make_valid(frame.geometry[invalid].values)
+    names = frame[spec.name_field].astype("string")
+    dup = names[names.duplicated(keep=False) & names.notna()]
+    if names.isna().any():
+        errors.append(f"{int(names.isna().sum())} feature(s) have no {spec.name_field!r}")
+    if len(dup):
+        errors.append(f"names not unique in {spec.name_field!r}: "
+                      + ", ".join(sorted(set(dup.astype(str)))))
+    out = frame.drop(columns=[c for c in COMMON if c in frame.columns and c != spec.name_field])
+    out.insert(0, "layer", spec.name)
+    out["name"] = names
+    out["iso"] = frame[spec.iso_field].astype("string") if spec.iso_field else None
+    out["kind"] = spec.kind
+    out["source"] = spec.source
+    out = out[COMMON + [c for c in out.columns if c not in COMMON]]
+    return Layer(spec, file, gpd.GeoDataFrame(out, geometry="geometry", crs=4326),
+                 int(invalid.sum())), errors
+
+
+_CACHE: dict[tuple[Path, float], dict[str, Layer]] = {}
+
+
+def load_layers(manifest: Path = MANIFEST) -> dict[str, Layer]:
+    """Every layer of the manifest, WGS84, cached per process (keyed by the manifest's mtime).
+
+    Raises LayerError with all problems; repaired geometries are kept and reported by `check`.
+    """
+    manifest = manifest.resolve()
+    key = (manifest, manifest.stat().st_mtime if manifest.exists() else 0.0)
+    if key in _CACHE:
+        return _CACHE[key]
+    spec_list, problems = read_manifest(manifest)
+    layers: dict[str, Layer] = {}
+    for i, spec in enumerate(spec_list.layers):
+        layer, errors = load_layer(spec, manifest.parent)
+        problems += [Problem(str(manifest), 1, 1, f"layers[{i}] {spec.name}", e) for e in errors]
+        if layer is not None:
+            layers[spec.name] = layer
+    if problems:
+        raise LayerError(problems)
+    _CACHE[key] = layers
+    return layers
+
+
+def of_kind(layers: dict[str, Layer], kind: str) -> list[Layer]:
+    return [lyr for lyr in layers.values() if lyr.spec.kind == kind]
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    kind: str
+    features: int
+    bbox: tuple[float, float, float, float] | None
+    licence: str
+    problems: list[str]
+
+
+def check(
+    manifest: Path = MANIFEST, events: Iterable[Event] = ()
+) -> tuple[list[Report], list[Problem]]:
+    """Validate every layer, and handover dates against the control-change events."""
+    spec_list, problems = read_manifest(manifest)
+    reports: list[Report] = []
+    by_area = {e.control_change.area: e for e in events if e.control_change}
+    for spec in spec_list.layers:
+        layer, errors = load_layer(spec, manifest.parent)
+        if layer is not None:
+            if layer.repaired:
+                plural = "y" if layer.repaired == 1 else "ies"
+                errors.append(f"{layer.repaired} invalid geometr{plural}"
+                              " (repaired with make_valid on load; fix the file)")
+            if spec.kind == "handover":
+                errors += _handover_mismatches(layer.frame, by_area)
+        rows = 0 if layer is None else len(layer.frame)
+        bbox = (None if layer is None or not rows
+                else tuple(round(v, 3) for v in layer.frame.total_bounds))
+        reports.append(Report(spec.name, spec.kind, rows, bbox, spec.licence, errors))
+    return reports, problems
+
+
+def _handover_mismatches(frame: gpd.GeoDataFrame, by_area: dict[str, Event]) -> list[str]:
+    out = []
+    if "handover_date" not in frame.columns:
+        return ["handover layer needs a `handover_date` attribute"]
+    for name, when in zip(frame["name"], frame["handover_date"], strict=True):
+        ev = by_area.get(str(name))
+        if ev is None:
+            out.append(f"{name}: no control-change event in events/ for this area")
+            continue
+        if str(when)[:10] != ev.day.isoformat():
+            out.append(f"{name}: handover_date {str(when)[:10]} but event {ev.id} "
+                       f"says {ev.day.isoformat()}")
+    return out
+
+
+def add(manifest: Path, file: Path, *, name: str, kind: str, name_field: str, source: str,
+        licence: str, accuracy_km: float, iso_field: str | None = None, title: str = "",
+        copy: bool = False) -> LayerSpec:
+    """Register a user's layer: validate it, then append its entry to the manifest atomically."""
+    spec_list, problems = read_manifest(manifest) if manifest.exists() else (Manifest(), [])
+    if problems:
+        raise LayerError(problems)
+    if any(s.name == name for s in spec_list.layers):
+        raise LayerError([Problem(str(manifest), 1, 1, "name", f"layer {name!r} already exists")])
+    target = file.resolve()
+    rel = _relative(target, manifest.parent.resolve())
+    spec = LayerSpec(name=name, title=title or name, path=rel, kind=kind, name_field=name_field,
+                     iso_field=iso_field, source=source, licence=licence,
+                     accuracy_km=accuracy_km)
+    layer, errors = load_layer(spec, manifest.parent)
+    if layer is None or errors:
+        raise LayerError([Problem(str(file), 1, 1, name, e) for e in errors])
+    if copy:
+        dest = manifest.parent / target.name
+        if dest.exists():
+            raise LayerError([Problem(str(dest), 1, 1, name, "a file of that name is there")])
+        shutil.copy2(target, dest)
+        spec = spec.model_copy(update={"path": dest.name})
+    text = manifest.read_text("utf-8") if manifest.exists() else "layers:\n"
+    if not text.endswith("\n"):
+        text += "\n"
+    text += _entry_yaml(spec)
+    write_atomic(manifest, text)
+    _, after = read_manifest(manifest)
+    assert not after, after
+    return spec
+
+
+def _relative(target: Path, base: Path) -> str:
+    try:
+        return str(target.relative_to(base))
+    except ValueError:
+        return str(target)
+
+
+def _entry_yaml(spec: LayerSpec) -> str:
+    data: dict[str, Any] = spec.model_dump(exclude_none=True, exclude_defaults=False)
+    lines = []
+    for i, (k, v) in enumerate(data.items()):
+        if k == "style" and not v:
+            continue
+        prefix = "  - " if i == 0 else "    "
+        lines.append(f"{prefix}{k}: {json.dumps(v, ensure_ascii=False)}")
+    lines.append(f"    # added {date.today().isoformat()} by `conflictmap layers add`")
+    return "\n".join(lines) + "\n"
