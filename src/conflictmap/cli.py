@@ -270,6 +270,113 @@ def layers_add(
     typer.echo(f"added layer {spec.name} ({spec.path}) to {manifest}")
 
 
+GeocoderOpt = Annotated[str, typer.Option("--geocoder", help="offline (default), or a geopy service such as nominatim (opt-in, online, rate limited, cached).")]
+UserAgentOpt = Annotated[str | None, typer.Option("--user-agent", envvar="CONFLICTMAP_USER_AGENT", help="Identifies you to an online service (required by Nominatim).")]
+DomainOpt = Annotated[str | None, typer.Option("--domain", help="Online service host, e.g. a self-hosted Nominatim.")]
+SchemeOpt = Annotated[str | None, typer.Option("--scheme", help="http or https for --domain.")]
+
+
+def _online(service: str, user_agent: str | None, domain: str | None, scheme: str | None):
+    if service == "offline":
+        return None
+    from .geocode.online import Online
+
+    try:
+        return Online(service, user_agent, domain=domain, scheme=scheme,
+                      warn=lambda m: err.print(f"warning: {m}", markup=False))
+    except ValueError as exc:
+        fail(f"--geocoder: {exc}", 2)
+
+
+def _place_json(place) -> dict[str, Any]:
+    keys = ("name", "lat", "lon", "country", "admin1", "precision", "source")
+    return {k: getattr(place, k) for k in keys}
+
+
+@app.command()
+def geocode(
+    name: Annotated[str, typer.Argument(help="A place name as a report spells it (Zod, Karvachar, Stepanakert ...).")],
+    country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2 hint, e.g. AM.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    service: GeocoderOpt = "offline",
+    user_agent: UserAgentOpt = None,
+    domain: DomainOpt = None,
+    scheme: SchemeOpt = None,
+    manifest: ManifestOpt = layers.MANIFEST,
+) -> None:
+    """Resolve a place name offline (gazetteer, GeoNames, districts); exit 1 with suggestions."""
+    from .geocode.base import Chain
+    from .pipeline import Geocoders
+
+    admin1 = [lyr.frame for lyr in layers.load_layers(manifest).values() if lyr.spec.kind == "admin1"]
+    import pandas as pd
+
+    g = Geocoders.offline(pd.concat(admin1, ignore_index=True), online=_online(service, user_agent, domain, scheme))
+    chain: Chain = g.chain()
+    code = country.upper() if country else None
+    place = chain.geocode(name, code)
+    if place is None:
+        hints = chain.suggest(name, code)
+        fail(f"no place called {name!r}" + (f" in {code}" if code else "")
+             + (f"; did you mean: {', '.join(hints)}?" if hints else "; no close names either"))
+        return
+    if as_json:
+        data = _place_json(place) | {"candidates": [_place_json(c) for c in place.candidates]}
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"{place.name}  {place.lat:.5f}, {place.lon:.5f}  {place.country or '?'}  "
+               f"precision={place.precision}  via {place.source}")
+    for c in place.candidates:
+        typer.echo(f"  also: {c.name}  {c.lat:.5f}, {c.lon:.5f}  {c.country}  via {c.source}")
+    if place.candidates:
+        typer.echo("  ambiguous: add --country or give lat/lon in the record")
+
+
+@app.command("enrich")
+def enrich_cmd(
+    events_dir: Annotated[Path, typer.Option("--events", help="Events folder.")] = EVENTS_DIR,
+    manifest: ManifestOpt = layers.MANIFEST,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    allow_unresolved: Annotated[bool, typer.Option("--allow-unresolved", help="Skip events whose place cannot be found instead of failing.")] = False,
+    service: GeocoderOpt = "offline",
+    user_agent: UserAgentOpt = None,
+    domain: DomainOpt = None,
+    scheme: SchemeOpt = None,
+) -> None:
+    """Geocode and enrich events: country, district, km to border, side uncertain, controller."""
+    from .pipeline import UnresolvedPlaces, build
+
+    load_or_exit([events_dir])
+    try:
+        result = build(events_dir, manifest, online=_online(service, user_agent, domain, scheme),
+                       allow_unresolved=allow_unresolved,
+                       warn=lambda m: err.print(f"warning: {m}", markup=False))
+    except UnresolvedPlaces as exc:
+        fail([*map(str, exc.unresolved), f"{len(exc.unresolved)} unresolved place(s); "
+              "fix them or pass --allow-unresolved"])
+        return
+    except layers.LayerError as exc:
+        fail([str(p) for p in exc.problems])
+        return
+    for u in result.unresolved:
+        err.print(f"skipped: {u}", markup=False)
+    frame = result.frame.drop(columns="geometry")
+    if as_json:
+        rows = json.loads(frame.to_json(orient="records", date_format="iso", force_ascii=False))
+        for row, (lon, lat) in zip(rows, zip(result.frame.geometry.x, result.frame.geometry.y, strict=True), strict=True):
+            row["lat"], row["lon"] = round(lat, 6), round(lon, 6)
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{len(frame)} events enriched")
+    cols = ("date", "id", "place_name", "geocoder", "country", "admin1", "border_distance_km", "side_uncertain", "controller")
+    for c in cols:
+        table.add_column(c.replace("border_distance_km", "km to border"))
+    for row in frame.itertuples():
+        vals = [getattr(row, c) for c in cols]
+        table.add_row(*["" if v is None or v != v else str(v) for v in vals])
+    out.print(table)
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,77 @@
+"""The geocoder contract: a name (and a country hint) in, a Place with honest precision out."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+# Letters NFKD does not take apart, and the apostrophes transliterations use.
+_FOLD = str.maketrans({"ə": "a", "Ə": "a", "ı": "i", "İ": "i", "ł": "l", "ø": "o", "đ": "d",
+                       "ß": "ss", "æ": "ae", "œ": "oe"})
+_APOSTROPHES = re.compile(r"[\'’‘ʻʼʹ`´\"]")
+_SEPARATORS = re.compile(r"[\s\-_.,/()]+")
+
+
+def normalize(name: str) -> str:
+    """Key for matching: case-, accent- and apostrophe-insensitive ("Kəlbəcər" == "kalbacar")."""
+    s = unicodedata.normalize("NFKD", name.translate(_FOLD))
+    s = "".join(ch for ch in s if not unicodedata.combining(ch)).casefold()
+    s = _APOSTROPHES.sub("", s)
+    return _SEPARATORS.sub(" ", s).strip()
+
+
+@dataclass(frozen=True)
+class Place:
+    """A resolved place. `source` says which gazetteer or service and its id."""
+
+    lat: float
+    lon: float
+    name: str
+    country: str | None
+    admin1: str | None
+    precision: str
+    source: str
+    candidates: tuple[Place, ...] = field(default=(), compare=False)
+
+    @property
+    def ambiguous(self) -> bool:
+        return bool(self.candidates)
+
+    def with_candidates(self, others: list[Place]) -> Place:
+        return replace(self, candidates=tuple(others))
+
+
+class Geocoder(Protocol):
+    name: str
+
+    def geocode(self, name: str, country: str | None = None) -> Place | None: ...
+
+    def suggest(self, name: str, country: str | None = None, n: int = 5) -> list[str]: ...
+
+
+class Chain:
+    """Tries geocoders in order; the first answer wins. Suggestions come from all of them."""
+
+    def __init__(self, geocoders: list[Geocoder]):
+        self.geocoders = geocoders
+
+    @property
+    def name(self) -> str:
+        return " > ".join(g.name for g in self.geocoders)
+
+    def geocode(self, name: str, country: str | None = None) -> Place | None:
+        for g in self.geocoders:
+            place = g.geocode(name, country)
+            if place is not None:
+                return place
+        return None
+
+    def suggest(self, name: str, country: str | None = None, n: int = 5) -> list[str]:
+        seen: list[str] = []
+        for g in self.geocoders:
+            for s in g.suggest(name, country, n):
+                if s not in seen:
+                    seen.append(s)
+        return seen[:n]
