@@ -23,7 +23,7 @@ map: setup
 	$(CM) list events/
 
 test: setup system-deps
-	$(PY) -m ruff check src tests geodata
+	$(PY) -m ruff check src tests geodata benchmarks
 	$(PY) -m pytest
 
 geodata: setup

@@ -105,7 +105,8 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
         path, line = ev.origin or ("?", 0)
         if place is None:
             name = ev.location.name or ""
-            unresolved.append(Unresolved(path, line, name, chain.suggest(name, ev.location.country)))
+            hints = chain.suggest(name, ev.location.country)
+            unresolved.append(Unresolved(path, line, name, hints))
             continue
         if place.ambiguous:
             others = "; ".join(f"{c.name} ({c.source}, {c.lat:.4f}, {c.lon:.4f})"

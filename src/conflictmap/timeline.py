@@ -40,10 +40,11 @@ class Timeline:
                    for e in events if e.control_change is not None]
         known = {c.area for c in changes}
         if handover is not None and "handover_date" in handover.columns:
-            for row in handover.itertuples():
-                if row.name not in known and isinstance(row.handover_date, str):
-                    changes.append(Change(row.name, date.fromisoformat(row.handover_date[:10]),
-                                          getattr(row, "from"), row.to, None))
+            for row in handover.drop(columns="geometry").to_dict("records"):
+                when = row.get("handover_date")
+                if row["name"] not in known and isinstance(when, str):
+                    changes.append(Change(row["name"], date.fromisoformat(when[:10]),
+                                          row["from"], row["to"], None))
         return cls(changes)
 
     @property

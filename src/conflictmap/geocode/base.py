@@ -16,8 +16,8 @@ _SEPARATORS = re.compile(r"[\s\-_.,/()]+")
 
 def normalize(name: str) -> str:
     """Key for matching: case-, accent- and apostrophe-insensitive ("Kəlbəcər" == "kalbacar")."""
-    s = unicodedata.normalize("NFKD", name.translate(_FOLD))
-    s = "".join(ch for ch in s if not unicodedata.combining(ch)).casefold()
+    s = unicodedata.normalize("NFKD", name.casefold().translate(_FOLD))
+    s = "".join(ch for ch in s if not unicodedata.combining(ch)).casefold().translate(_FOLD)
     s = _APOSTROPHES.sub("", s)
     return _SEPARATORS.sub(" ", s).strip()
 

@@ -24,7 +24,7 @@ from ..store import Problem, load_yaml, validation_problems
 from .base import Place, normalize
 
 GAZETTEER = Path("geodata/gazetteer.yaml")
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3  # bump when normalize() or the layout changes
 # Two candidates closer than this in population ratio, and farther apart than this, are
 # reported as ambiguous instead of picking one silently.
 AMBIGUOUS_RATIO = 0.5

@@ -34,6 +34,8 @@ class OnlineUnavailable(RuntimeError):
 
 
 def default_cache() -> Path:
+    if os.environ.get("CONFLICTMAP_ONLINE_CACHE"):
+        return Path(os.environ["CONFLICTMAP_ONLINE_CACHE"])
     base = Path(os.environ.get("CONFLICTMAP_CACHE", user_cache_dir("conflictmap")))
     return base / "online-geocode.json"
 

@@ -1,0 +1,130 @@
+"""Online geocoding against a local fake Nominatim on 127.0.0.1: rate limit, cache, offline."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import typing
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from conflictmap.geocode.online import Online
+
+from .conftest import ROOT
+
+EXE = Path(sys.executable).with_name("conflictmap")
+
+
+class FakeNominatim(BaseHTTPRequestHandler):
+    hits: typing.ClassVar[list[tuple[float, str]]] = []
+
+    def do_GET(self):  # http.server's naming
+        import time
+
+        query = parse_qs(urlsplit(self.path).query)
+        q = query.get("q", [""])[0]
+        type(self).hits.append((time.monotonic(), q))
+        body = [] if q == "Nowhere" else [{"lat": "40.2000", "lon": "45.8700", "place_id": 7,
+                                           "osm_id": 42, "display_name": f"{q}, Armenia"}]
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def server():
+    FakeNominatim.hits = []
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), FakeNominatim)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
+def closed_port() -> str:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"127.0.0.1:{port}"
+
+
+def make(domain: str, cache: Path, warnings: list[str] | None = None) -> Online:
+    return Online("nominatim", "conflictmap-tests", domain=domain, scheme="http", cache=cache,
+                  timeout=2, warn=(warnings.append if warnings is not None else None))
+
+
+def test_rate_limit_is_one_request_per_second(server, tmp_path):
+    geo = make(server, tmp_path / "c.json")
+    for name in ("Sotk", "Vardenis", "Nowhere"):
+        geo.geocode(name, "AM")
+    times = [t for t, _ in FakeNominatim.hits]
+    assert len(times) == 3
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.95, gaps
+
+
+def test_second_run_makes_zero_requests(server, tmp_path):
+    cache = tmp_path / "c.json"
+    first = make(server, cache)
+    a = first.geocode("Sotk", "AM")
+    assert first.geocode("Nowhere", "AM") is None
+    assert a is not None and a.source == "nominatim:42" and (a.lat, a.lon) == (40.2, 45.87)
+    n = len(FakeNominatim.hits)
+    second = make(server, cache)
+    assert second.geocode("Sotk", "AM") == a
+    assert second.geocode("Nowhere", "AM") is None  # "not found" is cached too
+    assert len(FakeNominatim.hits) == n and second.requests == 0
+
+
+def test_unreachable_service_warns_once_and_returns_none(tmp_path):
+    warnings: list[str] = []
+    geo = make(closed_port(), tmp_path / "c.json", warnings)
+    assert geo.geocode("Sotk") is None
+    assert geo.geocode("Vardenis") is None
+    assert len(warnings) == 1 and "unreachable" in warnings[0]
+    assert geo.requests == 1  # no hammering once it is known to be down
+
+
+def test_missing_user_agent_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match="user agent"):
+        Online("nominatim", None, cache=tmp_path / "c.json")
+
+
+def test_cli_falls_back_offline_without_traceback(tmp_path):
+    env = {**os.environ, "CONFLICTMAP_ONLINE_CACHE": str(tmp_path / "online.json")}
+    env.pop("CONFLICTMAP_USER_AGENT", None)
+    r = subprocess.run([str(EXE), "geocode", "Zod", "--country", "AM", "--json", "--geocoder",
+                        "nominatim", "--domain", closed_port(), "--scheme", "http",
+                        "--user-agent", "conflictmap-tests"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["source"] == "geonames:616041"
+    assert r.stderr.count("warning: online geocoder nominatim unreachable") == 1
+    assert "Traceback" not in r.stderr
+
+
+def test_cli_uses_the_service_when_up(server, tmp_path):
+    env = {**os.environ, "CONFLICTMAP_ONLINE_CACHE": str(tmp_path / "online.json")}
+    args = [str(EXE), "geocode", "Some hamlet", "--json", "--geocoder", "nominatim",
+            "--domain", server, "--scheme", "http", "--user-agent", "conflictmap-tests"]
+    r = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["source"] == "nominatim:42"
+    again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert again.stdout == r.stdout and len(FakeNominatim.hits) == 1
