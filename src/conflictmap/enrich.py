@@ -10,6 +10,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import shapely
+from pyproj import Transformer
 
 from .timeline import Timeline
 
@@ -61,16 +62,67 @@ def _join_name(points: np.ndarray, polys: gpd.GeoDataFrame, column: str) -> np.n
     return out
 
 
-def border_distance_km(points: np.ndarray, borders: gpd.GeoDataFrame) -> np.ndarray:
-    if len(borders) == 0:
-        return np.full(len(points), np.nan)
-    lines = segments(np.asarray(borders.to_crs(METRIC_CRS).geometry.values))
-    pts = gpd.GeoSeries(points, crs=4326).to_crs(METRIC_CRS).values
-    tree = shapely.STRtree(lines)
-    (pt_idx, _), dist = tree.query_nearest(pts, return_distance=True, all_matches=False)
-    out = np.full(len(points), np.nan)
-    out[pt_idx] = dist / 1000.0
+def _segment_distance(px, py, ax, ay, bx, by) -> np.ndarray:
+    """Distance from points to segments, element-wise (all arrays the same shape)."""
+    dx, dy = bx - ax, by - ay
+    length2 = dx * dx + dy * dy
+    t = np.where(length2 > 0, ((px - ax) * dx + (py - ay) * dy) / np.where(length2 > 0,
+                                                                           length2, 1), 0)
+    t = np.clip(t, 0.0, 1.0)
+    return np.hypot(px - (ax + t * dx), py - (ay + t * dy))
+
+
+def nearest_segment_distance(px: np.ndarray, py: np.ndarray, seg: np.ndarray,
+                             cell: float = 3000.0, chunk: int = 200_000) -> np.ndarray:
+    """Exact distance from each point to the nearest segment (seg: N x 4 of ax, ay, bx, by).
+
+    Points are bucketed in square cells; for each cell only the segments that can be nearest to
+    some point of it are kept (distance from the cell centre within the best + one diagonal),
+    so each point is compared with a handful of segments instead of walking a tree.
+    """
+    out = np.full(len(px), np.nan)
+    if len(seg) == 0 or len(px) == 0:
+        return out
+    x0, y0 = px.min(), py.min()
+    ix = ((px - x0) // cell).astype(np.int64)
+    iy = ((py - y0) // cell).astype(np.int64)
+    width = int(ix.max()) + 1
+    cell_id = iy * width + ix
+    cells, inverse = np.unique(cell_id, return_inverse=True)
+    cx = x0 + (cells % width + 0.5) * cell
+    cy = y0 + (cells // width + 0.5) * cell
+    ax, ay, bx, by = seg.T
+    # candidate segments per cell (CSR): within the nearest one's distance plus a diagonal
+    tree = shapely.STRtree(shapely.linestrings(seg.reshape(-1, 2, 2)))
+    centres = shapely.points(cx, cy)
+    (_, nearest), dmin = tree.query_nearest(centres, return_distance=True, all_matches=False)
+    rows, segs = tree.query(centres, predicate="dwithin", distance=dmin + cell * np.sqrt(2) + 1e-6)
+    order = np.argsort(rows, kind="stable")
+    rows, segs = rows[order], segs[order]
+    counts = np.bincount(rows, minlength=len(cells))
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    for lo in range(0, len(px), chunk):
+        cid = inverse[lo:lo + chunk]
+        n = counts[cid]
+        point = np.repeat(np.arange(len(cid)), n)
+        offs = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+        s_idx = segs[starts[cid][point] + offs]
+        d = _segment_distance(px[lo:lo + chunk][point], py[lo:lo + chunk][point],
+                              ax[s_idx], ay[s_idx], bx[s_idx], by[s_idx])
+        out[lo:lo + chunk] = np.minimum.reduceat(d, np.cumsum(n) - n)
     return out
+
+
+def border_distance_km(points: np.ndarray, borders: gpd.GeoDataFrame) -> np.ndarray:
+    """Kilometres from each WGS84 point to the nearest border line, in the metric CRS."""
+    if len(borders) == 0 or len(points) == 0:
+        return np.full(len(points), np.nan)
+    to_metric = Transformer.from_crs(4326, METRIC_CRS, always_xy=True)
+    lines = segments(np.asarray(borders.to_crs(METRIC_CRS).geometry.values))
+    coords = shapely.get_coordinates(lines).reshape(-1, 4)
+    xy = shapely.get_coordinates(points)
+    px, py = to_metric.transform(xy[:, 0], xy[:, 1])
+    return nearest_segment_distance(np.asarray(px), np.asarray(py), coords) / 1000.0
 
 
 def enrich(events: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import math
 import os
 import pickle
 from importlib import metadata
@@ -146,14 +147,13 @@ class _Index:
         self.country = state["country"].split("\n")
         self.admin1 = state["admin1"].split("\n")
         self.keys = state["keys"].split("\n")
-        self.starts: np.ndarray = state["starts"]
-        self.rows: np.ndarray = state["rows"]
+        self.position = dict(zip(self.keys, range(len(self.keys)), strict=True))
+        self.starts: list[int] = state["starts"].tolist()
+        self.rows: list[int] = state["rows"].tolist()
 
     def rows_for(self, key: str) -> list[int]:
-        i = bisect.bisect_left(self.keys, key)
-        if i == len(self.keys) or self.keys[i] != key:
-            return []
-        return self.rows[self.starts[i]:self.starts[i + 1]].tolist()
+        i = self.position.get(key)
+        return [] if i is None else self.rows[self.starts[i]:self.starts[i + 1]]
 
 
 def _geonames_version() -> str:
@@ -221,10 +221,10 @@ def load_index() -> _Index:
 
 
 def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    a = (np.sin((p2 - p1) / 2) ** 2
-         + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon2 - lon1) / 2) ** 2)
-    return float(6371.0 * 2 * np.arcsin(np.sqrt(a)))
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 6371.0 * 2 * math.asin(math.sqrt(a))
 
 
 class GeoNames(_Keyed):
@@ -235,32 +235,48 @@ class GeoNames(_Keyed):
     def __init__(self, index: _Index | None = None, aliases: list[AliasEntry] | None = None):
         self.idx = index or load_index()
         self.keys = self.idx.keys
-        row_of = {int(g): i for i, g in enumerate(self.idx.ids)} if aliases else {}
+        # plain lists: scalar access to numpy arrays costs ~100 ns a time on this hot path
+        self.lat, self.lon = self.idx.lat.tolist(), self.idx.lon.tolist()
+        self.pop, self.ids = self.idx.pop.tolist(), self.idx.ids.tolist()
+        self._memo: dict[tuple[str, str | None], Place | None] = {}
+        row_of = {g: i for i, g in enumerate(self.ids)} if aliases else {}
         self.extra: dict[str, list[int]] = {}
         for a in aliases or []:
             if a.geonames_id in row_of:
                 self.extra.setdefault(normalize(a.alias), []).append(row_of[a.geonames_id])
 
     def _place(self, i: int) -> Place:
-        return Place(float(self.idx.lat[i]), float(self.idx.lon[i]), self.idx.names[i],
-                     self.idx.country[i], self.idx.admin1[i], "settlement",
-                     f"geonames:{int(self.idx.ids[i])}")
+        return Place(self.lat[i], self.lon[i], self.idx.names[i], self.idx.country[i],
+                     self.idx.admin1[i], "settlement", f"geonames:{self.ids[i]}")
 
     def geocode(self, name: str, country: str | None = None) -> Place | None:
+        """Best match by population, with close rivals as candidates; memoised per name,
+        because event sets name the same few thousand places again and again."""
+        memo_key = (name, country)
+        if memo_key in self._memo:
+            return self._memo[memo_key]
+        place = self._lookup(name, country)
+        if len(self._memo) < 200_000:
+            self._memo[memo_key] = place
+        return place
+
+    def _lookup(self, name: str, country: str | None) -> Place | None:
         key = normalize(name)
-        rows = self.idx.rows_for(key) + self.extra.get(key, [])
+        rows = self.idx.rows_for(key)
+        if key in self.extra:
+            rows = sorted(set(rows + self.extra[key]))
         if country:
             rows = [i for i in rows if self.idx.country[i] == country]
         if not rows:
             return None
-        rows = sorted(set(rows), key=lambda i: (-int(self.idx.pop[i]), int(self.idx.ids[i])))
+        pop, ids = self.pop, self.ids
+        if len(rows) > 1:
+            rows.sort(key=lambda i: (-pop[i], ids[i]))
         best = self._place(rows[0])
-        rivals = []
-        top = max(int(self.idx.pop[rows[0]]), 1)
-        for i in rows[1:]:
-            far = _km(best.lat, best.lon, float(self.idx.lat[i]), float(self.idx.lon[i]))
-            if int(self.idx.pop[i]) >= AMBIGUOUS_RATIO * top and far > SAME_PLACE_KM:
-                rivals.append(self._place(i))
+        floor = AMBIGUOUS_RATIO * max(pop[rows[0]], 1)
+        rivals = [self._place(i) for i in rows[1:]
+                  if pop[i] >= floor
+                  and _km(best.lat, best.lon, self.lat[i], self.lon[i]) > SAME_PLACE_KM]
         return best.with_candidates(rivals) if rivals else best
 
     def suggest(self, name: str, country: str | None = None, n: int = 5) -> list[str]:
@@ -270,7 +286,7 @@ class GeoNames(_Keyed):
             if country:
                 rows = [i for i in rows if self.idx.country[i] == country]
             if rows:
-                best = max(rows, key=lambda i: int(self.idx.pop[i]))
+                best = max(rows, key=lambda i: self.pop[i])
                 label = f"{self.idx.names[best]} ({self.idx.country[best]})"
                 if label not in out:
                     out.append(label)
