@@ -95,7 +95,7 @@ def nearest_segment_distance(px: np.ndarray, py: np.ndarray, seg: np.ndarray,
     # candidate segments per cell (CSR): within the nearest one's distance plus a diagonal
     tree = shapely.STRtree(shapely.linestrings(seg.reshape(-1, 2, 2)))
     centres = shapely.points(cx, cy)
-    (_, nearest), dmin = tree.query_nearest(centres, return_distance=True, all_matches=False)
+    _, dmin = tree.query_nearest(centres, return_distance=True, all_matches=False)
     rows, segs = tree.query(centres, predicate="dwithin", distance=dmin + cell * np.sqrt(2) + 1e-6)
     order = np.argsort(rows, kind="stable")
     rows, segs = rows[order], segs[order]
