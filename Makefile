@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CM := $(VENV)/bin/conflictmap
 
-.PHONY: setup system-deps map test lint geodata bench
+.PHONY: setup assets system-deps map test lint geodata screenshot
 .DEFAULT_GOAL := map
 
 $(VENV)/.installed: pyproject.toml
@@ -15,16 +15,22 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+assets: setup
+	$(CM) assets fetch
+
 system-deps:
 	bash scripts/system-deps.sh
 
-map: setup
+map: assets
 	$(CM) validate events/
-	$(CM) list events/
+	$(CM) build
 
-test: setup system-deps
-	$(PY) -m ruff check src tests geodata benchmarks
+test: assets system-deps
+	$(PY) -m ruff check src tests geodata benchmarks scripts
 	$(PY) -m pytest
+
+screenshot: assets system-deps
+	$(PY) scripts/screenshot.py
 
 geodata: setup
 	$(PY) geodata/build.py

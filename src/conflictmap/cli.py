@@ -377,6 +377,69 @@ def enrich_cmd(
     out.print(table)
 
 
+assets_app = typer.Typer(help="The pinned JS/CSS the self-contained map inlines.", no_args_is_help=True)
+app.add_typer(assets_app, name="assets")
+
+
+@assets_app.command("fetch")
+def assets_fetch() -> None:
+    """Download the pinned npm packages once (checksums verified) into the asset cache."""
+    from .render import assets
+
+    try:
+        paths = assets.fetch()
+    except assets.AssetError as exc:
+        fail(f"assets fetch: {exc}")
+        return
+    for p in paths:
+        typer.echo(f"ok {p}")
+
+
+@app.command()
+def build(
+    events_dir: Annotated[Path, typer.Option("--events", help="Events folder.")] = EVENTS_DIR,
+    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("outputs"),
+    self_contained: Annotated[bool, typer.Option("--self-contained/--cdn", help="Inline every JS/CSS asset (works offline), or link folium's CDNs.")] = True,
+    basemap: Annotated[str, typer.Option(help="Initial basemap: none (offline), osm, satellite.")] = "none",
+    manifest: ManifestOpt = layers.MANIFEST,
+    allow_unresolved: Annotated[bool, typer.Option("--allow-unresolved", help="Map what can be located; list the rest.")] = False,
+    service: GeocoderOpt = "offline",
+    user_agent: UserAgentOpt = None,
+    domain: DomainOpt = None,
+    scheme: SchemeOpt = None,
+) -> None:
+    """Build OUT/map.html (and the other outputs) from the events; all or nothing."""
+    from .pipeline import UnresolvedPlaces
+    from .pipeline import build as run_pipeline
+    from .render.assets import AssetError
+    from .render.map import BASEMAPS, render
+
+    if basemap not in BASEMAPS:
+        fail(f"--basemap: expected one of {', '.join(BASEMAPS)}", 2)
+    load_or_exit([events_dir])
+    try:
+        result = run_pipeline(events_dir, manifest, online=_online(service, user_agent, domain, scheme),
+                              allow_unresolved=allow_unresolved,
+                              warn=lambda m: err.print(f"warning: {m}", markup=False))
+        html = render(result, self_contained=self_contained, basemap=basemap)
+    except UnresolvedPlaces as exc:
+        fail([*map(str, exc.unresolved), f"{len(exc.unresolved)} unresolved place(s); "
+              "fix them or pass --allow-unresolved"])
+        return
+    except layers.LayerError as exc:
+        fail([str(p) for p in exc.problems])
+        return
+    except AssetError as exc:
+        fail(f"build: {exc}")
+        return
+    from .atomic import write_atomic
+
+    for u in result.unresolved:
+        err.print(f"skipped: {u}", markup=False)
+    target = write_atomic(out_dir / "map.html", html)
+    typer.echo(f"wrote {target} ({len(html.encode()):,} bytes, {len(result.frame)} events)")
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,1 @@
+"""The HTML map: folium base, our event/timeline plugin, offline asset bundle."""

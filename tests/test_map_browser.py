@@ -1,0 +1,240 @@
+"""The built map in real headless Chromium, offline: content, timeline, hash links, XSS."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .browser import chromium, open_offline
+from .conftest import ROOT
+
+pytestmark = pytest.mark.browser
+EXE = Path(sys.executable).with_name("conflictmap")
+ARMENIA, AZERBAIJAN = "#e66101", "#0571b0"
+MINE = "2020-11-26-sotk-mine-entry"
+
+
+def cm_build(out: Path, *extra: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    r = subprocess.run([str(EXE), "build", "--out", str(out), *extra], cwd=cwd,
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("out")
+    cm_build(out)
+    return out / "map.html"
+
+
+def fill(page, area: str) -> str:
+    return page.get_attribute(f'path[data-area="{area}"]', "fill")
+
+
+def slide_to(page, iso: str) -> None:
+    start = page.evaluate("conflictmap.date()")  # noqa: F841 - the panel exists
+    idx = page.evaluate("(iso) => Math.round((Date.parse(iso) - Date.parse("
+                        "document.querySelector('.cm-date').textContent) ) / 864e5) "
+                        "+ +document.querySelector('.cm-slider').value", iso)
+    page.fill(".cm-slider", str(idx))
+    assert page.text_content(".cm-date") == iso
+
+
+def test_loads_offline_with_everything_drawn(browser, bundled):
+    w = open_offline(browser, bundled.as_uri())
+    p = w.page
+    assert w.errors == [] and w.blocked == []
+    assert sorted(p.evaluate("conflictmap.drawn()")) == sorted(
+        f.stem for f in (ROOT / "events").glob("*.yaml"))
+    assert p.locator("path[data-area]").count() == 3
+    assert p.locator('path[data-layer="borders"]').count() == 11
+    assert p.locator(".leaflet-control-scale").count() == 1
+    assert p.locator(".leaflet-control-zoom-fullscreen, .fullscreen-icon").count() >= 1
+    assert p.locator(".leaflet-control-measure").count() == 1
+    assert "Controller of handed-over districts" in p.text_content(".cm-legend")
+
+
+def test_markers_are_painted_where_the_events_are(browser, bundled):
+    p = open_offline(browser, bundled.as_uri()).page
+    painted = p.evaluate("""() => {
+      const c = document.querySelector('canvas.cm-events'), ctx = c.getContext('2d');
+      const dpr = window.devicePixelRatio || 1, m = conflictmap.map;
+      return ['sotk', 'ceasefire'].map(k => {
+        const ll = k === 'sotk' ? [40.2330, 45.9680] : [39.8177, 46.7528];
+        const pt = m.latLngToContainerPoint(ll);
+        return ctx.getImageData(Math.round(pt.x * dpr), Math.round(pt.y * dpr), 1, 1).data[3];
+      });
+    }""")
+    assert all(alpha > 0 for alpha in painted)
+
+
+@pytest.mark.parametrize(("area", "before", "after"), [
+    ("Kalbajar", "2020-11-24", "2020-11-26"),
+    ("Aghdam", "2020-11-19", "2020-11-20"),
+    ("Lachin", "2020-11-30", "2020-12-01"),
+])
+def test_slider_recolours_districts_by_controller(browser, bundled, area, before, after):
+    p = open_offline(browser, bundled.as_uri()).page
+    slide_to(p, before)
+    assert fill(p, area) == ARMENIA
+    slide_to(p, after)
+    assert fill(p, area) == AZERBAIJAN
+    assert p.evaluate("location.hash") == f"#date={after}"
+
+
+def test_slider_filters_events_and_highlights_the_day(browser, bundled):
+    p = open_offline(browser, bundled.as_uri()).page
+    slide_to(p, "2020-11-26")
+    drawn = p.evaluate("conflictmap.drawn()")
+    assert "2020-11-27-sotk-troops-leave" not in drawn and MINE in drawn
+    today = p.eval_on_selector_all(".cm-list li.cm-today", "els => els.map(e => e.dataset.event)")
+    assert sorted(today) == sorted(["2020-11-26-armenian-mod-statements", MINE,
+                                    "2020-11-26-sotk-posts-established"])
+
+
+def test_type_and_status_filters(browser, bundled):
+    p = open_offline(browser, bundled.as_uri()).page
+    p.uncheck('input[data-filter="disputed"]')
+    assert "2020-11-26-armenian-mod-statements" not in p.evaluate("conflictmap.drawn()")
+    p.uncheck('input[data-filter="Strategic developments"]')
+    assert p.evaluate("conflictmap.drawn()") == []
+
+
+def test_hash_opens_the_event_popup(browser, bundled):
+    p = open_offline(browser, bundled.as_uri() + f"#date=2020-11-26&event={MINE}").page
+    popup = p.locator(f'.leaflet-popup .cm-popup[data-event="{MINE}"]')
+    popup.wait_for()
+    text = popup.text_content()
+    assert "Azerbaijani troops enter the Sotk (Zod) gold mine" in text
+    assert "side of border uncertain" in text and "0.13 km" in text
+    hrefs = popup.locator("a").evaluate_all("els => els.map(a => a.href)")
+    assert "https://southfront.org/azerbaijani-troops-entered-largest-armenian-gold-mine-on-" \
+           "nagorno-karabakh-border-videos/" in hrefs
+    assert p.text_content(".cm-date") == "2020-11-26"
+
+
+def test_list_click_flies_to_the_event(browser, bundled):
+    p = open_offline(browser, bundled.as_uri()).page
+    p.click('.cm-list li[data-event="2020-11-25-kalbajar-handover"] a')
+    p.locator('.cm-popup[data-event="2020-11-25-kalbajar-handover"]').wait_for()
+    assert "event=2020-11-25-kalbajar-handover" in p.evaluate("location.hash")
+
+
+def test_clicking_a_marker_opens_its_popup(browser, bundled):
+    p = open_offline(browser, bundled.as_uri() + "#date=2020-11-20").page
+    pt = p.evaluate("""() => {
+        const m = conflictmap.map, r = m.getContainer().getBoundingClientRect();
+        const c = m.latLngToContainerPoint([39.8177, 46.7528]);
+        return [r.x + c.x, r.y + c.y]; }""")
+    p.mouse.click(*pt)
+    p.locator('.cm-popup[data-event="2020-11-10-trilateral-ceasefire"]').wait_for()
+
+
+def test_cdn_build_links_folium_cdns(tmp_path):
+    cm_build(tmp_path, "--cdn")
+    html = (tmp_path / "map.html").read_text("utf-8")
+    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in html
+
+
+def test_failed_build_leaves_previous_output_identical(tmp_path):
+    cm_build(tmp_path)
+    before = (tmp_path / "map.html").read_bytes()
+    events = tmp_path / "events"
+    shutil.copytree(ROOT / "events", events)
+    (events / "2020-11-28-nowhere.yaml").write_text(
+        "date: 2020-11-28\ntitle: t\nevent_type: Battles\nlocation: {name: Xyzzyplop}\n"
+        "sources: [{publisher: p, published: 2020-11-28}]\n", "utf-8")
+    r = subprocess.run([str(EXE), "build", "--out", str(tmp_path), "--events", str(events)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 1 and "Xyzzyplop" in r.stderr
+    assert (tmp_path / "map.html").read_bytes() == before
+
+
+# ---------------------------------------------------------------- hostile text
+
+PAYLOAD = ("<img src=x onerror=\"alert('img');window.__xss=1\"> <script>alert('s')</script> "
+           "</script><script>window.__xss=3</script> ${alert('tpl')} `+alert('bt')+` "
+           "\"'><svg onload=alert('svg')> javascript:alert('js') a\u2028b\u2029c")
+
+
+def hostile_event() -> dict:
+    return {
+        "date": "2020-11-26", "title": PAYLOAD[:300], "event_type": "Protests",
+        "sub_event_type": "Peaceful protest", "actors": [PAYLOAD], "tags": [PAYLOAD],
+        "location": {"name": PAYLOAD, "lat": 40.21, "lon": 45.87, "country": "AM",
+                     "precision": "site"},
+        "control_change": {"area": PAYLOAD, "from": PAYLOAD, "to": PAYLOAD},
+        "description": PAYLOAD, "figures": {PAYLOAD: PAYLOAD},
+        "sources": [{"publisher": PAYLOAD, "published": "2020-11-26", "quote": PAYLOAD,
+                     "url": "https://example.org/\"><img/src=x/onerror=alert('href')>",
+                     "archive_url": "https://example.org/?q=<script>alert('a')</script>"}],
+    }
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> Path:
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    root = tmp_path_factory.mktemp("hostile")
+    events = root / "events"
+    shutil.copytree(ROOT / "events", events)
+    (events / "2020-11-26-hostile.yaml").write_text(json.dumps(hostile_event()), "utf-8")
+    geo = root / "geodata"
+    shutil.copytree(ROOT / "geodata", geo, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    gpd.GeoDataFrame({"name": [PAYLOAD]}, geometry=[box(45.5, 40.0, 45.7, 40.1)],
+                     crs=4326).to_file(geo / "evil.geojson", driver="GeoJSON")
+    manifest = geo / "layers.yaml"
+    text = manifest.read_text("utf-8").replace(
+        "title: International borders", f"title: {json.dumps(PAYLOAD)}")
+    text += ("  - name: evil\n    title: " + json.dumps(PAYLOAD) + "\n    path: evil.geojson\n"
+             "    kind: custom\n    name_field: name\n    source: test\n    licence: CC0\n"
+             "    accuracy_km: 1\n")
+    manifest.write_text(text, "utf-8")
+    out = root / "out"
+    cm_build(out, "--events", str(events), "--manifest", str(manifest))
+    return out / "map.html"
+
+
+def assert_inert(w) -> None:
+    p = w.page
+    assert w.dialogs == [], w.dialogs
+    assert w.errors == [], w.errors
+    assert p.evaluate("window.__xss") is None
+    assert p.locator('img[src="x"]').count() == 0
+    assert p.locator("svg[onload]").count() == 0
+    injected = p.evaluate("""() => Array.from(document.scripts).filter(s =>
+        ["alert('s')", "window.__xss=3"].includes(s.textContent.trim())).length""")
+    assert injected == 0
+
+
+def test_hostile_text_is_shown_literally_and_never_runs(browser, hostile):
+    w = open_offline(browser, hostile.as_uri() + "#date=2020-11-26&event=2020-11-26-hostile")
+    p = w.page
+    popup = p.locator('.cm-popup[data-event="2020-11-26-hostile"]')
+    popup.wait_for()
+    assert p.text_content(".cm-popup h3") == PAYLOAD[:300]
+    body = popup.text_content()
+    for part in ("<img src=x onerror=", "${alert('tpl')}", "`+alert('bt')+`", "</script>",
+                 "a\u2028b\u2029c"):
+        assert part in body
+    hrefs = popup.locator("a").evaluate_all("els => els.map(a => a.getAttribute('href'))")
+    assert all(h.startswith("https://example.org/") for h in hrefs) and len(hrefs) == 2
+    assert PAYLOAD[:40] in p.text_content(".cm-list")
+    labels = p.text_content(".leaflet-control-layers")
+    assert labels.count("<img src=x onerror=") == 2  # the renamed borders layer and ours
+    p.evaluate("conflictmap.map.eachLayer(l => l.getTooltip && l.getTooltip() && l.openTooltip())")
+    assert PAYLOAD[:30] in p.text_content(".leaflet-tooltip-pane")
+    assert_inert(w)
