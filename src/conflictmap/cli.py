@@ -432,12 +432,89 @@ def build(
     except AssetError as exc:
         fail(f"build: {exc}")
         return
+    from . import export as exporter
     from .atomic import write_atomic
 
     for u in result.unresolved:
         err.print(f"skipped: {u}", markup=False)
+    for name, write in (("events.geojson", lambda t: exporter.write_geojson(
+            exporter.events_frame(result), t)),
+                        ("layers.geojson", lambda t: exporter.write_layers_geojson(result, t))):
+        target = write(out_dir / name)
+        typer.echo(f"wrote {target} ({target.stat().st_size:,} bytes)")
     target = write_atomic(out_dir / "map.html", html)
     typer.echo(f"wrote {target} ({len(html.encode()):,} bytes, {len(result.frame)} events)")
+
+
+@app.command("export")
+def export_cmd(
+    fmt: Annotated[str, typer.Option("--format", help="geojson | gpkg | kml | csv (ACLED columns) | ucdp-csv | fgb")] = "geojson",
+    out_path: Annotated[Path | None, typer.Option("--out", help="Target file. Default: outputs/events.<ext>")] = None,
+    events_dir: Annotated[Path, typer.Option("--events", help="Events folder.")] = EVENTS_DIR,
+    manifest: ManifestOpt = layers.MANIFEST,
+    allow_unresolved: Annotated[bool, typer.Option("--allow-unresolved", help="Export what can be located.")] = False,
+) -> None:
+    """Export the enriched events for GIS tools and spreadsheets (written atomically)."""
+    from . import export as exporter
+    from .pipeline import UnresolvedPlaces
+    from .pipeline import build as run_pipeline
+
+    if fmt not in exporter.FORMATS:
+        fail(f"--format: expected one of {', '.join(exporter.FORMATS)}", 2)
+    target = out_path or Path("outputs") / f"events{exporter.SUFFIX[fmt]}"
+    load_or_exit([events_dir])
+    try:
+        result = run_pipeline(events_dir, manifest, allow_unresolved=allow_unresolved)
+        written = exporter.export(result, fmt, target, events_dir)
+    except UnresolvedPlaces as exc:
+        fail([*map(str, exc.unresolved), f"{len(exc.unresolved)} unresolved place(s)"])
+        return
+    except exporter.ExportError as exc:
+        fail(f"export: {exc}")
+        return
+    typer.echo(f"wrote {written} ({written.stat().st_size:,} bytes, {len(result.frame)} events)")
+
+
+import_app = typer.Typer(help="Bring rows of ACLED or UCDP GED CSV exports in as event files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+def _import(kind: str, path: Path, events_dir: Path, dry_run: bool) -> None:
+    from . import ingest
+
+    if not path.exists():
+        fail(f"import {kind}: {path}: no such file")
+    report = ingest.import_csv(kind, path, events_dir, dry_run=dry_run)
+    for s in report.skipped:
+        err.print(f"skipped {s}", markup=False)
+    if dry_run:
+        for ev in report.events:
+            sys.stdout.write("---\n" + store.event_to_yaml(ev, schema_ref=None))
+        typer.echo(f"{len(report.events)} events would be written to {events_dir}; "
+                   f"{len(report.skipped)} rows skipped", err=True)
+        return
+    typer.echo(f"wrote {len(report.written)} event files to {events_dir}; "
+               f"{len(report.skipped)} rows skipped")
+
+
+@import_app.command("acled")
+def import_acled(
+    path: Annotated[Path, typer.Argument(help="An ACLED CSV export (event_id_cnty, event_date, ...).")],
+    events_dir: Annotated[Path, typer.Option("--events", help="Where to write the event files.")] = EVENTS_DIR,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the YAML, write nothing.")] = False,
+) -> None:
+    """One event file per ACLED row (id from event_id_cnty); never overwrites."""
+    _import("acled", path, events_dir, dry_run)
+
+
+@import_app.command("ucdp")
+def import_ucdp(
+    path: Annotated[Path, typer.Argument(help="A UCDP GED CSV export (id, date_start, ...).")],
+    events_dir: Annotated[Path, typer.Option("--events", help="Where to write the event files.")] = EVENTS_DIR,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the YAML, write nothing.")] = False,
+) -> None:
+    """One event file per UCDP GED row (id ucdp-<id>); never overwrites."""
+    _import("ucdp", path, events_dir, dry_run)
 
 
 def main() -> None:

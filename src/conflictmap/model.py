@@ -107,10 +107,17 @@ Text = Annotated[str, Field(min_length=1)]
 
 
 @cache
-def country_bboxes() -> dict[str, tuple[float, float, float, float]]:
-    """ISO2 -> (min lon, min lat, max lon, max lat); see geodata/build.py."""
+def country_table() -> dict[str, Any]:
+    """Derived from Natural Earth by geodata/build.py: bbox and English name by ISO2, and
+    ISO2 by ISO numeric code."""
     raw = resources.files("conflictmap").joinpath("data/country_bbox.json").read_text("utf-8")
-    return {k: tuple(v) for k, v in json.loads(raw)["bbox"].items()}
+    return json.loads(raw)
+
+
+@cache
+def country_bboxes() -> dict[str, tuple[float, float, float, float]]:
+    """ISO2 -> (min lon, min lat, max lon, max lat)."""
+    return {k: tuple(v) for k, v in country_table()["bbox"].items()}
 
 
 def suggest(word: str, choices: list[str] | tuple[str, ...], n: int = 3) -> list[str]:

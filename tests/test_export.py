@@ -1,0 +1,225 @@
+"""Exports read back by GDAL (ogrinfo and pyogrio) and imports from ACLED / UCDP CSV."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pyogrio
+import pytest
+import shapely
+
+from conflictmap import export, ingest
+from conflictmap.codes import ACLED_GEO, ACLED_TIME, UCDP_DATE, UCDP_WHERE
+from conflictmap.pipeline import build
+from conflictmap.store import load_events
+
+from .conftest import DATA, ROOT
+
+EXE = Path(sys.executable).with_name("conflictmap")
+
+
+def cm(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(EXE), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+@pytest.fixture(scope="module")
+def result():
+    return build(ROOT / "events", ROOT / "geodata" / "layers.yaml",
+                 gazetteer=ROOT / "geodata" / "gazetteer.yaml")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, result) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("export")
+    return {fmt: export.export(result, fmt, out / f"events{export.SUFFIX[fmt]}")
+            for fmt in export.FORMATS}
+
+
+def ogrinfo(path: Path) -> str:
+    r = subprocess.run(["ogrinfo", "-ro", "-al", "-so", str(path)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+@pytest.mark.parametrize("fmt", export.FORMATS)
+def test_ogrinfo_opens_every_format(files, fmt):
+    info = ogrinfo(files[fmt])
+    assert "Feature Count: 8" in info
+    for field in {"geojson": ["id", "border_distance_km", "side_uncertain", "source_urls"],
+                  "gpkg": ["id", "geo_precision", "controller"],
+                  "kml": ["timestamp", "begin", "end"],
+                  "csv": ["event_id_cnty", "time_precision", "geo_precision", "latitude"],
+                  "ucdp-csv": ["where_prec", "date_prec", "date_start"],
+                  "fgb": ["id", "admin1", "country"]}[fmt]:
+        assert f"\n{field}:" in info, (fmt, field)
+
+
+def test_gpkg_keeps_every_source_in_its_own_table(files, result):
+    sources = pyogrio.read_dataframe(files["gpkg"], layer="sources")
+    assert len(sources) == sum(len(ev.sources) for ev in result.events)
+    urls = {s.url for ev in result.events for s in ev.sources if s.url}
+    assert set(sources["url"].dropna()) == urls
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "fgb"])
+def test_values_read_back_match_the_records(files, result, fmt):
+    back = pyogrio.read_dataframe(files[fmt], layer="events" if fmt != "geojson" else None,
+                                  datetime_as_string=True).set_index("id")
+    for ev, row in zip(result.events, result.frame.itertuples(index=False), strict=True):
+        got = back.loc[ev.id]
+        assert str(got["date"])[:10] == ev.day.isoformat()
+        assert got["date_precision"] == ev.date_precision
+        assert got["geo_precision"] == row.geo_precision
+        assert abs(got.geometry.x - row.geometry.x) < 1e-6
+        assert abs(got.geometry.y - row.geometry.y) < 1e-6
+        urls = got["source_urls"]
+        urls = json.loads(urls) if isinstance(urls, str) else list(urls)
+        assert urls == [s.url for s in ev.sources if s.url]
+    mine = back.loc["2020-11-26-sotk-mine-entry"]
+    assert bool(mine["side_uncertain"]) and mine["admin1"] == "Gegharkunik"
+
+
+def test_kml_has_times_and_escaped_balloons(files, result):
+    kml = files["kml"].read_text("utf-8")
+    assert "<TimeStamp>" in kml and "<when>2020-11-26T00:00:00Z</when>" in kml
+    back = pyogrio.read_dataframe(files["kml"], datetime_as_string=True)
+    assert back["timestamp"].notna().sum() == len(result.events)
+    assert "2020-11-10T00:00:00+03:00" in kml  # the offset of the ceasefire time is kept
+
+
+def test_csv_speaks_acled(files, result):
+    import csv
+
+    rows = list(csv.DictReader(files["csv"].open(encoding="utf-8")))
+    by_id = {r["event_id_cnty"]: r for r in rows}
+    mine = by_id["2020-11-26-sotk-mine-entry"]
+    assert mine["event_date"] == "2020-11-26" and mine["country"] == "Armenia"
+    assert mine["iso"] == "51" and mine["geo_precision"] == str(ACLED_GEO["site"])
+    assert mine["time_precision"] == str(ACLED_TIME["day"])
+    assert mine["actor1"] == "Military Forces of Azerbaijan"
+
+
+# ---------------------------------------------------------------- GeoJSON, RFC 7946
+
+def _coords(geom: dict) -> list:
+    out: list = []
+
+    def walk(c):
+        if isinstance(c[0], int | float):
+            out.append(c)
+        else:
+            for x in c:
+                walk(x)
+
+    walk(geom["coordinates"])
+    return out
+
+
+@pytest.mark.parametrize("name", ["events.geojson", "layers.geojson"])
+def test_build_geojson_follows_rfc7946(tmp_path, name):
+    r = cm("build", "--out", str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    doc = json.loads((tmp_path / name).read_text("utf-8"))
+    assert doc["type"] == "FeatureCollection" and "crs" not in doc
+    assert len(doc["bbox"]) == 4
+    for f in doc["features"]:
+        assert f["type"] == "Feature" and set(f) >= {"geometry", "properties"}
+        for lon, lat, *_ in _coords(f["geometry"]):
+            assert -180 <= lon <= 180 and -90 <= lat <= 90
+            assert len(repr(lon).split(".")[-1]) <= 6 and len(repr(lat).split(".")[-1]) <= 6
+        if f["geometry"]["type"] in ("Polygon", "MultiPolygon"):
+            shape = shapely.geometry.shape(f["geometry"])
+            for poly in getattr(shape, "geoms", [shape]):
+                assert poly.exterior.is_ccw  # exteriors counter-clockwise
+                assert all(not ring.is_ccw for ring in poly.interiors)
+    if name == "events.geojson":
+        props = doc["features"][0]["properties"]
+        for key in ("id", "date", "end_date", "date_precision", "title", "event_type",
+                    "sub_event_type", "actors", "status", "place_name", "geo_precision",
+                    "geocoder", "country", "admin1", "border_distance_km", "side_uncertain",
+                    "controller", "source_urls"):
+            assert key in props
+        assert isinstance(props["actors"], list) and isinstance(props["source_urls"], list)
+
+
+def test_export_refuses_the_events_folder(tmp_path):
+    events = tmp_path / "events"
+    shutil.copytree(ROOT / "events", events)
+    r = cm("export", "--events", str(events), "--out", str(events / "x.geojson"))
+    assert r.returncode == 1 and "inside the events folder" in r.stderr
+    assert not (events / "x.geojson").exists()
+
+
+# ---------------------------------------------------------------- round trips and imports
+
+@pytest.mark.parametrize(("kind", "fmt"), [("acled", "csv"), ("ucdp", "ucdp-csv")])
+def test_exported_csv_imports_back_to_the_same_events(files, tmp_path, kind, fmt):
+    report = ingest.import_csv(kind, files[fmt], tmp_path / "events")
+    assert report.skipped == [] and len(report.written) == 8
+    original = {e.id: e.model_dump() for e in load_events([ROOT / "events"])}
+    back = {e.id: e.model_dump() for e in load_events([tmp_path / "events"])}
+    assert back == original
+
+
+def test_plain_acled_rows_are_mapped_and_bad_ones_reported(tmp_path):
+    events, skipped = ingest.convert("acled", DATA / "acled_sample.csv")
+    assert [e.id for e in events] == ["arm100", "aze200"]
+    sotk, kalbajar = events
+    assert sotk.day == date(2020, 11, 26) and sotk.location.country == "AM"
+    assert sotk.location.precision == "settlement" and sotk.date_precision == "day"
+    assert sotk.sources[0].publisher == "ACLED (Aysor; Hetq)"
+    assert sotk.sources[0].published == date(2020, 12, 3)  # the record's timestamp
+    assert kalbajar.location.precision == "province" and kalbajar.date_precision == "week"
+    assert kalbajar.actors == ["Military Forces of Azerbaijan (2003-)",
+                               "Military Forces of Armenia (2018-)"]
+    assert kalbajar.tags == ["district handover", "ceasefire"]
+    reasons = {s.row_id: s.reason for s in skipped}
+    assert "not a sub-event type of 'Protests'" in reasons["ARM101"]
+    assert "location.lat" in reasons["ARM102"]
+
+
+def test_plain_ucdp_rows_are_mapped(tmp_path):
+    events, skipped = ingest.convert("ucdp", DATA / "ucdp_sample.csv")
+    assert [e.id for e in events] == ["ucdp-354001", "ucdp-354002"]
+    shelling, civilians = events
+    assert shelling.event_type == "Battles" and shelling.fatalities == 3
+    assert shelling.figures == {"deaths_a": 0, "deaths_b": 2, "deaths_civilians": 1,
+                                "deaths_unknown": 0, "low": 3, "high": 5}
+    assert shelling.location.precision == "settlement"
+    assert shelling.sources[0].publisher == "Agence France Presse,2020-10-04"
+    assert civilians.event_type == "Violence against civilians"
+    assert civilians.date_precision == "month" and civilians.location.precision == "province"
+    assert str(civilians.end_date) == "2020-10-31"
+    assert len(skipped) == 1 and skipped[0].row_id == "354003"
+
+
+def test_import_never_overwrites_and_dry_run_writes_nothing(tmp_path):
+    events = tmp_path / "events"
+    r = cm("import", "acled", str(DATA / "acled_sample.csv"), "--events", str(events),
+           "--dry-run")
+    assert r.returncode == 0 and not events.exists()
+    assert "id: arm100" in r.stdout and "2 rows skipped" in r.stderr
+    r = cm("import", "acled", str(DATA / "acled_sample.csv"), "--events", str(events))
+    assert r.returncode == 0 and "wrote 2 event files" in r.stdout
+    before = {p.name: p.read_bytes() for p in events.iterdir()}
+    again = cm("import", "acled", str(DATA / "acled_sample.csv"), "--events", str(events))
+    assert "wrote 0 event files" in again.stdout
+    assert again.stderr.count("id already exists") == 2
+    assert {p.name: p.read_bytes() for p in events.iterdir()} == before
+
+
+def test_precision_codes_cover_our_vocabulary():
+    from conflictmap.model import DatePrecision, GeoPrecision
+
+    for p in [*GeoPrecision, "unspecified"]:
+        key = p.value if hasattr(p, "value") else p
+        assert key in ACLED_GEO and key in UCDP_WHERE
+    for d in DatePrecision:
+        assert d.value in ACLED_TIME and d.value in UCDP_DATE
