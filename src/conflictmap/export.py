@@ -123,7 +123,8 @@ def _balloon(ev: Event, row: Any) -> str:
     items = []
     for s in ev.sources:
         label = e(f"{s.publisher}, {s.published}")
-        items.append(f'<li><a href="{e(s.url)}">{label}</a></li>' if s.url else f"<li>{label}</li>")
+        link = f'<a href="{e(s.url)}">{label}</a>' if s.url else label
+        items.append(f"<li>{link}</li>")
     parts.append("<ol>" + "".join(items) + "</ol>")
     return "".join(parts)
 
@@ -192,7 +193,8 @@ def _own(ev: Event, row: Any) -> dict[str, Any]:
         "figures_json": js(ev.figures), "tags_json": js(list(ev.tags)),
         "control_change_json": js(data.get("control_change")),
         "fatalities_cm": "" if ev.fatalities is None else str(ev.fatalities),
-        "geo_precision_cm": row.geo_precision, "geocoder": row.geocoder, "admin1_layer": _iso(row.admin1) or "",
+        "geo_precision_cm": row.geo_precision, "geocoder": row.geocoder,
+        "admin1_layer": _iso(row.admin1) or "",
         "border_distance_km": "" if row.border_distance_km != row.border_distance_km
         else f"{row.border_distance_km:.3f}",
         "side_uncertain": str(bool(row.side_uncertain)).lower(),
