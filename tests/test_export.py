@@ -223,3 +223,39 @@ def test_precision_codes_cover_our_vocabulary():
         assert key in ACLED_GEO and key in UCDP_WHERE
     for d in DatePrecision:
         assert d.value in ACLED_TIME and d.value in UCDP_DATE
+
+
+# ---------------------------------------------------------------- datasets
+
+def test_import_to_dataset_then_build_maps_it_with_the_yaml(tmp_path):
+    ds = tmp_path / "acled.gpkg"
+    r = cm("import", "acled", str(DATA / "acled_sample.csv"), "--to", str(ds))
+    assert r.returncode == 0 and "wrote 2 events to the dataset" in r.stdout
+    assert "Feature Count: 2" in ogrinfo(ds)
+    again = cm("import", "acled", str(DATA / "acled_sample.csv"), "--to", str(ds))
+    assert again.returncode == 1 and "exists" in again.stderr
+    out = tmp_path / "out"
+    r = cm("build", "--dataset", str(ds), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    ids = [f["properties"]["id"] for f in
+           json.loads((out / "events.geojson").read_text("utf-8"))["features"]]
+    assert len(ids) == 10 and {"arm100", "aze200"} <= set(ids)
+
+
+def test_dataset_round_trip_is_exact(tmp_path):
+    from conflictmap.dataset import read_dataset, write_dataset
+
+    events, _ = ingest.convert("ucdp", DATA / "ucdp_sample.csv")
+    write_dataset(events, tmp_path / "u.gpkg")
+    assert [e.model_dump() for e in read_dataset(tmp_path / "u.gpkg")] == \
+        [e.model_dump() for e in events]
+
+
+def test_dataset_id_clashing_with_yaml_is_an_error(tmp_path):
+    from conflictmap.dataset import write_dataset
+
+    events = load_events([ROOT / "events"])[:1]
+    write_dataset(events, tmp_path / "dup.gpkg")
+    r = cm("build", "--dataset", str(tmp_path / "dup.gpkg"), "--out", str(tmp_path / "out"))
+    assert r.returncode == 1 and "duplicate id '2020-11-10-trilateral-ceasefire'" in r.stderr
+    assert not (tmp_path / "out" / "map.html").exists()

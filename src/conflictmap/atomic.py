@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -49,3 +50,20 @@ def write_atomic(path: Path, data: bytes | str, *, overwrite: bool = True) -> Pa
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return path
+
+
+def write_via_temp(target: Path, write: Callable[[Path], None]) -> Path:
+    """For writers that need a path (GDAL): write a temp name beside `target`, then rename."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
+                                dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    tmp.unlink()  # GDAL refuses to overwrite some formats; let it create the file
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return target

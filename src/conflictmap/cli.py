@@ -403,6 +403,7 @@ def build(
     basemap: Annotated[str, typer.Option(help="Initial basemap: none (offline), osm, satellite.")] = "none",
     manifest: ManifestOpt = layers.MANIFEST,
     allow_unresolved: Annotated[bool, typer.Option("--allow-unresolved", help="Map what can be located; list the rest.")] = False,
+    dataset: Annotated[list[Path] | None, typer.Option("--dataset", help="A dataset file from `import --to`, mapped with the YAML events; repeatable.")] = None,
     service: GeocoderOpt = "offline",
     user_agent: UserAgentOpt = None,
     domain: DomainOpt = None,
@@ -418,7 +419,8 @@ def build(
         fail(f"--basemap: expected one of {', '.join(BASEMAPS)}", 2)
     load_or_exit([events_dir])
     try:
-        result = run_pipeline(events_dir, manifest, online=_online(service, user_agent, domain, scheme),
+        result = run_pipeline(events_dir, manifest, datasets=dataset or [],
+                              online=_online(service, user_agent, domain, scheme),
                               allow_unresolved=allow_unresolved,
                               warn=lambda m: err.print(f"warning: {m}", markup=False))
         html = render(result, self_contained=self_contained, basemap=basemap)
@@ -428,6 +430,9 @@ def build(
         return
     except layers.LayerError as exc:
         fail([str(p) for p in exc.problems])
+        return
+    except store.InvalidEvents as exc:
+        fail([str(p) for p in exc.problems] + [f"{len(exc.problems)} problem(s)"])
         return
     except AssetError as exc:
         fail(f"build: {exc}")
@@ -475,15 +480,27 @@ def export_cmd(
     typer.echo(f"wrote {written} ({written.stat().st_size:,} bytes, {len(result.frame)} events)")
 
 
+ToOpt = Annotated[Path | None, typer.Option("--to", help="Write all rows into one dataset file (.gpkg) instead of one YAML file each; map it with build --dataset.")]
 import_app = typer.Typer(help="Bring rows of ACLED or UCDP GED CSV exports in as event files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
 
-def _import(kind: str, path: Path, events_dir: Path, dry_run: bool) -> None:
+def _import(kind: str, path: Path, events_dir: Path, dry_run: bool, to: Path | None) -> None:
     from . import ingest
 
     if not path.exists():
         fail(f"import {kind}: {path}: no such file")
+    if to is not None and not dry_run:
+        try:
+            report = ingest.import_to_dataset(kind, path, to)
+        except FileExistsError as exc:
+            fail(f"import {kind}: {exc}")
+            return
+        for s in report.skipped:
+            err.print(f"skipped {s}", markup=False)
+        typer.echo(f"wrote {len(report.events)} events to the dataset {to}; "
+                   f"{len(report.skipped)} rows skipped")
+        return
     report = ingest.import_csv(kind, path, events_dir, dry_run=dry_run)
     for s in report.skipped:
         err.print(f"skipped {s}", markup=False)
@@ -502,9 +519,10 @@ def import_acled(
     path: Annotated[Path, typer.Argument(help="An ACLED CSV export (event_id_cnty, event_date, ...).")],
     events_dir: Annotated[Path, typer.Option("--events", help="Where to write the event files.")] = EVENTS_DIR,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the YAML, write nothing.")] = False,
+    to: ToOpt = None,
 ) -> None:
-    """One event file per ACLED row (id from event_id_cnty); never overwrites."""
-    _import("acled", path, events_dir, dry_run)
+    """One event file per ACLED row (id from event_id_cnty), or one dataset with --to; never overwrites."""
+    _import("acled", path, events_dir, dry_run, to)
 
 
 @import_app.command("ucdp")
@@ -512,9 +530,10 @@ def import_ucdp(
     path: Annotated[Path, typer.Argument(help="A UCDP GED CSV export (id, date_start, ...).")],
     events_dir: Annotated[Path, typer.Option("--events", help="Where to write the event files.")] = EVENTS_DIR,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the YAML, write nothing.")] = False,
+    to: ToOpt = None,
 ) -> None:
-    """One event file per UCDP GED row (id ucdp-<id>); never overwrites."""
-    _import("ucdp", path, events_dir, dry_run)
+    """One event file per UCDP GED row (id ucdp-<id>), or one dataset with --to; never overwrites."""
+    _import("ucdp", path, events_dir, dry_run, to)
 
 
 def main() -> None:

@@ -6,14 +6,10 @@ so a reader never sees half a file. Nothing is written into the events folder.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import html
 import io
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +18,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from .atomic import write_atomic
+from .atomic import write_atomic, write_via_temp
 from .codes import ACLED_GEO, ACLED_TIME, UCDP_DATE, UCDP_WHERE
 from .model import Event, country_table
 from .pipeline import COLUMNS, Result
@@ -57,25 +53,8 @@ def events_frame(result: Result) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(f, geometry="geometry", crs=4326)
 
 
-def _through_temp(target: Path, write: Callable[[Path], None]) -> Path:
-    """Let GDAL write a temp file in the target's folder, then rename it into place."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
-                                dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    tmp.unlink()  # GDAL refuses to overwrite some formats; let it create the file
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    return target
-
-
 def write_geojson(frame: gpd.GeoDataFrame, target: Path) -> Path:
-    return _through_temp(target, lambda t: pyogrio.write_dataframe(
+    return write_via_temp(target, lambda t: pyogrio.write_dataframe(
         frame, t, driver="GeoJSON", layer=target.name.split(".")[0],
         layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": "6", "WRITE_BBOX": "YES"}))
 
@@ -107,7 +86,7 @@ def write_gpkg(result: Result, target: Path) -> Path:
         pyogrio.write_dataframe(sources_table(result.events), t, driver="GPKG",
                                 layer="sources", append=True)
 
-    return _through_temp(target, write)
+    return write_via_temp(target, write)
 
 
 def _balloon(ev: Event, row: Any) -> str:
@@ -141,7 +120,7 @@ def write_kml(result: Result, target: Path) -> Path:
         "id": f["id"], "status": f["status"], "geo_precision": f["geo_precision"],
         "side_uncertain": f["side_uncertain"].astype(str).str.lower(),
     }, geometry=f.geometry.values, crs=4326)
-    return _through_temp(target, lambda t: pyogrio.write_dataframe(kml, t, driver="LIBKML",
+    return write_via_temp(target, lambda t: pyogrio.write_dataframe(kml, t, driver="LIBKML",
                                                                    layer="events"))
 
 
@@ -155,7 +134,7 @@ def write_fgb(result: Result, target: Path) -> Path:
     frame = events_frame(result)
     for col in ("actors", "source_urls"):
         frame[col] = [json.dumps(v, ensure_ascii=False) for v in frame[col]]
-    return _through_temp(target, lambda t: pyogrio.write_dataframe(
+    return write_via_temp(target, lambda t: pyogrio.write_dataframe(
         frame, t, driver="FlatGeobuf", layer="events", layer_options={"SPATIAL_INDEX": "NO"}))
 
 

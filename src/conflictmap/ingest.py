@@ -195,3 +195,14 @@ def import_csv(kind: str, path: Path, events_dir: Path, dry_run: bool = False) -
         if not dry_run:
             written.append(write_event(events_dir, ev))
     return ImportReport(written, kept, skipped)
+
+
+def import_to_dataset(kind: str, path: Path, target: Path) -> ImportReport:
+    """All valid rows into one dataset file (never overwrites an existing one)."""
+    from .dataset import write_dataset
+
+    if target.exists():
+        raise FileExistsError(f"{target} exists; choose a new file name")
+    events, skipped = convert(kind, path)
+    write_dataset(events, target)
+    return ImportReport([target], events, skipped)

@@ -15,12 +15,13 @@ import numpy as np
 from shapely.geometry import Point
 
 from . import layers as layer_io
+from .dataset import read_dataset
 from .enrich import enrich
 from .geocode.areas import AREA_PRECISIONS, Areas
 from .geocode.base import Chain, Geocoder, Place
 from .geocode.gazetteer import GAZETTEER, Curated, GeoNames
 from .model import Event
-from .store import load_events
+from .store import InvalidEvents, Problem, load_events
 from .timeline import Timeline
 
 COLUMNS = ["id", "date", "end_date", "date_precision", "title", "event_type", "sub_event_type",
@@ -89,12 +90,33 @@ def locate(event: Event, geocoders: Geocoders) -> tuple[Place | None, Chain]:
     return chain.geocode(loc.name, loc.country), chain
 
 
+def load_all(paths: list[Path], datasets: list[Path]) -> list[Event]:
+    """YAML events and dataset events together; an id used twice is an error naming both."""
+    events = load_events(paths)
+    seen = {ev.id: ev for ev in events}
+    problems = []
+    for path in datasets:
+        for ev in read_dataset(path):
+            first = seen.get(ev.id)
+            if first is not None and first.origin and ev.origin:
+                problems.append(Problem(ev.origin[0], ev.origin[1], 1, "id",
+                                        f"duplicate id {ev.id!r}: also in "
+                                        f"{first.origin[0]}:{first.origin[1]}"))
+                continue
+            seen[ev.id] = ev
+            events.append(ev)
+    if problems:
+        raise InvalidEvents(problems)
+    return sorted(events, key=lambda e: (e.day, e.id or ""))
+
+
 def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
+          datasets: list[Path] | None = None,
           gazetteer: Path = GAZETTEER, online: Geocoder | None = None,
           allow_unresolved: bool = False,
           warn: Callable[[str], None] | None = None) -> Result:
     paths = events_dir if isinstance(events_dir, list) else [events_dir]
-    events = load_events(paths)
+    events = load_all(paths, datasets or [])
     loaded = layer_io.load_layers(manifest)
     frames = {kind: _concat(layer_io.of_kind(loaded, kind))
               for kind in ("country", "admin1", "line", "handover")}

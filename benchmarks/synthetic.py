@@ -1,0 +1,53 @@
+"""Synthetic events in the region with realistic field sizes (title ~60 chars, description
+~300, 1-3 sources), as a dataset file or as YAML files. Deterministic for a given seed."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from conflictmap.model import ACLED_TYPES, Event
+
+WORDS = ["border", "shelling", "village", "road", "checkpoint", "district", "convoy", "positions", "soldiers", "drone", "artillery", "protest", "ceasefire", "mine", "bridge", "hill", "river", "patrol", "report", "civilians", "damage", "forces", "withdrawal", "corridor", "statement", "peacekeepers"]
+
+
+def _text(rng: np.random.Generator, n_chars: int) -> str:
+    out, size = [], 0
+    while size < n_chars:
+        w = WORDS[int(rng.integers(len(WORDS)))]
+        out.append(w)
+        size += len(w) + 1
+    return " ".join(out)[:n_chars].strip().capitalize()
+
+
+def events(n: int, seed: int = 7) -> list[Event]:
+    rng = np.random.default_rng(seed)
+    types = [(t, s) for t, subs in ACLED_TYPES.items() for s in subs]
+    start = date(2020, 9, 27)
+    out = []
+    for i in range(n):
+        t, s = types[int(rng.integers(len(types)))]
+        day = start + timedelta(days=int(rng.integers(0, 120)))
+        k = int(rng.integers(1, 4))
+        out.append(Event.model_validate({
+            "id": f"syn-{i:06d}", "date": day, "title": _text(rng, 60), "event_type": t,
+            "sub_event_type": s, "actors": [_text(rng, 25), _text(rng, 25)],
+            "location": {"name": _text(rng, 15), "lat": float(rng.uniform(38.5, 41.5)),
+                         "lon": float(rng.uniform(44.0, 48.5)),
+                         "precision": ["site", "settlement", "district"][i % 3]},
+            "description": _text(rng, 300), "fatalities": int(rng.integers(0, 5)),
+            "status": ["reported", "confirmed", "disputed"][i % 3],
+            "sources": [{"url": f"https://news.example.org/{i}/{j}", "publisher": _text(rng, 20),
+                         "published": day, "quote": _text(rng, 50)} for j in range(k)],
+        }))
+    return out
+
+
+def write_yaml(evs: list[Event], folder: Path) -> None:
+    from conflictmap.store import event_to_yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for ev in evs:
+        (folder / f"{ev.id}.yaml").write_text(event_to_yaml(ev), "utf-8")
