@@ -10,7 +10,9 @@ import numpy as np
 
 from conflictmap.model import ACLED_TYPES, Event
 
-WORDS = ["border", "shelling", "village", "road", "checkpoint", "district", "convoy", "positions", "soldiers", "drone", "artillery", "protest", "ceasefire", "mine", "bridge", "hill", "river", "patrol", "report", "civilians", "damage", "forces", "withdrawal", "corridor", "statement", "peacekeepers"]
+WORDS = ("border shelling village road checkpoint district convoy positions soldiers drone "  # noqa: SIM905
+         "artillery protest ceasefire mine bridge hill river patrol report civilians damage "
+         "forces withdrawal corridor statement peacekeepers").split()
 
 
 def _text(rng: np.random.Generator, n_chars: int) -> str:
