@@ -150,7 +150,7 @@ def add(
                      "published": values["published"], "quote": quote,
                      "accessed": date.today().isoformat()}],
     }
-    record = _drop_none(record)
+    record = store.drop_none(record)
     if event_id is None and record.get("date") and record.get("title"):
         event_id = f"{str(record['date'])[:10]}-{slug(str(record['title']))}"
     record["id"] = event_id
@@ -173,14 +173,6 @@ def add(
         fail(f"add: {exc}")
         return
     typer.echo(str(path))
-
-
-def _drop_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value]
-    return value
 
 
 @app.command()

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from .codes import ACLED_GEO_BACK, ACLED_TIME_BACK, UCDP_DATE_BACK, UCDP_WHERE_BACK
 from .model import ID_RE, Event, country_table
-from .store import field_name, known_ids, write_event
+from .store import drop_none, field_name, known_ids, write_event
 
 
 @dataclass(frozen=True)
@@ -166,19 +166,11 @@ def convert(kind: str, path: Path) -> tuple[list[Event], list[Skipped]]:
             skipped.append(Skipped(line, rid, f"cannot make an id from {rid!r}"))
             continue
         try:
-            events.append(Event.model_validate(_drop_none(rec)))
+            events.append(Event.model_validate(drop_none(rec)))
         except ValidationError as exc:
             why = "; ".join(f"{field_name(tuple(e['loc']))}: {e['msg']}" for e in exc.errors())
             skipped.append(Skipped(line, rid, why))
     return events, skipped
-
-
-def _drop_none(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value]
-    return value
 
 
 def import_csv(kind: str, path: Path, events_dir: Path, dry_run: bool = False) -> ImportReport:

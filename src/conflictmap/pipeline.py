@@ -21,7 +21,7 @@ from .geocode.areas import AREA_PRECISIONS, Areas
 from .geocode.base import Chain, Geocoder, Place
 from .geocode.gazetteer import GAZETTEER, Curated, GeoNames
 from .model import Event
-from .store import InvalidEvents, Problem, load_events
+from .store import InvalidEvents, Problem, add_unique, load_events
 from .timeline import Timeline
 
 COLUMNS = ["id", "date", "end_date", "date_precision", "title", "event_type", "sub_event_type",
@@ -93,18 +93,11 @@ def locate(event: Event, geocoders: Geocoders) -> tuple[Place | None, Chain]:
 def load_all(paths: list[Path], datasets: list[Path]) -> list[Event]:
     """YAML events and dataset events together; an id used twice is an error naming both."""
     events = load_events(paths)
-    seen = {ev.id: ev for ev in events}
-    problems = []
+    seen = {ev.id or "": ev for ev in events}
+    problems: list[Problem] = []
     for path in datasets:
         for ev in read_dataset(path):
-            first = seen.get(ev.id)
-            if first is not None and first.origin and ev.origin:
-                problems.append(Problem(ev.origin[0], ev.origin[1], 1, "id",
-                                        f"duplicate id {ev.id!r}: also in "
-                                        f"{first.origin[0]}:{first.origin[1]}"))
-                continue
-            seen[ev.id] = ev
-            events.append(ev)
+            add_unique(ev, seen, events, problems)
     if problems:
         raise InvalidEvents(problems)
     return sorted(events, key=lambda e: (e.day, e.id or ""))

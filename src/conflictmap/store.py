@@ -157,20 +157,24 @@ def validation_problems(path: str, node: yaml.Node, exc: ValidationError) -> lis
     return out
 
 
-def load_yaml(path: Path) -> tuple[list[tuple[yaml.Node, Any]], list[Problem]]:
-    """(node, data) per document of a UTF-8 YAML file, or the problem that stops reading it."""
-    shown = str(path)
+def read_text(path: Path) -> tuple[str | None, Problem | None]:
+    """A file's text as UTF-8, or the problem that stops reading it."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return [], [Problem(shown, 1, 1, "(file)", f"cannot read: {exc.strerror}")]
-    text, problem = _decode(shown, raw)
-    if problem:
-        return [], [problem]
+        return None, Problem(str(path), 1, 1, "(file)", f"cannot read: {exc.strerror}")
+    return _decode(str(path), raw)
+
+
+def load_yaml(path: Path) -> tuple[list[tuple[yaml.Node, Any]], list[Problem]]:
+    """(node, data) per document of a UTF-8 YAML file, or the problem that stops reading it."""
+    text, problem = read_text(path)
+    if problem or text is None:
+        return [], [problem] if problem else []
     try:
-        return [(n, d) for n, d in _documents(text or "") if d is not None], []
+        return [(n, d) for n, d in _documents(text) if d is not None], []
     except yaml.YAMLError as exc:
-        return [], [_yaml_problem(shown, text or "", exc)]
+        return [], [_yaml_problem(str(path), text, exc)]
 
 
 def _decode(path: str, raw: bytes) -> tuple[str | None, Problem | None]:
@@ -239,15 +243,23 @@ def parse_text(text: str, path: str, default_id: str | None) -> tuple[list[Event
 
 
 def load_file(path: Path) -> tuple[list[Event], list[Problem]]:
-    shown = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return [], [Problem(shown, 1, 1, "(file)", f"cannot read: {exc.strerror}")]
-    text, problem = _decode(shown, raw)
-    if problem:
-        return [], [problem]
-    return parse_text(text or "", shown, path.stem)
+    text, problem = read_text(path)
+    if problem or text is None:
+        return [], [problem] if problem else []
+    return parse_text(text, str(path), path.stem)
+
+
+def add_unique(ev: Event, seen: dict[str, Event], events: list[Event],
+               problems: list[Problem]) -> None:
+    """Append `ev` unless its id is taken; then report it at its origin, naming the first."""
+    first = seen.get(ev.id or "")
+    if first is not None and first.origin and ev.origin:
+        problems.append(Problem(ev.origin[0], ev.origin[1], 1, "id",
+                                f"duplicate id {ev.id!r}: also in "
+                                f"{first.origin[0]}:{first.origin[1]}"))
+        return
+    seen[ev.id or ""] = ev
+    events.append(ev)
 
 
 def _load(paths: Iterable[Path | str]) -> tuple[list[Event], list[Problem]]:
@@ -262,15 +274,7 @@ def _load(paths: Iterable[Path | str]) -> tuple[list[Event], list[Problem]]:
         evs, probs = load_file(f)
         problems += probs
         for ev in evs:
-            assert ev.id is not None and ev.origin is not None
-            first = seen.get(ev.id)
-            if first is not None and first.origin is not None:
-                problems.append(Problem(ev.origin[0], ev.origin[1], 1, "id",
-                                        f"duplicate id {ev.id!r}: also in "
-                                        f"{first.origin[0]}:{first.origin[1]}"))
-                continue
-            seen[ev.id] = ev
-            events.append(ev)
+            add_unique(ev, seen, events, problems)
     return events, problems
 
 
@@ -290,6 +294,15 @@ def known_ids(folder: Path) -> set[str]:
 
 
 # ---------------------------------------------------------------- writing
+
+
+def drop_none(value: Any) -> Any:
+    """Record data without unset parts, so the model applies its defaults."""
+    if isinstance(value, dict):
+        return {k: drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_none(v) for v in value]
+    return value
 
 
 def event_to_data(event: Event) -> dict[str, Any]:
