@@ -34,13 +34,40 @@
     return Math.round((Date.parse(iso + "T00:00:00Z") - Date.parse(start + "T00:00:00Z")) / 864e5);
   }
 
+  // Popup text is ~95% of the bytes: it ships gzip+base64 in chunks, decoded on first use.
+  function decodeChunk(b64) {
+    var bin = atob(b64), bytes = new Uint8Array(bin.length);
+    for (var k = 0; k < bin.length; k++) bytes[k] = bin.charCodeAt(k);
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Response(stream).text().then(JSON.parse);
+  }
+
   var PREC_RADIUS_KM = {"site": 0, "settlement": 2, "near-settlement": 5, "district": 15,
                         "province": 40, "country": 0, "unspecified": 0};
 
   function init(map, D) {
     var E = D.events, N = E.id.length;
+    var chunks = {};
+    function popupData(i) {
+      var k = Math.floor(i / D.popup_chunk);
+      if (!chunks[k]) chunks[k] = decodeChunk(D.popup_chunks[k]);
+      return chunks[k].then(function (cols) {
+        var j = i % D.popup_chunk, out = {};
+        for (var name in cols) out[name] = cols[name][j];
+        return out;
+      });
+    }
+    // positions in Web Mercator units (0..1), computed once; a redraw is then arithmetic
+    var MX = new Float64Array(N), MY = new Float64Array(N);
+    for (var q = 0; q < N; q++) {
+      var sn = Math.sin(E.lat[q] * Math.PI / 180);
+      MX[q] = (E.lon[q] + 180) / 360;
+      MY[q] = 0.5 - Math.log((1 + sn) / (1 - sn)) / (4 * Math.PI);
+    }
+    var DAY = Int32Array.from(E.day), TYPE = Uint8Array.from(E.type);
+    var STATUS = Uint8Array.from(E.status), VISIBLE = new Uint8Array(N);
     var state = {day: D.days - 1, windowDays: 0, selected: null,
-                 types: {}, statuses: {}, drawn: [], hits: []};
+                 types: {}, statuses: {}, hits: []};
     D.types.forEach(function (t) { state.types[t] = true; });
     D.statuses.forEach(function (s) { state.statuses[s] = true; });
 
@@ -122,7 +149,7 @@
         m.off("moveend zoomend resize viewreset", this._reset, this);
         m.off("click", this._click, this);
         m.off("mousemove", this._hover, this);
-        state.drawn = []; state.hits = [];
+        VISIBLE.fill(0); state.hits = [];
       },
       _reset: function () {
         var size = map.getSize(), dpr = window.devicePixelRatio || 1;
@@ -135,54 +162,75 @@
         var ctx = this._canvas.getContext("2d"), dpr = window.devicePixelRatio || 1;
         ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
         ctx.clearRect(0, 0, this._canvas.width, this._canvas.height);
-        var size = map.getSize(), cell = D.cluster_px, bins = {}, order = [];
-        var lo = state.windowDays > 0 ? state.day - state.windowDays + 1 : -Infinity;
+        var size = map.getSize(), cell = D.cluster_px, margin = 2 * cell;
+        var scale = 256 * Math.pow(2, map.getZoom()), po = map.getPixelOrigin();
+        var tl = map.containerPointToLayerPoint([0, 0]);
+        var ox = po.x + tl.x, oy = po.y + tl.y;
+        var cols = Math.ceil((size.x + 2 * margin) / cell) + 1;
+        var rows = Math.ceil((size.y + 2 * margin) / cell) + 1;
+        var count = new Int32Array(cols * rows), first = new Int32Array(cols * rows);
+        var sx = new Float64Array(cols * rows), sy = new Float64Array(cols * rows);
+        var lo = state.windowDays > 0 ? state.day - state.windowDays + 1 : -2147483648;
+        var typeOn = D.types.map(function (t) { return state.types[t] ? 1 : 0; });
+        var statusOn = D.statuses.map(function (t) { return state.statuses[t] ? 1 : 0; });
+        var used = [];
+        VISIBLE.fill(0);
         for (var i = 0; i < N; i++) {
-          var d = E.day[i];
-          if (d > state.day || d < lo) continue;
-          if (!state.types[D.types[E.type[i]]] || !state.statuses[D.statuses[E.status[i]]]) continue;
-          var p = map.latLngToContainerPoint([E.lat[i], E.lon[i]]);
-          if (p.x < -50 || p.y < -50 || p.x > size.x + 50 || p.y > size.y + 50) continue;
-          var key = Math.floor(p.x / cell) + ":" + Math.floor(p.y / cell);
-          if (!bins[key]) { bins[key] = {x: 0, y: 0, members: []}; order.push(key); }
-          var b = bins[key]; b.x += p.x; b.y += p.y; b.members.push(i);
+          var d = DAY[i];
+          if (d > state.day || d < lo || !typeOn[TYPE[i]] || !statusOn[STATUS[i]]) continue;
+          var x = MX[i] * scale - ox, y = MY[i] * scale - oy;
+          if (x < -margin || y < -margin || x > size.x + margin || y > size.y + margin) continue;
+          VISIBLE[i] = 1;
+          var b = Math.floor((y + margin) / cell) * cols + Math.floor((x + margin) / cell);
+          if (count[b] === 0) { first[b] = i; used.push(b); }
+          count[b]++; sx[b] += x; sy[b] += y;
         }
-        var drawn = [], hits = [], mpp = this._metresPerPixel();
-        order.forEach(function (key) {
-          var b = bins[key], n = b.members.length, x = b.x / n, y = b.y / n;
-          b.members.forEach(function (i) { drawn.push(E.id[i]); });
+        var hits = [], mpp = this._metresPerPixel(), drawn = 0;
+        for (var u = 0; u < used.length; u++) {
+          var bin = used[u], n = count[bin], bx = sx[bin] / n, by = sy[bin] / n;
+          drawn += n;
           if (n > 1) {
             var r = 10 + Math.min(14, Math.log(n) * 3);
-            ctx.beginPath(); ctx.arc(x, y, r, 0, 2 * Math.PI);
+            ctx.beginPath(); ctx.arc(bx, by, r, 0, 2 * Math.PI);
             ctx.fillStyle = "rgba(40,40,40,0.78)"; ctx.fill();
             ctx.lineWidth = 2; ctx.strokeStyle = "#fff"; ctx.stroke();
             ctx.fillStyle = "#fff"; ctx.font = "bold 12px sans-serif";
             ctx.textAlign = "center"; ctx.textBaseline = "middle";
-            ctx.fillText(String(n), x, y);
-            hits.push({x: x, y: y, r: r, members: b.members});
-            return;
+            ctx.fillText(n > 9999 ? Math.round(n / 1000) + "k" : String(n), bx, by);
+            hits.push({x: bx, y: by, r: r, bin: bin, n: n});
+            continue;
           }
-          var i = b.members[0], color = D.type_colors[E.type[i]];
-          var prec = D.precisions[E.prec[i]], ring = PREC_RADIUS_KM[prec] * 1000 / mpp;
+          var j = first[bin], color = D.type_colors[TYPE[j]];
+          var ring = PREC_RADIUS_KM[D.precisions[E.prec[j]]] * 1000 / mpp;
           if (ring > 8) {  // imprecise: shade the area it may be in, not a pin-point claim
-            ctx.beginPath(); ctx.arc(x, y, ring, 0, 2 * Math.PI);
+            ctx.beginPath(); ctx.arc(bx, by, ring, 0, 2 * Math.PI);
             ctx.fillStyle = color + "22"; ctx.fill();
             ctx.setLineDash([4, 3]); ctx.lineWidth = 1; ctx.strokeStyle = color; ctx.stroke();
             ctx.setLineDash([]);
           }
-          if (E.side[i]) {  // side of the border uncertain: a dashed red halo
-            ctx.beginPath(); ctx.arc(x, y, 11, 0, 2 * Math.PI);
+          if (E.side[j]) {  // side of the border uncertain: a dashed red halo
+            ctx.beginPath(); ctx.arc(bx, by, 11, 0, 2 * Math.PI);
             ctx.setLineDash([3, 2]); ctx.lineWidth = 2; ctx.strokeStyle = "#d7191c"; ctx.stroke();
             ctx.setLineDash([]);
           }
-          ctx.beginPath(); ctx.arc(x, y, 6.5, 0, 2 * Math.PI);
+          ctx.beginPath(); ctx.arc(bx, by, 6.5, 0, 2 * Math.PI);
           ctx.fillStyle = color; ctx.fill();
-          ctx.lineWidth = state.selected === i ? 3 : 1.5;
-          ctx.strokeStyle = state.selected === i ? "#000" : "#fff"; ctx.stroke();
-          hits.push({x: x, y: y, r: 9, members: [i]});
-        });
-        state.drawn = drawn; state.hits = hits;
-        document.body.setAttribute("data-cm-drawn", String(drawn.length));
+          ctx.lineWidth = state.selected === j ? 3 : 1.5;
+          ctx.strokeStyle = state.selected === j ? "#000" : "#fff"; ctx.stroke();
+          hits.push({x: bx, y: by, r: 9, bin: bin, n: 1, only: j});
+        }
+        this._geom = {cell: cell, margin: margin, cols: cols, ox: ox, oy: oy, scale: scale};
+        state.hits = hits;
+        document.body.setAttribute("data-cm-drawn", String(drawn));
+      },
+      members: function (bin) {  // the events of one bin, found again only when clicked
+        var g = this._geom, out = [];
+        for (var i = 0; i < N; i++) {
+          if (!VISIBLE[i]) continue;
+          var x = MX[i] * g.scale - g.ox, y = MY[i] * g.scale - g.oy;
+          if (Math.floor((y + g.margin) / g.cell) * g.cols + Math.floor((x + g.margin) / g.cell) === bin) out.push(i);
+        }
+        return out;
       },
       _metresPerPixel: function () {
         var c = map.getSize().divideBy(2);
@@ -201,10 +249,13 @@
       _click: function (e) {
         var h = this._hit(e.containerPoint);
         if (!h) return;
-        if (h.members.length === 1) { openEvent(h.members[0], false); return; }
-        var bounds = L.latLngBounds(h.members.map(function (i) { return [E.lat[i], E.lon[i]]; }));
+        if (h.n === 1) { openEvent(h.only, false); return; }
+        var members = this.members(h.bin);
+        var bounds = L.latLngBounds(members.map(function (i) { return [E.lat[i], E.lon[i]]; }));
         if (map.getZoom() >= map.getMaxZoom() - 1 || bounds.getNorthEast().equals(bounds.getSouthWest())) {
-          L.popup().setLatLng(e.latlng).setContent(clusterList(h.members)).openOn(map);
+          clusterList(members).then(function (node) {
+            L.popup().setLatLng(e.latlng).setContent(node).openOn(map);
+          });
         } else {
           map.fitBounds(bounds.pad(0.5), {maxZoom: map.getMaxZoom()});
         }
@@ -227,14 +278,14 @@
       if (value instanceof Node) dd.appendChild(value); else dd.textContent = String(value);
       dl.appendChild(dd);
     }
-    function popupNode(i) {
-      var P = D.popup[i], box = el("div", "cm-popup");
+    function popupNode(i, P) {
+      var box = el("div", "cm-popup");
       var head = el("div", "cm-popup-head");
       head.appendChild(el("span", "cm-badge cm-status-" + D.statuses[E.status[i]],
                           D.statuses[E.status[i]]));
       if (E.side[i]) head.appendChild(el("span", "cm-badge cm-side", "side of border uncertain"));
       box.appendChild(head);
-      box.appendChild(el("h3", null, P.title));
+      box.appendChild(el("h3", null, E.title[i]));
       var dl = el("dl");
       row(dl, "Date", P.date + (P.date_precision !== "day" ? " (to the " + P.date_precision + ")" : ""));
       row(dl, "Type", D.types[E.type[i]] + (P.sub_type ? " / " + P.sub_type : ""));
@@ -269,13 +320,14 @@
     function clusterList(members) {
       var box = el("div", "cm-popup"), ul = el("ul");
       box.appendChild(el("h3", null, members.length + " events here"));
-      members.forEach(function (i) {
-        var li = el("li"), a = el("a", null, D.popup[i].date + " " + D.popup[i].title);
+      members.slice(0, 200).forEach(function (i) {
+        var li = el("li"), a = el("a", null, addDays(D.start, DAY[i]) + " " + E.title[i]);
         a.href = "#"; a.addEventListener("click", function (ev) { ev.preventDefault(); openEvent(i, false); });
         li.appendChild(a); ul.appendChild(li);
       });
+      if (members.length > 200) box.appendChild(el("p", null, "... and " + (members.length - 200) + " more: zoom in"));
       box.appendChild(ul);
-      return box;
+      return Promise.resolve(box);
     }
     var popup = L.popup({maxWidth: 380, maxHeight: 440, autoPanPadding: [20, 20]});
     function openEvent(i, fly) {
@@ -283,7 +335,11 @@
       if (E.day[i] > state.day) setDay(E.day[i]);
       var ll = L.latLng(E.lat[i], E.lon[i]);
       var show = function () {
-        popup.setLatLng(ll).setContent(popupNode(i)).openOn(map);
+        popupData(i).then(function (P) {
+          if (state.selected !== i) return;  // another event was chosen meanwhile
+          popup.setLatLng(ll).setContent(popupNode(i, P)).openOn(map);
+          document.body.setAttribute("data-cm-popup", E.id[i]);
+        });
         events.redraw(); writeHash(); highlightList();
       };
       if (fly) { map.once("moveend", show); map.flyTo(ll, Math.max(map.getZoom(), D.focus_zoom), {duration: 0.6}); }
@@ -343,11 +399,16 @@
       return fs;
     }
     function buildList() {
-      var order = [];
-      for (var i = 0; i < Math.min(N, D.list_limit); i++) order.push(i);
-      order.sort(function (a, b) { return E.day[a] - E.day[b]; });
+      // few events: all of them, the day's highlighted; many: only the selected day's
+      var order = [], all = N <= D.list_limit;
+      listBox.textContent = "";
+      for (var i = 0; i < N; i++) {
+        if (all || DAY[i] === state.day) order.push(i);
+        if (order.length >= D.list_limit) break;
+      }
+      order.sort(function (a, b) { return DAY[a] - DAY[b]; });
       order.forEach(function (i) {
-        var li = el("li"), a = el("a", null, addDays(D.start, E.day[i]) + "  " + D.popup[i].title);
+        var li = el("li"), a = el("a", null, addDays(D.start, DAY[i]) + "  " + E.title[i]);
         a.href = "#"; li.setAttribute("data-event", E.id[i]); li.setAttribute("data-i", String(i));
         a.addEventListener("click", function (ev) { ev.preventDefault(); openEvent(i, true); });
         li.appendChild(a); listBox.appendChild(li);
@@ -367,6 +428,7 @@
       state.day = Math.max(0, Math.min(D.days - 1, day));
       if (slider) slider.value = String(state.day);
       if (label) label.textContent = addDays(D.start, state.day);
+      if (listBox && N > D.list_limit) buildList();
       areas.setStyle(areaStyle);
       events.redraw(); highlightList(); writeHash();
     }
@@ -432,7 +494,11 @@
       map: map,
       setDate: function (iso) { setDay(dayIndex(D.start, iso)); },
       date: function () { return addDays(D.start, state.day); },
-      drawn: function () { return state.drawn.slice(); },
+      drawn: function () {
+        var out = [];
+        for (var i = 0; i < N; i++) if (VISIBLE[i]) out.push(E.id[i]);
+        return out;
+      },
       openEvent: function (id) { var i = E.id.indexOf(id); if (i >= 0) openEvent(i, false); return i >= 0; },
       controller: function (area) { return controllerOn(areaByName[area], state.day); }
     };
