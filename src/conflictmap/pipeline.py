@@ -57,20 +57,42 @@ class Result:
     warnings: list[str] = field(default_factory=list)
 
 
+class LazyGeoNames:
+    """GeoNames, loaded on the first lookup: its index costs ~0.5 s and ~400 MB, and a
+    dataset whose events all carry coordinates never needs it."""
+
+    name = "geonames"
+
+    def __init__(self, aliases: list):
+        self._aliases = aliases
+        self._real: GeoNames | None = None
+
+    def _get(self) -> GeoNames:
+        if self._real is None:
+            self._real = GeoNames(aliases=self._aliases)
+        return self._real
+
+    def geocode(self, name: str, country: str | None = None) -> Place | None:
+        return self._get().geocode(name, country)
+
+    def suggest(self, name: str, country: str | None = None, n: int = 5) -> list[str]:
+        return self._get().suggest(name, country, n)
+
+
 @dataclass
 class Geocoders:
     """The offline chain, with an optional online service slotted in before GeoNames."""
 
     areas: Areas
     curated: Curated
-    geonames: GeoNames
+    geonames: Geocoder
     online: Geocoder | None = None
 
     @classmethod
     def offline(cls, admin1: gpd.GeoDataFrame, gazetteer: Path = GAZETTEER,
                 online: Geocoder | None = None) -> Geocoders:
         curated = Curated(gazetteer)
-        return cls(Areas(admin1), curated, GeoNames(aliases=curated.data.aliases), online)
+        return cls(Areas(admin1), curated, LazyGeoNames(curated.data.aliases), online)
 
     def chain(self, precision: str | None = None) -> Chain:
         order: list[Geocoder] = [self.areas] if precision in AREA_PRECISIONS else []

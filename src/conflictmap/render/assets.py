@@ -38,7 +38,13 @@ FULLSCREEN = Package("leaflet.fullscreen", "3.0.0",
                      "b19f191d11fc2e6afbb75af9e79cb923087a630e4c35a565353d756ed6c1c77a", "MIT")
 MEASURE = Package("leaflet-measure", "2.1.7",
                   "5ad0e1b697014ef3c10de6c4d970d46fa8e9fa05a9efdfb1221b2f69a6dd5d60", "MIT")
-PACKAGES = (LEAFLET, FULLSCREEN, MEASURE)
+# Only the benchmark's naive folium baseline uses these two; pinned here all the same.
+JQUERY = Package("jquery", "3.7.1",
+                 "68a9f787516da47c680e09c187bcbac4536b6f85d90eb882844e12919e583f53", "MIT")
+MARKERCLUSTER = Package("leaflet.markercluster", "1.1.0",
+                        "47219016d91e524b329a0fb2365961bf8228109bb58e370ad0b1ab6299288b91",
+                        "MIT")
+PACKAGES = (LEAFLET, FULLSCREEN, MEASURE, MARKERCLUSTER, JQUERY)
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,13 @@ ASSETS = [
           MEASURE, "package/dist/leaflet-measure.min.js"),
     Asset("https://cdn.jsdelivr.net/gh/ljagis/leaflet-measure@2.1.7/dist/leaflet-measure.min.css",
           MEASURE, "package/dist/leaflet-measure.css", "package/dist"),
+    Asset("https://code.jquery.com/jquery-3.7.1.min.js", JQUERY, "package/dist/jquery.min.js"),
+    Asset("https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/"
+          "leaflet.markercluster.js", MARKERCLUSTER, "package/dist/leaflet.markercluster.js"),
+    Asset("https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css",
+          MARKERCLUSTER, "package/dist/MarkerCluster.css"),
+    Asset("https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/"
+          "MarkerCluster.Default.css", MARKERCLUSTER, "package/dist/MarkerCluster.Default.css"),
 ]
 BY_URL = {a.url: a for a in ASSETS}
 

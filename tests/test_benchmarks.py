@@ -1,0 +1,27 @@
+"""Smoke runs of the on-demand benchmarks at a tiny size: they must keep working."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.browser
+
+
+def test_map_build_benchmark_smoke(tmp_path):
+    out = tmp_path / "bench.json"
+    r = subprocess.run([sys.executable, "-m", "benchmarks.map_build", "200", "--json", str(out)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("| N | build s (ours / naive)")
+    (row,) = json.loads(out.read_text("utf-8"))
+    assert row["n"] == 200
+    for kind in ("ours", "naive"):
+        assert row[kind]["build_s"] > 0 and row[kind]["html_bytes"] > 100_000
+        assert 0 < row[kind]["drawn_ms"] < 60_000
+    assert row["ours"]["popup_ms"] < 5_000 and row["ours"]["js_heap_mb"] > 0
