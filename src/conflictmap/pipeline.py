@@ -1,28 +1,35 @@
-"""build(): events folder + layer manifest -> enriched GeoDataFrame. Used by the CLI and tests.
+"""build(): events (YAML and datasets) + layer manifest -> enriched GeoDataFrame.
 
-load -> geocode -> enrich, one way. Places that cannot be resolved are collected (file, name,
-suggestions) and fail the build together unless the caller allows them.
+load -> geocode -> enrich, one way. Events travel as a records table (one row per event, the
+record's fields as columns, nested parts as JSON text), so 100k dataset rows never become 100k
+model objects; YAML events are validated by the model as they are read, dataset rows in bulk.
+Places that cannot be resolved are collected (file, name, suggestions) and fail the build
+together unless the caller allows them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-from shapely.geometry import Point
+import pandas as pd
 
 from . import layers as layer_io
-from .dataset import read_dataset
+from .dataset import COLUMNS as RECORD_COLUMNS
+from .dataset import flat_record, read_records, record_from_row
 from .enrich import enrich
 from .geocode.areas import AREA_PRECISIONS, Areas
 from .geocode.base import Chain, Geocoder, Place
 from .geocode.gazetteer import GAZETTEER, Curated, GeoNames
 from .model import Event
-from .store import InvalidEvents, Problem, add_unique, load_events
-from .timeline import Timeline
+from .store import InvalidEvents, Problem, load_events
+from .timeline import Change, Timeline
 
 COLUMNS = ["id", "date", "end_date", "date_precision", "title", "event_type", "sub_event_type",
            "actors", "status", "place_name", "geo_precision", "geocoder", "country", "admin1",
@@ -50,11 +57,24 @@ class UnresolvedPlaces(Exception):
 @dataclass
 class Result:
     frame: gpd.GeoDataFrame  # one row per located event, COLUMNS + helpers + geometry
-    events: list[Event]  # aligned with frame rows
+    records: pd.DataFrame  # the same rows: the record's own fields (nested parts as JSON)
     timeline: Timeline
     layers: dict[str, layer_io.Layer]
     unresolved: list[Unresolved] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    yaml_events: dict[str, Event] = field(default_factory=dict)
+
+    @cached_property
+    def events(self) -> list[Event]:
+        """Model objects for the rows, made on demand (exporters want them; the map does not)."""
+        out = []
+        for rec in self.records.to_dict("records"):
+            ev = self.yaml_events.get(rec["id"])
+            if ev is None:
+                ev = Event.model_validate(record_from_row(rec))
+                ev._origin = (rec["origin_path"], int(rec["origin_line"]))
+            out.append(ev)
+        return out
 
 
 class LazyGeoNames:
@@ -102,27 +122,85 @@ class Geocoders:
         return Chain(order)
 
 
-def locate(event: Event, geocoders: Geocoders) -> tuple[Place | None, Chain]:
-    loc = event.location
-    chain = geocoders.chain(loc.precision)
-    if loc.lat is not None and loc.lon is not None:
-        return Place(loc.lat, loc.lon, loc.name or f"{loc.lat:.4f}, {loc.lon:.4f}", loc.country,
-                     None, loc.precision or "unspecified", "record"), chain
-    assert loc.name is not None  # the model guarantees a name or a point
-    return chain.geocode(loc.name, loc.country), chain
+def records_of(events: list[Event]) -> pd.DataFrame:
+    """YAML events as records-table rows."""
+    rows = []
+    for ev in events:
+        row = flat_record(ev)
+        row["origin_path"], row["origin_line"] = ev.origin or ("?", 0)
+        row["location"] = ev.location.model_dump(exclude_none=True)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*RECORD_COLUMNS, "origin_path", "origin_line",
+                                       "location"])
 
 
-def load_all(paths: list[Path], datasets: list[Path]) -> list[Event]:
-    """YAML events and dataset events together; an id used twice is an error naming both."""
+def load_records(paths: list[Path], datasets: list[Path]) -> tuple[pd.DataFrame, list[Event]]:
+    """All events as one records table sorted by date and id; an id used twice is an error
+    naming both places."""
     events = load_events(paths)
-    seen = {ev.id or "": ev for ev in events}
-    problems: list[Problem] = []
-    for path in datasets:
-        for ev in read_dataset(path):
-            add_unique(ev, seen, events, problems)
-    if problems:
+    parts = [records_of(events)] + [read_records(p) for p in datasets]
+    records = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    dup = records["id"].duplicated(keep="first")
+    if dup.any():
+        first = records.drop_duplicates("id").set_index("id")
+        problems = [Problem(r.origin_path, int(r.origin_line), 1, "id",
+                            f"duplicate id {r.id!r}: also in {first.at[r.id, 'origin_path']}:"
+                            f"{int(first.at[r.id, 'origin_line'])}")
+                    for r in records[dup].itertuples()]
         raise InvalidEvents(problems)
-    return sorted(events, key=lambda e: (e.day, e.id or ""))
+    day = pd.to_datetime(records["date"].str.slice(0, 10), format="%Y-%m-%d")
+    order = np.lexsort((records["id"].to_numpy(), day.to_numpy()))
+    return records.iloc[order].reset_index(drop=True), events
+
+
+def _locate_missing(records: pd.DataFrame, geocoders: Geocoders,
+                    ) -> tuple[np.ndarray, list[Unresolved], list[str]]:
+    """Points for rows without lat/lon (names only): geocoder results, or unresolved."""
+    n = len(records)
+    lat, lon = np.full(n, np.nan), np.full(n, np.nan)
+    place_name = np.empty(n, dtype=object)
+    precision = np.empty(n, dtype=object)
+    source = np.full(n, "record", dtype=object)
+    keep = np.ones(n, dtype=bool)
+    unresolved, warnings = [], []
+    for i, loc in enumerate(records["location"].tolist()):
+        prec = loc.get("precision")
+        if loc.get("lat") is not None and loc.get("lon") is not None:
+            lat[i], lon[i] = loc["lat"], loc["lon"]
+            place_name[i] = loc.get("name") or f"{loc['lat']:.4f}, {loc['lon']:.4f}"
+            precision[i] = prec or "unspecified"
+            continue
+        name, country = loc.get("name") or "", loc.get("country")
+        chain = geocoders.chain(prec)
+        place = chain.geocode(name, country)
+        where = (records.at[i, "origin_path"], int(records.at[i, "origin_line"]))
+        if place is None:
+            unresolved.append(Unresolved(*where, name, chain.suggest(name, country)))
+            keep[i] = False
+            continue
+        if place.ambiguous:
+            others = "; ".join(f"{c.name} ({c.source}, {c.lat:.4f}, {c.lon:.4f})"
+                               for c in place.candidates)
+            warnings.append(f"{where[0]}:{where[1]}: {name!r} is ambiguous: chose {place.name} "
+                            f"({place.source}); also {others}. Add lat/lon or a country hint.")
+        lat[i], lon[i], source[i] = place.lat, place.lon, place.source
+        place_name[i] = name or place.name
+        precision[i] = prec or place.precision
+    records["_lat"], records["_lon"] = lat, lon
+    records["_place"], records["_precision"], records["_geocoder"] = place_name, precision, source
+    return keep, unresolved, warnings
+
+
+def timeline_of(records: pd.DataFrame, handover: gpd.GeoDataFrame) -> Timeline:
+    """Control changes from the rows that carry one; the handover layer fills the gaps."""
+    changes = []
+    has = records["control_change_json"].notna() & (records["control_change_json"] != "null")
+    for ident, when, text in records.loc[has, ["id", "date", "control_change_json"]].itertuples(
+            index=False):
+        cc = json.loads(text)
+        changes.append(Change(cc["area"], date.fromisoformat(when[:10]), cc["from"], cc["to"],
+                              ident))
+    return Timeline.with_layer(changes, handover)
 
 
 def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
@@ -131,60 +209,47 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
           allow_unresolved: bool = False,
           warn: Callable[[str], None] | None = None) -> Result:
     paths = events_dir if isinstance(events_dir, list) else [events_dir]
-    events = load_all(paths, datasets or [])
+    records, yaml_events = load_records(paths, datasets or [])
     loaded = layer_io.load_layers(manifest)
     frames = {kind: _concat(layer_io.of_kind(loaded, kind))
               for kind in ("country", "admin1", "line", "handover")}
     geocoders = Geocoders.offline(frames["admin1"], gazetteer, online)
-    rows, kept, unresolved, warnings = [], [], [], []
-    for ev in events:
-        place, chain = locate(ev, geocoders)
-        path, line = ev.origin or ("?", 0)
-        if place is None:
-            name = ev.location.name or ""
-            hints = chain.suggest(name, ev.location.country)
-            unresolved.append(Unresolved(path, line, name, hints))
-            continue
-        if place.ambiguous:
-            others = "; ".join(f"{c.name} ({c.source}, {c.lat:.4f}, {c.lon:.4f})"
-                               for c in place.candidates)
-            warnings.append(f"{path}:{line}: {ev.location.name!r} is ambiguous: chose "
-                            f"{place.name} ({place.source}); also {others}. Add lat/lon or "
-                            "a country hint.")
-        rows.append(_row(ev, place))
-        kept.append(ev)
+    keep, unresolved, warnings = _locate_missing(records, geocoders)
     if unresolved and not allow_unresolved:
         raise UnresolvedPlaces(unresolved)
     for w in warnings:
         (warn or (lambda _m: None))(w)
-    timeline = Timeline.from_events(events, frames["handover"])
-    frame = gpd.GeoDataFrame(rows, columns=[*COLUMNS, "geometry"], geometry="geometry",
-                             crs=4326)
-    frame["date"] = [ev.day for ev in kept]
+    timeline = timeline_of(records, frames["handover"])
+    records = records[keep].reset_index(drop=True)
+    frame = gpd.GeoDataFrame({
+        "id": records["id"].to_numpy(),
+        "date": pd.to_datetime(records["date"].str.slice(0, 10), format="%Y-%m-%d").dt.date,
+        "end_date": records["end_date"].to_numpy(),
+        "date_precision": records["date_precision"].to_numpy(),
+        "title": records["title"].to_numpy(),
+        "event_type": records["event_type"].to_numpy(),
+        "sub_event_type": records["sub_event_type"].to_numpy(),
+        "actors": [json.loads(a) or [] for a in records["actors_json"].tolist()],
+        "status": records["status"].to_numpy(),
+        "place_name": records["_place"].to_numpy(),
+        "geo_precision": records["_precision"].to_numpy(),
+        "geocoder": records["_geocoder"].to_numpy(),
+        "source_urls": [[s["url"] for s in json.loads(x) if s.get("url")]
+                        for x in records["sources_json"].tolist()],
+    }, geometry=gpd.points_from_xy(records["_lon"], records["_lat"]), crs=4326)
     accuracy = max((lyr.spec.accuracy_km for lyr in loaded.values()
                     if lyr.spec.kind in ("line", "country")), default=0.0)
-    enriched = enrich(frame.drop(columns=["country", "admin1", "border_distance_km",
-                                          "side_uncertain", "controller"]),
-                      countries=frames["country"], admin1=frames["admin1"],
+    enriched = enrich(frame, countries=frames["country"], admin1=frames["admin1"],
                       borders=frames["line"], handover=frames["handover"],
                       timeline=timeline, border_accuracy_km=accuracy)
     enriched = enriched[[*COLUMNS, "handover_area", "geometry"]]
-    return Result(enriched, kept, timeline, loaded, unresolved, warnings)
+    records = records.drop(columns=["_lat", "_lon", "_place", "_precision", "_geocoder"])
+    by_id = {ev.id or "": ev for ev in yaml_events}
+    return Result(enriched, records, timeline, loaded, unresolved, warnings, by_id)
 
 
 def _concat(parts: list[layer_io.Layer]) -> gpd.GeoDataFrame:
     if not parts:
         return gpd.GeoDataFrame({"name": [], "iso": []}, geometry=[], crs=4326)
-    import pandas as pd
-
     return gpd.GeoDataFrame(pd.concat([p.frame for p in parts], ignore_index=True),
                             geometry="geometry", crs=4326)
-
-
-def _row(ev: Event, place: Place) -> list[object]:
-    return [
-        ev.id, ev.day, ev.end_date, ev.date_precision, ev.title, ev.event_type,
-        ev.sub_event_type, list(ev.actors), ev.status, ev.location.name or place.name,
-        ev.location.precision or place.precision, place.source, None, None, np.nan, False,
-        None, [s.url for s in ev.sources if s.url], Point(place.lon, place.lat),
-    ]

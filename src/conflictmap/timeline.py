@@ -38,6 +38,12 @@ class Timeline:
         changes = [Change(e.control_change.area, e.day, e.control_change.from_,
                           e.control_change.to, e.id)
                    for e in events if e.control_change is not None]
+        return cls.with_layer(changes, handover)
+
+    @classmethod
+    def with_layer(cls, changes: list[Change], handover=None) -> Timeline:
+        """`changes`, plus the handover layer's dates for areas no change mentions."""
+        changes = list(changes)
         known = {c.area for c in changes}
         if handover is not None and "handover_date" in handover.columns:
             for row in handover.drop(columns="geometry").to_dict("records"):

@@ -278,8 +278,14 @@
       if (value instanceof Node) dd.appendChild(value); else dd.textContent = String(value);
       dl.appendChild(dd);
     }
+    function parsed(text, empty) {  // nested parts arrive as JSON text
+      var v = typeof text === "string" ? JSON.parse(text) : text;
+      return v === null || v === undefined ? empty : v;
+    }
     function popupNode(i, P) {
       var box = el("div", "cm-popup");
+      var actors = parsed(P.actors, []), figures = parsed(P.figures, {});
+      var sources = parsed(P.sources, []);
       var head = el("div", "cm-popup-head");
       head.appendChild(el("span", "cm-badge cm-status-" + D.statuses[E.status[i]],
                           D.statuses[E.status[i]]));
@@ -289,19 +295,18 @@
       var dl = el("dl");
       row(dl, "Date", P.date + (P.date_precision !== "day" ? " (to the " + P.date_precision + ")" : ""));
       row(dl, "Type", D.types[E.type[i]] + (P.sub_type ? " / " + P.sub_type : ""));
-      row(dl, "Actors", P.actors.join("; "));
+      row(dl, "Actors", actors.join("; "));
       row(dl, "Place", P.place + " (" + D.precisions[E.prec[i]] + " precision, via " + P.geocoder + ")");
       row(dl, "Country / admin-1", [P.country || "?", P.admin1 || "?"].join(" / "));
       row(dl, "To the border", P.border_km === null ? null : P.border_km.toFixed(2) + " km");
       row(dl, "Controller that day", P.controller);
-      if (P.figures.length) {
-        row(dl, "Figures", P.figures.map(function (kv) { return kv[0] + ": " + kv[1]; }).join(", "));
-      }
+      var figs = Object.keys(figures).map(function (k) { return k + ": " + figures[k]; });
+      if (figs.length) row(dl, "Figures", figs.join(", "));
       row(dl, "Fatalities", P.fatalities);
       box.appendChild(dl);
       if (P.description) box.appendChild(el("p", "cm-desc", P.description));
       var src = el("ol", "cm-sources");
-      P.sources.forEach(function (s) {
+      sources.forEach(function (s) {
         var li = el("li");
         li.appendChild(link(s.url, s.publisher));
         li.appendChild(document.createTextNode(", " + s.published));

@@ -11,13 +11,15 @@ import base64
 import gzip
 import json
 import math
-from datetime import date, datetime
+from datetime import date
 from importlib import resources
 from typing import Any
 
 import folium
 import folium.plugins
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import xyzservices.providers as xyz
 from branca.element import MacroElement
 from folium.template import Template
@@ -99,10 +101,10 @@ def _clean(v: Any) -> Any:
 
 def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     f = result.frame.reset_index(drop=True)
-    evs = result.events
-    days = [ev.day for ev in evs]
-    start = min(days) if days else date.today()
-    end = max(days) if days else start
+    rec = result.records
+    days = pd.to_datetime(f["date"])
+    start = days.min().date() if len(f) else date.today()
+    end = days.max().date() if len(f) else start
     types = list(ACLED_TYPES)
     statuses = [s.value for s in Status]
     precisions = [p.value for p in GeoPrecision] + ["unspecified"]
@@ -116,25 +118,25 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     for c in controllers:
         colors.setdefault(c, EXTRA_COLORS[len(colors) % len(EXTRA_COLORS)])
     colors["_other"] = "#bbbbbb"
-    def column(name: str) -> list[Any]:
-        return [_clean(v) for v in f[name].tolist()]
 
-    # columnar popups: one list per field, cut into chunks below; no dict per event
+    def column(frame: pd.DataFrame, name: str) -> list[Any]:
+        return [_clean(v) for v in frame[name].tolist()]
+
+    when = rec["date"].astype(str)
+    until = rec["end_date"]
+    # columnar popups, nested parts as the JSON text they are stored as: no object per event
     popup = {
-        "date": [ev.date.isoformat() if isinstance(ev.date, datetime) else str(ev.day)
-                 + (f" to {ev.end_date}" if ev.end_date else "") for ev in evs],
-        "date_precision": [ev.date_precision for ev in evs],
-        "sub_type": [ev.sub_event_type for ev in evs],
-        "actors": [ev.actors for ev in evs],
-        "place": column("place_name"), "geocoder": column("geocoder"),
-        "country": column("country"), "admin1": column("admin1"),
-        "border_km": column("border_distance_km"), "controller": column("controller"),
-        "figures": [[[k, v] for k, v in ev.figures.items()] for ev in evs],
-        "fatalities": [ev.fatalities for ev in evs],
-        "description": [ev.description for ev in evs],
-        "sources": [[{"url": x.url, "publisher": x.publisher, "published": str(x.published),
-                      "quote": x.quote, "archive_url": x.archive_url} for x in ev.sources]
-                    for ev in evs],
+        "date": np.where(until.notna(), when + " to " + until.astype(str), when).tolist(),
+        "date_precision": rec["date_precision"].tolist(),
+        "sub_type": column(rec, "sub_event_type"),
+        "actors": column(rec, "actors_json"),
+        "place": column(f, "place_name"), "geocoder": column(f, "geocoder"),
+        "country": column(f, "country"), "admin1": column(f, "admin1"),
+        "border_km": column(f, "border_distance_km"), "controller": column(f, "controller"),
+        "figures": column(rec, "figures_json"),
+        "fatalities": [None if v != v else int(v) for v in rec["fatalities"].tolist()],
+        "description": column(rec, "description"),
+        "sources": rec["sources_json"].tolist(),
     }
     handover = [lyr for lyr in result.layers.values() if lyr.spec.kind == "handover"]
     area_frame = handover[0].frame if handover else gpd.GeoDataFrame(
@@ -162,18 +164,18 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         "statuses": statuses,
         "precisions": precisions,
         "events": {
-            "id": [ev.id for ev in evs],
-            "title": [ev.title for ev in evs],
+            "id": rec["id"].tolist(),
+            "title": rec["title"].tolist(),
             "lat": f.geometry.y.round(6).tolist(),
             "lon": f.geometry.x.round(6).tolist(),
-            "day": [(d - start).days for d in days],
-            "type": [type_code[ev.event_type] for ev in evs],
-            "status": [status_code[ev.status] for ev in evs],
+            "day": (days - pd.Timestamp(start)).dt.days.tolist(),
+            "type": rec["event_type"].map(type_code).tolist(),
+            "status": rec["status"].map(status_code).tolist(),
             "prec": [prec_code.get(p, len(precisions) - 1) for p in f["geo_precision"].tolist()],
             "side": f["side_uncertain"].astype(bool).astype(int).tolist(),
         },
         "popup_chunk": POPUP_CHUNK,
-        "popup_chunks": compress_chunks(popup, len(evs), POPUP_CHUNK),
+        "popup_chunks": compress_chunks(popup, len(f), POPUP_CHUNK),
         "bounds": _bounds(f),
         "layers": layers,
         "areas": areas,
