@@ -238,3 +238,36 @@ def test_hostile_text_is_shown_literally_and_never_runs(browser, hostile):
     p.evaluate("conflictmap.map.eachLayer(l => l.getTooltip && l.getTooltip() && l.openTooltip())")
     assert PAYLOAD[:30] in p.text_content(".leaflet-tooltip-pane")
     assert_inert(w)
+
+
+# ---------------------------------------------------------------- a large set (compressed titles)
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory) -> Path:
+    from benchmarks.synthetic import events
+
+    from conflictmap.dataset import write_dataset
+
+    root = tmp_path_factory.mktemp("large")
+    write_dataset(events(2_500), root / "syn.gpkg")
+    (root / "none").mkdir()
+    cm_build(root / "out", "--events", str(root / "none"), "--dataset", str(root / "syn.gpkg"))
+    return root / "out" / "map.html"
+
+
+def test_large_set_lists_the_day_and_opens_popups(browser, large):
+    html = large.read_text("utf-8")
+    assert '"titles_gz":"' in html and '"title":null' in html  # titles travel compressed
+    w = open_offline(browser, large.as_uri() + "#date=2020-12-01")
+    p = w.page
+    assert w.errors == [] and w.blocked == []
+    assert int(p.get_attribute("body", "data-cm-drawn")) > 1000  # up to 1 Dec, all in view
+    p.locator(".cm-list li").first.wait_for()
+    days = p.locator(".cm-list li a").evaluate_all(
+        "els => els.map(a => a.textContent.slice(0, 10))")
+    assert days and set(days) == {"2020-12-01"}
+    first = p.locator(".cm-list li").first.get_attribute("data-event")
+    p.click(f'.cm-list li[data-event="{first}"] a')
+    popup = p.locator(f'.cm-popup[data-event="{first}"]')
+    popup.wait_for()
+    assert len(popup.locator("h3").text_content()) > 10

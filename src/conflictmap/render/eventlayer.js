@@ -57,6 +57,12 @@
         return out;
       });
     }
+    var allTitles = null;
+    function titleOf(i) {  // a promise: titles of large sets arrive compressed, decoded once
+      if (E.title) return Promise.resolve(E.title[i]);
+      if (!allTitles) allTitles = decodeChunk(D.titles_gz);
+      return allTitles.then(function (t) { return t.title[i]; });
+    }
     // positions in Web Mercator units (0..1), computed once; a redraw is then arithmetic
     var MX = new Float64Array(N), MY = new Float64Array(N);
     for (var q = 0; q < N; q++) {
@@ -291,7 +297,7 @@
                           D.statuses[E.status[i]]));
       if (E.side[i]) head.appendChild(el("span", "cm-badge cm-side", "side of border uncertain"));
       box.appendChild(head);
-      box.appendChild(el("h3", null, E.title[i]));
+      box.appendChild(el("h3", null, P.title));
       var dl = el("dl");
       row(dl, "Date", P.date + (P.date_precision !== "day" ? " (to the " + P.date_precision + ")" : ""));
       row(dl, "Type", D.types[E.type[i]] + (P.sub_type ? " / " + P.sub_type : ""));
@@ -325,14 +331,17 @@
     function clusterList(members) {
       var box = el("div", "cm-popup"), ul = el("ul");
       box.appendChild(el("h3", null, members.length + " events here"));
-      members.slice(0, 200).forEach(function (i) {
-        var li = el("li"), a = el("a", null, addDays(D.start, DAY[i]) + " " + E.title[i]);
-        a.href = "#"; a.addEventListener("click", function (ev) { ev.preventDefault(); openEvent(i, false); });
-        li.appendChild(a); ul.appendChild(li);
-      });
+      var shown = members.slice(0, 200);
       if (members.length > 200) box.appendChild(el("p", null, "... and " + (members.length - 200) + " more: zoom in"));
       box.appendChild(ul);
-      return Promise.resolve(box);
+      return Promise.all(shown.map(titleOf)).then(function (titles) {
+        shown.forEach(function (i, k) {
+          var li = el("li"), a = el("a", null, addDays(D.start, DAY[i]) + " " + titles[k]);
+          a.href = "#"; a.addEventListener("click", function (ev) { ev.preventDefault(); openEvent(i, false); });
+          li.appendChild(a); ul.appendChild(li);
+        });
+        return box;
+      });
     }
     var popup = L.popup({maxWidth: 380, maxHeight: 440, autoPanPadding: [20, 20]});
     function openEvent(i, fly) {
@@ -340,9 +349,10 @@
       if (E.day[i] > state.day) setDay(E.day[i]);
       var ll = L.latLng(E.lat[i], E.lon[i]);
       var show = function () {
-        popupData(i).then(function (P) {
+        Promise.all([popupData(i), titleOf(i)]).then(function (got) {
           if (state.selected !== i) return;  // another event was chosen meanwhile
-          popup.setLatLng(ll).setContent(popupNode(i, P)).openOn(map);
+          got[0].title = got[1];
+          popup.setLatLng(ll).setContent(popupNode(i, got[0])).openOn(map);
           document.body.setAttribute("data-cm-popup", E.id[i]);
         });
         events.redraw(); writeHash(); highlightList();
@@ -412,12 +422,18 @@
         if (order.length >= D.list_limit) break;
       }
       order.sort(function (a, b) { return DAY[a] - DAY[b]; });
-      order.forEach(function (i) {
-        var li = el("li"), a = el("a", null, addDays(D.start, DAY[i]) + "  " + E.title[i]);
-        a.href = "#"; li.setAttribute("data-event", E.id[i]); li.setAttribute("data-i", String(i));
-        a.addEventListener("click", function (ev) { ev.preventDefault(); openEvent(i, true); });
-        li.appendChild(a); listBox.appendChild(li);
+      var token = (listBox._token = (listBox._token || 0) + 1);
+      Promise.all(order.map(titleOf)).then(function (titles) {
+        if (token !== listBox._token) return;  // the date moved on meanwhile
+        order.forEach(function (i, k) { listRow(i, titles[k]); });
+        highlightList();
       });
+    }
+    function listRow(i, title) {
+      var li = el("li"), a = el("a", null, addDays(D.start, DAY[i]) + "  " + title);
+      a.href = "#"; li.setAttribute("data-event", E.id[i]); li.setAttribute("data-i", String(i));
+      a.addEventListener("click", function (ev) { ev.preventDefault(); openEvent(i, true); });
+      li.appendChild(a); listBox.appendChild(li);
     }
     function highlightList() {
       if (!listBox) return;

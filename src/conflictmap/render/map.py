@@ -11,6 +11,8 @@ import base64
 import gzip
 import json
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from importlib import resources
 from typing import Any
@@ -70,14 +72,16 @@ class EventLayer(MacroElement):
 <script>{{ this.js }}</script>
 {% endmacro %}
 {% macro script(this, kwargs) %}
-conflictmapInit({{ this._parent.get_name() }}, {{ this.data }});
+conflictmapInit({{ this._parent.get_name() }}, {{ this.placeholder }});
 {% endmacro %}
 """)
+    # branca turns each rendered macro into a new Jinja template: 30 MB of data there would be
+    # lexed and compiled as template source. The data goes into the finished page instead.
+    placeholder = "__CONFLICTMAP_DATA_7f3a9c__"
 
-    def __init__(self, data: dict[str, Any]):
+    def __init__(self):
         super().__init__()
         self._name = "ConflictmapEvents"
-        self.data = safe_json(data)
         self.js = _read("eventlayer.js").replace("</script", "<\\/script")
         self.css = _read("eventlayer.css")
 
@@ -165,7 +169,8 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         "precisions": precisions,
         "events": {
             "id": rec["id"].tolist(),
-            "title": rec["title"].tolist(),
+            # few events: titles plain, for the full list; many: in the compressed chunks
+            "title": rec["title"].tolist() if len(rec) <= LIST_LIMIT else None,
             "lat": f.geometry.y.round(6).tolist(),
             "lon": f.geometry.x.round(6).tolist(),
             "day": (days - pd.Timestamp(start)).dt.days.tolist(),
@@ -176,6 +181,9 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         },
         "popup_chunk": POPUP_CHUNK,
         "popup_chunks": compress_chunks(popup, len(f), POPUP_CHUNK),
+        # many events: all titles as one compressed blob, decoded once when the list needs it
+        "titles_gz": None if len(rec) <= LIST_LIMIT else compress_chunks(
+            {"title": rec["title"].tolist()}, len(rec), len(rec))[0],
         "bounds": _bounds(f),
         "layers": layers,
         "areas": areas,
@@ -187,23 +195,35 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         "initial_basemap": basemap,
         "cluster_px": 28,
         "focus_zoom": 11,
-        "list_limit": 2000,
+        "list_limit": LIST_LIMIT,
     }
 
 
+LIST_LIMIT = 2000  # up to this many events the list shows them all, with titles in plain
 POPUP_CHUNK = 1000  # events per compressed popup chunk: decoding one costs a few ms
 
 
 def compress_chunks(columns: dict[str, list[Any]], n: int, size: int) -> list[str]:
-    """Columns cut into chunks of `size` rows, each as JSON, gzipped (level 1: three times
-    faster than 6 for ~15% more bytes) and base64-encoded, which is ASCII and safe in a script."""
-    out = []
-    for k in range(0, n, size):
+    """Columns cut into chunks of `size` rows, each as JSON, gzipped and base64-encoded (ASCII,
+    safe in a script). zlib releases the GIL, so chunks compress on all cores."""
+
+    def one(k: int) -> str:
         part = {name: values[k:k + size] for name, values in columns.items()}
         raw = json.dumps(part, ensure_ascii=False, separators=(",", ":"),
                          allow_nan=False).encode("utf-8")
-        out.append(base64.b64encode(gzip.compress(raw, compresslevel=1, mtime=0)).decode())
-    return out
+        return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode()
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return list(pool.map(one, range(0, n, size)))
+
+
+def page_data(data: dict[str, Any]) -> str:
+    """The data as a JS expression. Popup chunks are base64 (ASCII, nothing to escape), so only
+    the rest goes through safe_json's escaping."""
+    big = {k: data.pop(k) for k in ("popup_chunks", "titles_gz")}
+    rest = safe_json(data)
+    data.update(big)
+    return rest[:-1] + "," + json.dumps(big, separators=(",", ":"))[1:]
 
 
 def _bounds(frame: gpd.GeoDataFrame, pad: float = 0.15) -> list[list[float]] | None:
@@ -224,10 +244,13 @@ def render(result: Result, *, self_contained: bool = True, basemap: str = "none"
     folium.plugins.Fullscreen(position="topleft").add_to(m)
     folium.plugins.MeasureControl(position="topleft", primary_length_unit="kilometers",
                                   primary_area_unit="sqkilometers").add_to(m)
-    EventLayer(data).add_to(m)
+    EventLayer().add_to(m)
     m.get_root().header.add_child(folium.Element(
         '<meta name="generator" content="conflictmap">'), name="cm_meta")
     html = m.get_root().render()
+    if html.count(EventLayer.placeholder) != 1:
+        raise RuntimeError("the page template lost the data placeholder")
+    html = html.replace(EventLayer.placeholder, page_data(data))
     if self_contained:  # the CDN tags are all in <head>; the (large) body is left alone
         head, sep, body = html.partition("</head>")
         html = inline_all(head, bundle or Bundle()) + sep + body
