@@ -53,6 +53,11 @@ def write_dataset(events: list[Event], target: Path) -> Path:
         frame, t, driver="GPKG", layer=LAYER))
 
 
+def parse_column(values: list[str | None]) -> list[Any]:
+    """Many JSON texts parsed in one call (one C-level parse instead of one call per row)."""
+    return json.loads("[" + ",".join(v if isinstance(v, str) else "null" for v in values) + "]")
+
+
 def record_from_row(rec: dict[str, Any]) -> dict[str, Any]:
     """A dataset row (flat, JSON text for nested parts) as record data for the model."""
     data: dict[str, Any] = {}
@@ -112,7 +117,7 @@ def read_records(path: Path) -> pd.DataFrame:
     stops the build. Building 100k events this way avoids 100k model objects."""
     frame = pyogrio.read_dataframe(path, layer=LAYER, read_geometry=False,
                                    datetime_as_string=True, fid_as_index=True)
-    loc = [json.loads(v) if isinstance(v, str) else {} for v in frame["location_json"].tolist()]
+    loc = [v or {} for v in parse_column(frame["location_json"].tolist())]
     ok = bulk_ok(frame, loc)
     problems = []
     for fid, rec in zip(frame.index[~ok], frame[~ok].to_dict("records"), strict=True):

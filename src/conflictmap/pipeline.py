@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import layers as layer_io
 from .dataset import COLUMNS as RECORD_COLUMNS
-from .dataset import flat_record, read_records, record_from_row
+from .dataset import flat_record, parse_column, read_records, record_from_row
 from .enrich import enrich
 from .geocode.areas import AREA_PRECISIONS, Areas
 from .geocode.base import Chain, Geocoder, Place
@@ -229,13 +229,13 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
         "title": records["title"].to_numpy(),
         "event_type": records["event_type"].to_numpy(),
         "sub_event_type": records["sub_event_type"].to_numpy(),
-        "actors": [json.loads(a) or [] for a in records["actors_json"].tolist()],
+        "actors": [a or [] for a in parse_column(records["actors_json"].tolist())],
         "status": records["status"].to_numpy(),
         "place_name": records["_place"].to_numpy(),
         "geo_precision": records["_precision"].to_numpy(),
         "geocoder": records["_geocoder"].to_numpy(),
-        "source_urls": [[s["url"] for s in json.loads(x) if s.get("url")]
-                        for x in records["sources_json"].tolist()],
+        "source_urls": [[s["url"] for s in x if s.get("url")]
+                        for x in parse_column(records["sources_json"].tolist())],
     }, geometry=gpd.points_from_xy(records["_lon"], records["_lat"]), crs=4326)
     accuracy = max((lyr.spec.accuracy_km for lyr in loaded.values()
                     if lyr.spec.kind in ("line", "country")), default=0.0)
