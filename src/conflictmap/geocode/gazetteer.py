@@ -25,7 +25,7 @@ from ..store import Problem, load_yaml, validation_problems
 from .base import Place, normalize
 
 GAZETTEER = Path("geodata/gazetteer.yaml")
-INDEX_FORMAT = 3  # bump when normalize() or the layout changes
+INDEX_FORMAT = 4  # bump when normalize() or the layout changes
 # Two candidates closer than this in population ratio, and farther apart than this, are
 # reported as ambiguous instead of picking one silently.
 AMBIGUOUS_RATIO = 0.5
@@ -175,10 +175,13 @@ def _build_state() -> dict[str, Any]:
             if k:
                 by_key.setdefault(k, []).append(i)
     keys = sorted(by_key)
-    lengths = np.array([len(set(by_key[k])) for k in keys], dtype=np.int64)
+    pops = [int(r.get("population") or 0) for r in recs]
+    # each name's rows ordered most populous first (then by id): lookups never sort
+    ordered = {k: sorted(set(v), key=lambda i: (-pops[i], i)) for k, v in by_key.items()}
+    lengths = np.array([len(ordered[k]) for k in keys], dtype=np.int64)
     starts = np.zeros(len(keys) + 1, dtype=np.int64)
     np.cumsum(lengths, out=starts[1:])
-    rows = np.fromiter((i for k in keys for i in sorted(set(by_key[k]))), dtype=np.int32,
+    rows = np.fromiter((i for k in keys for i in ordered[k]), dtype=np.int32,
                        count=int(starts[-1]))
 
     def joined(values: list[str]) -> str:
