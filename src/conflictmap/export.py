@@ -42,8 +42,10 @@ def _iso(v: Any) -> str | None:
 def events_frame(result: Result) -> gpd.GeoDataFrame:
     """One row per event: the flat DESIGN properties, dates as ISO text, lists kept as lists."""
     f = result.frame[[*COLUMNS, "geometry"]].copy()
-    f["date"] = [ev.date.isoformat() for ev in result.events]
-    f["end_date"] = [_iso(ev.end_date) for ev in result.events]
+    # from the records table: no model object per event needed for these
+    f["date"] = result.records["date"].astype(str).tolist()
+    f["end_date"] = [None if v is None or v != v else str(v)
+                     for v in result.records["end_date"].tolist()]
     f["border_distance_km"] = f["border_distance_km"].astype(float).round(3)
     f["side_uncertain"] = f["side_uncertain"].astype(bool)
     for col in ("country", "admin1", "controller", "sub_event_type"):
