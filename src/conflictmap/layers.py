@@ -7,6 +7,7 @@ layer is and where it came from lives in `geodata/layers.yaml`, not in code.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import warnings
 from collections.abc import Iterable
@@ -251,9 +252,16 @@ def add(manifest: Path, file: Path, *, name: str, kind: str, name_field: str, so
     if not text.endswith("\n"):
         text += "\n"
     text += _entry_yaml(spec)
-    write_atomic(manifest, text)
-    _, after = read_manifest(manifest)
-    assert not after, after
+    # check the new manifest before it replaces the old one
+    draft = manifest.with_name(f".{manifest.name}.draft")
+    try:
+        write_atomic(draft, text)
+        _, problems = read_manifest(draft)
+        if problems:
+            raise LayerError(problems)
+        os.replace(draft, manifest)
+    finally:
+        draft.unlink(missing_ok=True)
     return spec
 
 
