@@ -243,12 +243,33 @@ def test_import_to_dataset_then_build_maps_it_with_the_yaml(tmp_path):
 
 
 def test_dataset_round_trip_is_exact(tmp_path):
-    from conflictmap.dataset import read_dataset, write_dataset
+    from conflictmap.dataset import read_records, record_from_row, write_dataset
+    from conflictmap.model import Event
 
     events, _ = ingest.convert("ucdp", DATA / "ucdp_sample.csv")
     write_dataset(events, tmp_path / "u.gpkg")
-    assert [e.model_dump() for e in read_dataset(tmp_path / "u.gpkg")] == \
-        [e.model_dump() for e in events]
+    back = [Event.model_validate(record_from_row(r))
+            for r in read_records(tmp_path / "u.gpkg").to_dict("records")]
+    assert [e.model_dump() for e in back] == [e.model_dump() for e in events]
+
+
+def test_bad_dataset_rows_are_reported_with_their_row(tmp_path):
+    import pyogrio
+
+    from conflictmap.dataset import read_records, write_dataset
+    from conflictmap.store import InvalidEvents
+
+    events, _ = ingest.convert("ucdp", DATA / "ucdp_sample.csv")
+    write_dataset(events, tmp_path / "u.gpkg")
+    frame = pyogrio.read_dataframe(tmp_path / "u.gpkg", layer="events")
+    frame.loc[1, "event_type"] = "Battels"
+    frame.loc[0, "sources_json"] = frame.loc[0, "sources_json"].replace(
+        '"publisher"', '"url": "javascript:alert(1)", "publisher"')
+    pyogrio.write_dataframe(frame, tmp_path / "bad.gpkg", layer="events")
+    with pytest.raises(InvalidEvents) as info:
+        read_records(tmp_path / "bad.gpkg")
+    found = {(p.line, p.field) for p in info.value.problems}
+    assert (1, "sources[0].url") in found and (2, "event_type") in found
 
 
 def test_dataset_id_clashing_with_yaml_is_an_error(tmp_path):

@@ -135,22 +135,3 @@ def read_records(path: Path) -> pd.DataFrame:
     out["origin_line"] = frame.index.to_numpy()
     out["location"] = loc
     return out
-
-
-def read_dataset(path: Path) -> list[Event]:
-    """Validated events from a dataset; every bad row is reported as path:row: field: msg."""
-    frame = pyogrio.read_dataframe(path, layer=LAYER, read_geometry=False,
-                                   datetime_as_string=True, fid_as_index=True)
-    events, problems = [], []
-    for fid, rec in zip(frame.index, frame.to_dict("records"), strict=True):
-        try:
-            ev = Event.model_validate(record_from_row(rec))
-        except ValidationError as exc:
-            problems += [Problem(str(path), int(fid), 1, field_name(tuple(e["loc"])), e["msg"])
-                         for e in exc.errors()]
-            continue
-        ev._origin = (str(path), int(fid))
-        events.append(ev)
-    if problems:
-        raise InvalidEvents(problems)
-    return events
