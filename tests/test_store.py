@@ -118,3 +118,18 @@ def test_write_never_overwrites(tmp_path):
 def test_ids_cannot_escape_the_folder(tmp_path, bad):
     with pytest.raises(ValueError):
         store.event_path(tmp_path, bad)
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    import stat
+
+    from conflictmap.atomic import write_atomic
+
+    old = os.umask(0o022)
+    try:
+        path = write_atomic(tmp_path / "map.html", "x")
+        event = store.write_event(tmp_path, _event("perm-1"))
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert stat.S_IMODE(event.stat().st_mode) == 0o644

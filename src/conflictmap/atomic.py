@@ -12,6 +12,8 @@ from pathlib import Path
 def _temp_beside(path: Path, data: bytes) -> Path:
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file private (0600); a map or an event file is meant to be shared
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -21,6 +23,12 @@ def _temp_beside(path: Path, data: bytes) -> Path:
             os.unlink(name)
         raise
     return Path(name)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_atomic(path: Path, data: bytes | str, *, overwrite: bool = True) -> Path:
