@@ -35,8 +35,10 @@ def timed(fn, *args):
 
 def main() -> dict[str, float]:
     load_index()  # make sure the cache exists; the target is the warm load
-    idx, t_load = timed(load_index)
-    gn = GeoNames(idx, read_gazetteer(ROOT / "geodata" / "gazetteer.yaml").aliases)
+    aliases = read_gazetteer(ROOT / "geodata" / "gazetteer.yaml").aliases
+    # "load" = ready to answer: the cached index read plus the geocoder's own set-up
+    gn, t_load = timed(lambda: GeoNames(load_index(), aliases))
+    idx = gn.idx
     # 100k lookups of real GeoNames names (distinct, as spelled there) plus the region's names
     rng = np.random.default_rng(7)
     picks = rng.choice(len(idx.names), 100_000 - len(NAMES) * 50, replace=False)
@@ -44,7 +46,7 @@ def main() -> dict[str, float]:
     found, t_lookup = timed(lambda: [gn.geocode(q) for q in queries])
     assert sum(p is not None for p in found) == len(queries)
     # the realistic case: 100k events naming 5,000 distinct places
-    gn_fresh = GeoNames(idx, read_gazetteer(ROOT / "geodata" / "gazetteer.yaml").aliases)
+    gn_fresh = GeoNames(idx, aliases)
     repeated = [queries[i] for i in rng.integers(0, 5_000, 100_000)]
     _, t_repeat = timed(lambda: [gn_fresh.geocode(q) for q in repeated])
 
