@@ -18,7 +18,7 @@ import numpy as np
 from conflictmap import layers
 from conflictmap.enrich import enrich
 from conflictmap.geocode.gazetteer import GeoNames, load_index, read_gazetteer
-from conflictmap.pipeline import _concat
+from conflictmap.pipeline import concat_layers
 from conflictmap.timeline import Change, Timeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def main() -> dict[str, float]:
     _, t_repeat = timed(lambda: [gn_fresh.geocode(q) for q in repeated])
 
     loaded = layers.load_layers(ROOT / "geodata" / "layers.yaml")
-    frames = {k: _concat(layers.of_kind(loaded, k)) for k in ("country", "admin1", "line",
+    frames = {k: concat_layers(layers.of_kind(loaded, k)) for k in ("country", "admin1", "line",
                                                                "handover")}
     n = 1_000_000
     pts = gpd.GeoDataFrame(

@@ -298,12 +298,10 @@ def geocode(
 ) -> None:
     """Resolve a place name offline (gazetteer, GeoNames, districts); exit 1 with suggestions."""
     from .geocode.base import Chain
-    from .pipeline import Geocoders
+    from .pipeline import Geocoders, concat_layers
 
-    admin1 = [lyr.frame for lyr in layers.load_layers(manifest).values() if lyr.spec.kind == "admin1"]
-    import pandas as pd
-
-    g = Geocoders.offline(pd.concat(admin1, ignore_index=True), online=_online(service, user_agent, domain, scheme))
+    admin1 = concat_layers(layers.of_kind(layers.load_layers(manifest), "admin1"))
+    g = Geocoders.offline(admin1, online=_online(service, user_agent, domain, scheme))
     chain: Chain = g.chain()
     code = country.upper() if country else None
     place = chain.geocode(name, code)

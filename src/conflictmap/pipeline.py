@@ -211,7 +211,7 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
     paths = events_dir if isinstance(events_dir, list) else [events_dir]
     records, yaml_events = load_records(paths, datasets or [])
     loaded = layer_io.load_layers(manifest)
-    frames = {kind: _concat(layer_io.of_kind(loaded, kind))
+    frames = {kind: concat_layers(layer_io.of_kind(loaded, kind))
               for kind in ("country", "admin1", "line", "handover")}
     geocoders = Geocoders.offline(frames["admin1"], gazetteer, online)
     keep, unresolved, warnings = _locate_missing(records, geocoders)
@@ -248,7 +248,8 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
     return Result(enriched, records, timeline, loaded, unresolved, warnings, by_id)
 
 
-def _concat(parts: list[layer_io.Layer]) -> gpd.GeoDataFrame:
+def concat_layers(parts: list[layer_io.Layer]) -> gpd.GeoDataFrame:
+    """The features of several layers as one WGS84 frame (an empty one when there are none)."""
     if not parts:
         return gpd.GeoDataFrame({"name": [], "iso": []}, geometry=[], crs=4326)
     return gpd.GeoDataFrame(pd.concat([p.frame for p in parts], ignore_index=True),
