@@ -11,6 +11,7 @@ import html
 import io
 import json
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -187,9 +188,17 @@ def _country_name(code: str | None) -> str:
     return country_table()["name"].get(code or "", code or "")
 
 
+@cache
+def _numeric_of() -> dict[str, str]:
+    """ISO2 -> ISO numeric, the first code listed for each country (built once, not per row)."""
+    out: dict[str, str] = {}
+    for n, c in country_table()["iso_n3"].items():
+        out.setdefault(c, n)
+    return out
+
+
 def _iso_numeric(code: str | None) -> str:
-    by_n3 = country_table()["iso_n3"]
-    return next((n for n, c in by_n3.items() if c == code), "")
+    return _numeric_of().get(code or "", "")
 
 
 def acled_rows(result: Result) -> list[dict[str, Any]]:
