@@ -82,6 +82,9 @@ def _own(row: dict[str, str], rid: str) -> dict[str, Any] | None:
 
 
 def acled_record(row: dict[str, str]) -> dict[str, Any]:
+    own = _own(row, row["event_id_cnty"])  # a CSV we exported carries the whole record
+    if own:
+        return own
     iso2 = country_table()["iso_n3"].get(str(_int(row.get("iso", "")) or ""))
     when = _date(row["event_date"])
     actors = [a for a in (row.get("actor1"), row.get("actor2")) if a]
@@ -105,7 +108,7 @@ def acled_record(row: dict[str, str]) -> dict[str, Any]:
                      "published": published.isoformat()}],
         "tags": [t.strip() for t in row.get("tags", "").split(";") if t.strip()],
     }
-    return _own(row, row["event_id_cnty"]) or rec
+    return rec
 
 
 UCDP_VIOLENCE = {1: ("Battles", "Armed clash"), 2: ("Battles", "Armed clash"),
@@ -113,6 +116,9 @@ UCDP_VIOLENCE = {1: ("Battles", "Armed clash"), 2: ("Battles", "Armed clash"),
 
 
 def ucdp_record(row: dict[str, str]) -> dict[str, Any]:
+    own = _own(row, row["id"])
+    if own:
+        return own
     start = _date(row["date_start"])
     end = _date(row["date_end"]) if row.get("date_end") else start
     etype, sub = UCDP_VIOLENCE.get(_int(row.get("type_of_violence", "1")) or 1, UCDP_VIOLENCE[1])
@@ -138,7 +144,7 @@ def ucdp_record(row: dict[str, str]) -> dict[str, Any]:
     }
     if end != start:
         rec["end_date"] = end.isoformat()
-    return _own(row, row["id"]) or rec
+    return rec
 
 
 READERS = {"acled": (acled_record, "event_id_cnty"), "ucdp": (ucdp_record, "id")}
