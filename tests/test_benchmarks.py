@@ -10,9 +10,8 @@ import pytest
 
 from .conftest import ROOT
 
-pytestmark = pytest.mark.browser
 
-
+@pytest.mark.browser
 def test_map_build_benchmark_smoke(tmp_path):
     out = tmp_path / "bench.json"
     r = subprocess.run([sys.executable, "-m", "benchmarks.map_build", "200", "--json", str(out)],
@@ -25,3 +24,13 @@ def test_map_build_benchmark_smoke(tmp_path):
         assert row[kind]["build_s"] > 0 and row[kind]["html_bytes"] > 100_000
         assert 0 < row[kind]["drawn_ms"] < 60_000
     assert row["ours"]["popup_ms"] < 5_000 and row["ours"]["js_heap_mb"] > 0
+
+
+def test_geocode_enrich_benchmark_smoke():
+    r = subprocess.run([sys.executable, "-m", "benchmarks.geocode_enrich", "--lookups", "2000",
+                        "--points", "5000"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stderr
+    figures = json.loads(r.stdout)
+    assert figures["lookups"] == 2000 and figures["points"] == 5000
+    assert all(v > 0 for v in figures.values())

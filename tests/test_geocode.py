@@ -111,3 +111,67 @@ def test_normalize_is_idempotent(text):
                                       ("Xankəndi", "xankandi"), ("Ağdam", "agdam")])
 def test_normalize_folds_azerbaijani_letters_and_apostrophes(a, b):
     assert normalize(a) == normalize(b)
+
+
+@pytest.fixture(scope="module")
+def geonames() -> GeoNames:
+    aliases = read_gazetteer(ROOT / "geodata" / "gazetteer.yaml").aliases
+    return GeoNames(load_index(), aliases)
+
+
+def _reference(gn: GeoNames, name: str, country: str | None) -> tuple[int, list[int]] | None:
+    """The rule spelled out one name at a time: the most populous match (then lowest id);
+    rivals are the others with at least half its population more than 5 km away."""
+    key = normalize(name)
+    rows = set(gn.idx.rows_for(key)) | set(gn.extra.get(key, []))
+    if country:
+        rows = {i for i in rows if gn.idx.country[i] == country}
+    if not rows:
+        return None
+    pop, ids, lat, lon = gn.idx.pop, gn.idx.ids, gn.idx.lat, gn.idx.lon
+    best, *rest = sorted(rows, key=lambda i: (-pop[i], ids[i]))
+    rivals = [int(ids[i]) for i in rest if pop[i] >= 0.5 * max(pop[best], 1)
+              and km(lat[best], lon[best], lat[i], lon[i]) > 5]
+    return int(ids[best]), rivals
+
+
+def test_batch_lookup_follows_the_rule_name_by_name(geonames):
+    import numpy as np
+
+    idx = geonames.idx
+    rng = np.random.default_rng(11)
+    picks = rng.choice(len(idx.names), 3000, replace=False).tolist()
+    queries = [(idx.names[i], None) for i in picks[:1000]]
+    queries += [(idx.names[i], idx.country[i]) for i in picks[1000:2000]]  # right hint
+    queries += [(idx.names[i], "AQ") for i in picks[2000:2200]]  # a hint that rules it out
+    queries += [("Springfield", "US"), ("Springfield", None), ("Karvachar", None),
+                ("Karvachar", "AZ"), ("Agdam", "AZ"), ("Zod", "AM"), ("", None),
+                ("Xyzzyplop", None), ("Vardenis", None)]
+    queries += queries[:50]  # repeats answer alike
+    got = geonames.geocode_many(queries)
+    assert len(got) == len(queries)
+    ambiguous = 0
+    for (name, country), place in zip(queries, got, strict=True):
+        want = _reference(geonames, name, country)
+        if want is None:
+            assert place is None, (name, country)
+            continue
+        assert place is not None, (name, country)
+        ambiguous += bool(want[1])
+        assert (int(place.source.removeprefix("geonames:")),
+                [int(c.source.removeprefix("geonames:")) for c in place.candidates]) == want
+        assert place == geonames.geocode(name, country)
+    assert ambiguous > 10  # the sample does exercise the rivals rule
+
+
+def test_chain_passes_on_only_what_earlier_geocoders_left(geonames):
+    from conflictmap.geocode.base import Chain
+    from conflictmap.geocode.gazetteer import Curated
+
+    chain = Chain([Curated(ROOT / "geodata" / "gazetteer.yaml"), geonames])
+    queries = [("Zod gold mine", None), ("Zod", "AM"), ("Xyzzyplop", None), ("Zod", "AM")]
+    mine, town, nothing, again = chain.geocode_many(queries)
+    assert mine is not None and mine.source == "gazetteer:sotk-gold-mine"
+    assert town is not None and town.name == "Sotk" and town.source.startswith("geonames:")
+    assert nothing is None and again == town
+    assert [chain.geocode(n, c) for n, c in queries] == [mine, town, nothing, again]

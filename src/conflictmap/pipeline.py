@@ -10,7 +10,7 @@ together unless the caller allows them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -25,7 +25,7 @@ from .dataset import COLUMNS as RECORD_COLUMNS
 from .dataset import flat_record, parse_column, read_records, record_from_row
 from .enrich import enrich
 from .geocode.areas import AREA_PRECISIONS, Areas
-from .geocode.base import Chain, Geocoder, Place
+from .geocode.base import Chain, Geocoder, Place, Query
 from .geocode.gazetteer import GAZETTEER, Curated, GeoNames
 from .model import Event
 from .store import InvalidEvents, Problem, load_events
@@ -95,6 +95,9 @@ class LazyGeoNames:
     def geocode(self, name: str, country: str | None = None) -> Place | None:
         return self._get().geocode(name, country)
 
+    def geocode_many(self, queries: Sequence[Query]) -> list[Place | None]:
+        return self._get().geocode_many(queries)
+
     def suggest(self, name: str, country: str | None = None, n: int = 5) -> list[str]:
         return self._get().suggest(name, country, n)
 
@@ -163,29 +166,38 @@ def _locate_missing(records: pd.DataFrame, geocoders: Geocoders,
     source = np.full(n, "record", dtype=object)
     keep = np.ones(n, dtype=bool)
     unresolved, warnings = [], []
-    for i, loc in enumerate(records["location"].tolist()):
+    # rows that name a place without a point, by chain (area precisions try the areas first)
+    wanted: dict[bool, list[int]] = {True: [], False: []}
+    locations = records["location"].tolist()
+    for i, loc in enumerate(locations):
         prec = loc.get("precision")
         if loc.get("lat") is not None and loc.get("lon") is not None:
             lat[i], lon[i] = loc["lat"], loc["lon"]
             place_name[i] = loc.get("name") or f"{loc['lat']:.4f}, {loc['lon']:.4f}"
             precision[i] = prec or "unspecified"
+        else:
+            wanted[prec in AREA_PRECISIONS].append(i)
+    for is_area, rows in wanted.items():
+        if not rows:
             continue
-        name, country = loc.get("name") or "", loc.get("country")
-        chain = geocoders.chain(prec)
-        place = chain.geocode(name, country)
-        where = (records.at[i, "origin_path"], int(records.at[i, "origin_line"]))
-        if place is None:
-            unresolved.append(Unresolved(*where, name, chain.suggest(name, country)))
-            keep[i] = False
-            continue
-        if place.ambiguous:
-            others = "; ".join(f"{c.name} ({c.source}, {c.lat:.4f}, {c.lon:.4f})"
-                               for c in place.candidates)
-            warnings.append(f"{where[0]}:{where[1]}: {name!r} is ambiguous: chose {place.name} "
-                            f"({place.source}); also {others}. Add lat/lon or a country hint.")
-        lat[i], lon[i], source[i] = place.lat, place.lon, place.source
-        place_name[i] = name or place.name
-        precision[i] = prec or place.precision
+        chain = geocoders.chain(AREA_PRECISIONS[0] if is_area else None)
+        queries = [(locations[i].get("name") or "", locations[i].get("country")) for i in rows]
+        for i, (name, country), place in zip(rows, queries, chain.geocode_many(queries),
+                                             strict=True):
+            where = (records.at[i, "origin_path"], int(records.at[i, "origin_line"]))
+            if place is None:
+                unresolved.append(Unresolved(*where, name, chain.suggest(name, country)))
+                keep[i] = False
+                continue
+            if place.ambiguous:
+                others = "; ".join(f"{c.name} ({c.source}, {c.lat:.4f}, {c.lon:.4f})"
+                                   for c in place.candidates)
+                warnings.append(f"{where[0]}:{where[1]}: {name!r} is ambiguous: chose "
+                                f"{place.name} ({place.source}); also {others}. "
+                                "Add lat/lon or a country hint.")
+            lat[i], lon[i], source[i] = place.lat, place.lon, place.source
+            place_name[i] = name or place.name
+            precision[i] = locations[i].get("precision") or place.precision
     records["_lat"], records["_lon"] = lat, lon
     records["_place"], records["_precision"], records["_geocoder"] = place_name, precision, source
     return keep, unresolved, warnings
