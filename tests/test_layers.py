@@ -239,6 +239,43 @@ def test_layers_add_registers_and_refuses_duplicates(tmp_path):
     assert manifest.read_bytes() == after
 
 
+
+def _line_layer(tmp_path: Path, driver: str, suffix: str) -> tuple[Path, Path]:
+    geo = tmp_path / "geodata"
+    shutil.copytree(GEO, geo, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    line = gpd.GeoDataFrame({"label": ["LoC 2020"]},
+                            geometry=[LineString([(46.5, 39.5), (46.9, 40.1)])], crs=4326)
+    (tmp_path / "in").mkdir()
+    src = tmp_path / "in" / f"loc{suffix}"
+    _write(line, src, driver)
+    return geo / "layers.yaml", src
+
+
+def test_layers_add_copies_a_shapefile_with_its_sidecar_files(tmp_path):
+    manifest, src = _line_layer(tmp_path, "ESRI Shapefile", ".shp")
+    r = cm("layers", "add", str(src), "--name", "loc", "--kind", "line", "--name-field",
+           "label", "--source", "hand-drawn", "--licence", "CC0", "--copy",
+           "--manifest", str(manifest))
+    assert r.returncode == 0, r.stderr
+    sidecars = {p.name for p in src.parent.iterdir()}
+    assert {".shp", ".shx", ".dbf"} <= {Path(n).suffix for n in sidecars}
+    assert sidecars <= {p.name for p in manifest.parent.iterdir()}
+    shutil.rmtree(src.parent)  # the copy stands on its own
+    assert layers.load_layers(manifest)["loc"].frame["name"].tolist() == ["LoC 2020"]
+
+
+def test_layers_add_takes_back_the_copy_when_the_manifest_is_not_written(tmp_path, monkeypatch):
+    manifest, src = _line_layer(tmp_path, "GPKG", ".gpkg")
+    before = sorted(p.name for p in manifest.parent.iterdir())
+    manifest_bytes = manifest.read_bytes()
+    # an entry the manifest check rejects: the failure comes after the copy
+    monkeypatch.setattr(layers, "_entry_yaml", lambda spec: "  - name: [unclosed\n")
+    with pytest.raises(layers.LayerError):
+        layers.add(manifest, src, name="loc", kind="line", name_field="label",
+                   source="hand-drawn", licence="CC0", accuracy_km=1.0, copy=True)
+    assert sorted(p.name for p in manifest.parent.iterdir()) == before
+    assert manifest.read_bytes() == manifest_bytes
+
 # ---------------------------------------------------------------- reproducible build
 
 

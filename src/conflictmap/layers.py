@@ -6,9 +6,9 @@ layer is and where it came from lives in `geodata/layers.yaml`, not in code.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
-import shutil
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -242,27 +242,52 @@ def add(manifest: Path, file: Path, *, name: str, kind: str, name_field: str, so
     layer, errors = load_layer(spec, manifest.parent)
     if layer is None or errors:
         raise LayerError([Problem(str(file), 1, 1, name, e) for e in errors])
-    if copy:
-        dest = manifest.parent / target.name
-        if dest.exists():
-            raise LayerError([Problem(str(dest), 1, 1, name, "a file of that name is there")])
-        shutil.copy2(target, dest)
-        spec = spec.model_copy(update={"path": dest.name})
-    text = manifest.read_text("utf-8") if manifest.exists() else "layers:\n"
-    if not text.endswith("\n"):
-        text += "\n"
-    text += _entry_yaml(spec)
-    # check the new manifest before it replaces the old one
-    draft = manifest.with_name(f".{manifest.name}.draft")
+    copied: list[Path] = []
     try:
-        write_atomic(draft, text)
-        _, problems = read_manifest(draft)
-        if problems:
-            raise LayerError(problems)
-        os.replace(draft, manifest)
-    finally:
-        draft.unlink(missing_ok=True)
+        if copy:
+            copied = _copy_beside(target, manifest.parent, name)
+            spec = spec.model_copy(update={"path": copied[0].name})
+        text = manifest.read_text("utf-8") if manifest.exists() else "layers:\n"
+        if not text.endswith("\n"):
+            text += "\n"
+        text += _entry_yaml(spec)
+        # check the new manifest before it replaces the old one
+        draft = manifest.with_name(f".{manifest.name}.draft")
+        try:
+            write_atomic(draft, text)
+            _, problems = read_manifest(draft)
+            if problems:
+                raise LayerError(problems)
+            os.replace(draft, manifest)
+        finally:
+            draft.unlink(missing_ok=True)
+    except BaseException:
+        for path in copied:  # the manifest was not changed: take back what we copied
+            path.unlink(missing_ok=True)
+        raise
     return spec
+
+
+def _copy_beside(target: Path, folder: Path, name: str) -> list[Path]:
+    """Copy a layer file (a shapefile with its sidecar files) into `folder`, never over an
+    existing file; the main file comes first in the list returned."""
+    sidecars = sorted(p for p in target.parent.glob(f"{glob.escape(target.stem)}.*")
+                      if p != target) if target.suffix.lower() == ".shp" else []
+    copied: list[Path] = []
+    try:
+        for src in [target, *sidecars]:
+            dest = folder / src.name
+            try:
+                write_atomic(dest, src.read_bytes(), overwrite=False)
+            except FileExistsError:
+                raise LayerError([Problem(str(dest), 1, 1, name,
+                                          "a file of that name is there")]) from None
+            copied.append(dest)
+    except BaseException:
+        for path in copied:
+            path.unlink(missing_ok=True)
+        raise
+    return copied
 
 
 def _relative(target: Path, base: Path) -> str:
