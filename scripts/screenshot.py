@@ -25,6 +25,7 @@ def main() -> None:
         with chromium() as browser:
             w = open_offline(browser, url, width=1280, height=800)
             w.page.locator(".cm-popup").wait_for()
+            w.page.wait_for_timeout(500)  # let Leaflet's popup fade-in finish
             out = ROOT / "docs" / "map.png"
             w.page.screenshot(path=str(out))
             print(f"wrote {out}")

@@ -31,9 +31,12 @@ class Watched:
     blocked: list[str] = field(default_factory=list)
 
 
-def open_offline(browser: Browser, url: str, width: int = 1400, height: int = 900) -> Watched:
-    """Open `url` with the network cut off; collect console errors, dialogs, blocked requests."""
-    page = browser.new_page(viewport={"width": width, "height": height})
+def open_offline(browser: Browser, url: str, width: int = 1400, height: int = 900,
+                 scale: float = 1) -> Watched:
+    """Open `url` with the network cut off; collect console errors, dialogs, blocked requests.
+    `scale` is the device pixel ratio (a high-density screen)."""
+    page = browser.new_page(viewport={"width": width, "height": height},
+                            device_scale_factor=scale)
     w = Watched(page)
     page.on("console", lambda m: w.errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: w.errors.append(str(e)))

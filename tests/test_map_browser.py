@@ -80,6 +80,79 @@ def test_markers_are_painted_where_the_events_are(browser, bundled):
     assert all(alpha > 0 for alpha in painted)
 
 
+
+# one event of each ACLED type, at towns well inside Armenia and apart from each other
+EVERY_TYPE = {
+    "Battles": ("Armed clash", 40.79, 43.85),
+    "Explosions/Remote violence": ("Shelling/artillery/missile attack", 40.81, 44.49),
+    "Violence against civilians": ("Attack", 40.18, 44.51),
+    "Protests": ("Peaceful protest", 40.55, 44.95),
+    "Riots": ("Violent demonstration", 40.30, 44.36),
+    "Strategic developments": ("Other", 40.50, 44.77),
+}
+
+
+@pytest.fixture(scope="module")
+def every_type(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("types")
+    events = root / "events"
+    shutil.copytree(ROOT / "events", events)
+    for k, (kind, (sub, lat, lon)) in enumerate(EVERY_TYPE.items()):
+        ev = {"date": "2020-11-26", "title": f"type test {k}", "event_type": kind,
+              "sub_event_type": sub, "location": {"lat": lat, "lon": lon, "country": "AM",
+                                                 "precision": "site"},
+              "sources": [{"publisher": "test", "published": "2020-11-26",
+                           "url": "https://example.org/"}]}
+        (events / f"2020-11-26-type-{k}.yaml").write_text(json.dumps(ev), "utf-8")
+    cm_build(root / "out", "--events", str(events))
+    return root / "out" / "map.html"
+
+
+def _outline(mask: list[list[int]]) -> str:
+    """Name the shape a painted mask has, from how much of its bounding box it fills and
+    where its centre of mass sits: circle ~0.79, square ~1, diamond and triangles ~0.5
+    (triangles off-centre vertically), five-pointed star ~0.37."""
+    cells = [(y, x) for y, row in enumerate(mask) for x, v in enumerate(row) if v]
+    ys, xs = [c[0] for c in cells], [c[1] for c in cells]
+    height, width = max(ys) - min(ys) + 1, max(xs) - min(xs) + 1
+    fill = len(cells) / (height * width)
+    offset = (sum(ys) / len(ys) - (max(ys) + min(ys)) / 2) / height
+    if fill > 0.9:
+        return "square"
+    if fill > 0.68:
+        return "circle"
+    if fill < 0.45:
+        return "star"
+    if abs(offset) < 0.04:
+        return "diamond"
+    return "triangle" if offset > 0 else "triangle-down"  # screen y grows downwards
+
+
+def test_event_types_differ_in_shape_not_only_colour(browser, every_type):
+    # a 4x pixel ratio, so that each marker is drawn large enough to measure its outline
+    p = open_offline(browser, every_type.as_uri() + "#date=2020-11-26", scale=4).page
+    legend = p.evaluate("""() => Object.fromEntries(Array.from(document.querySelectorAll(
+        '.cm-legend [data-type]')).map(r => [r.getAttribute('data-type'),
+                                             r.querySelector('canvas').getAttribute('data-shape')]))""")
+    assert set(legend) == set(EVERY_TYPE) and len(set(legend.values())) == len(EVERY_TYPE)
+    masks = p.evaluate("""(points) => {
+      const c = document.querySelector('canvas.cm-events'), ctx = c.getContext('2d');
+      const dpr = window.devicePixelRatio, m = conflictmap.map, h = Math.round(11 * dpr);
+      return points.map(ll => {
+        const pt = m.latLngToContainerPoint(ll);
+        const x = Math.round(pt.x * dpr), y = Math.round(pt.y * dpr), w = 2 * h + 1;
+        const d = ctx.getImageData(x - h, y - h, w, w).data, rows = [];
+        for (let r = 0; r < w; r++) {
+          const row = [];
+          for (let k = 0; k < w; k++) row.push(d[(r * w + k) * 4 + 3] > 127 ? 1 : 0);
+          rows.push(row);
+        }
+        return rows;
+      });
+    }""", [[lat, lon] for _, lat, lon in EVERY_TYPE.values()])
+    drawn = {kind: _outline(mask) for kind, mask in zip(EVERY_TYPE, masks, strict=True)}
+    assert drawn == legend  # each type's marker on the map has its legend's outline
+
 @pytest.mark.parametrize(("area", "before", "after"), [
     ("Kalbajar", "2020-11-24", "2020-11-26"),
     ("Aghdam", "2020-11-19", "2020-11-20"),

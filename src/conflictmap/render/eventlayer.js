@@ -25,6 +25,41 @@
     a.href = url; a.target = "_blank"; a.rel = "noopener noreferrer";
     return a;
   }
+  // One outline a type (set in map.py's TYPE_SHAPES), about the same ink as a circle of radius r
+  function glyph(ctx, shape, x, y, r) {
+    ctx.beginPath();
+    var k, a, pts;
+    if (shape === "square") {
+      ctx.rect(x - 0.9 * r, y - 0.9 * r, 1.8 * r, 1.8 * r);
+      return;
+    }
+    if (shape === "star") {
+      for (k = 0; k < 10; k++) {
+        a = -Math.PI / 2 + k * Math.PI / 5;
+        var rr = k % 2 ? 0.6 * r : 1.4 * r;
+        ctx[k ? "lineTo" : "moveTo"](x + rr * Math.cos(a), y + rr * Math.sin(a));
+      }
+      ctx.closePath();
+      return;
+    }
+    pts = {diamond: [[0, -1.3], [1.3, 0], [0, 1.3], [-1.3, 0]],
+           triangle: [[0, -1.35], [1.2, 0.8], [-1.2, 0.8]],
+           "triangle-down": [[0, 1.35], [1.2, -0.8], [-1.2, -0.8]]}[shape];
+    if (!pts) { ctx.arc(x, y, r, 0, 2 * Math.PI); return; }
+    pts.forEach(function (p, i) { ctx[i ? "lineTo" : "moveTo"](x + p[0] * r, y + p[1] * r); });
+    ctx.closePath();
+  }
+  function glyphKey(shape, color) {  // the legend's and filters' swatch: the map's own symbol
+    var c = el("canvas", "cm-glyph"), dpr = window.devicePixelRatio || 1;
+    c.width = c.height = Math.round(16 * dpr);
+    c.setAttribute("data-shape", shape);
+    var ctx = c.getContext("2d");
+    ctx.scale(dpr, dpr);
+    glyph(ctx, shape, 8, 8, 5);
+    ctx.fillStyle = color; ctx.fill();
+    ctx.lineWidth = 1; ctx.strokeStyle = "#333"; ctx.stroke();
+    return c;
+  }
   function addDays(iso, n) {
     var d = new Date(iso + "T00:00:00Z");
     d.setUTCDate(d.getUTCDate() + n);
@@ -219,7 +254,7 @@
             ctx.setLineDash([3, 2]); ctx.lineWidth = 2; ctx.strokeStyle = "#d7191c"; ctx.stroke();
             ctx.setLineDash([]);
           }
-          ctx.beginPath(); ctx.arc(bx, by, 6.5, 0, 2 * Math.PI);
+          glyph(ctx, D.type_shapes[TYPE[j]], bx, by, 6.5);
           ctx.fillStyle = color; ctx.fill();
           ctx.lineWidth = state.selected === j ? 3 : 1.5;
           ctx.strokeStyle = state.selected === j ? "#000" : "#fff"; ctx.stroke();
@@ -392,7 +427,7 @@
       win.addEventListener("change", function () { state.windowDays = +win.value; events.redraw(); highlightList(); });
       controls.appendChild(play); controls.appendChild(win);
       box.appendChild(label); box.appendChild(slider); box.appendChild(controls);
-      box.appendChild(filterBox("Event types", D.types, state.types, D.type_colors));
+      box.appendChild(filterBox("Event types", D.types, state.types, true));
       box.appendChild(filterBox("Status", D.statuses, state.statuses, null));
       listBox = el("ol", "cm-list");
       box.appendChild(el("div", "cm-list-title", "Events"));
@@ -400,14 +435,14 @@
       buildList();
       return box;
     };
-    function filterBox(title, names, flags, colors) {
+    function filterBox(title, names, flags, withGlyphs) {
       var fs = el("fieldset", "cm-filter"); fs.appendChild(el("legend", null, title));
       names.forEach(function (n, k) {
         var lab = el("label"), cb = el("input"); cb.type = "checkbox"; cb.checked = true;
         cb.setAttribute("data-filter", n);
         cb.addEventListener("change", function () { flags[n] = cb.checked; events.redraw(); highlightList(); });
         lab.appendChild(cb);
-        if (colors) { var sw = el("span", "cm-swatch"); sw.style.background = colors[k]; lab.appendChild(sw); }
+        if (withGlyphs) lab.appendChild(glyphKey(D.type_shapes[k], D.type_colors[k]));
         lab.appendChild(document.createTextNode(" " + n));
         fs.appendChild(lab);
       });
@@ -460,8 +495,10 @@
       var box = el("div", "cm-legend");
       box.appendChild(el("b", null, "Event types"));
       D.types.forEach(function (t, k) {
-        var r = el("div"), sw = el("span", "cm-swatch"); sw.style.background = D.type_colors[k];
-        r.appendChild(sw); r.appendChild(document.createTextNode(" " + t)); box.appendChild(r);
+        var r = el("div");
+        r.setAttribute("data-type", t);
+        r.appendChild(glyphKey(D.type_shapes[k], D.type_colors[k]));
+        r.appendChild(document.createTextNode(" " + t)); box.appendChild(r);
       });
       box.appendChild(el("b", null, "Controller of handed-over districts"));
       Object.keys(D.controller_colors).forEach(function (c) {

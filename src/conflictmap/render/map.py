@@ -38,6 +38,15 @@ TYPE_COLORS = {
     "Riots": "#a6611a",
     "Strategic developments": "#2b83ba",
 }
+# A shape a type, so the map reads without colour vision (and in greyscale print)
+TYPE_SHAPES = {
+    "Battles": "diamond",
+    "Explosions/Remote violence": "star",
+    "Violence against civilians": "triangle-down",
+    "Protests": "square",
+    "Riots": "triangle",
+    "Strategic developments": "circle",
+}
 CONTROLLER_COLORS = {"Armenia": "#e66101", "Azerbaijan": "#0571b0"}
 EXTRA_COLORS = ["#5e3c99", "#4dac26", "#b2182b", "#35978f"]
 BASEMAPS = {
@@ -165,6 +174,7 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         "days": (end - start).days + 1,
         "types": types,
         "type_colors": [TYPE_COLORS[t] for t in types],
+        "type_shapes": [TYPE_SHAPES[t] for t in types],
         "statuses": statuses,
         "precisions": precisions,
         "events": {
