@@ -272,6 +272,32 @@ def test_bad_dataset_rows_are_reported_with_their_row(tmp_path):
     assert (1, "sources[0].url") in found and (2, "event_type") in found
 
 
+
+@pytest.mark.parametrize(("column", "text", "message"), [
+    ("figures_json", '{"killed": 3', "not valid JSON"),
+    ("figures_json", '{"killed": NaN}', "not valid JSON"),  # Python reads it, browsers do not
+    ("actors_json", '{"a": 1}', "expected a JSON array"),
+    ("location_json", "[40.2, 45.9]", "expected a JSON object"),
+    ("tags_json", "tag-without-quotes", "not valid JSON"),
+])
+def test_broken_json_in_a_dataset_is_a_clear_error(tmp_path, column, text, message):
+    import pyogrio
+
+    from conflictmap.dataset import write_dataset
+
+    events, _ = ingest.convert("ucdp", DATA / "ucdp_sample.csv")
+    write_dataset(events, tmp_path / "u.gpkg")
+    frame = pyogrio.read_dataframe(tmp_path / "u.gpkg", layer="events")
+    frame.loc[2, column] = text
+    pyogrio.write_dataframe(frame, tmp_path / "bad.gpkg", layer="events")
+    empty = tmp_path / "no-events"
+    empty.mkdir()
+    r = cm("build", "--events", str(empty), "--dataset", str(tmp_path / "bad.gpkg"),
+           "--out", str(tmp_path / "out"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert f"bad.gpkg:3:1: {column}: {message}" in r.stderr, r.stderr
+    assert not (tmp_path / "out").exists()
+
 def test_dataset_id_clashing_with_yaml_is_an_error(tmp_path):
     from conflictmap.dataset import write_dataset
 

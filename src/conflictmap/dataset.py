@@ -53,9 +53,45 @@ def write_dataset(events: list[Event], target: Path) -> Path:
         frame, t, driver="GPKG", layer=LAYER))
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+# Python's json accepts NaN and Infinity; browsers' JSON.parse and other tools do not
+_STRICT = json.JSONDecoder(parse_constant=_not_json)
+# what each nested part must be when present (the model says the rest)
+JSON_SHAPES: dict[str, type] = {"location": dict, "actors": list, "sources": list,
+                                "figures": dict, "tags": list, "control_change": dict}
+
+
 def parse_column(values: list[str | None]) -> list[Any]:
     """Many JSON texts parsed in one call (one C-level parse instead of one call per row)."""
-    return json.loads("[" + ",".join(v if isinstance(v, str) else "null" for v in values) + "]")
+    return _STRICT.decode("[" + ",".join(v if isinstance(v, str) else "null"
+                                         for v in values) + "]")
+
+
+def parse_checked(values: list[str | None], shape: type) -> tuple[list[Any], dict[int, str]]:
+    """Parse a column of JSON texts; rows that are not strict JSON of the expected shape come
+    back as None, with a message by row number."""
+    try:
+        parsed = parse_column(values)
+    except ValueError:  # find the culprits one by one: only when a row is broken
+        parsed = []
+        for v in values:
+            try:
+                parsed.append(parse_column([v])[0])
+            except ValueError:
+                parsed.append(ValueError)
+    errors: dict[int, str] = {}
+    for i, v in enumerate(parsed):
+        if v is ValueError:
+            errors[i] = f"not valid JSON: {values[i]!r:.60}"
+        elif v is not None and not isinstance(v, shape):
+            errors[i] = f"expected a JSON {'object' if shape is dict else 'array'}"
+        else:
+            continue
+        parsed[i] = None
+    return parsed, errors
 
 
 def record_from_row(rec: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +101,7 @@ def record_from_row(rec: dict[str, Any]) -> dict[str, Any]:
         if k not in COLUMNS or v is None or v != v:
             continue
         if k.endswith("_json"):
-            parsed = json.loads(v)
+            parsed = parse_column([v])[0]
             if parsed is not None:
                 data[k[:-5]] = parsed
         else:
@@ -117,21 +153,46 @@ def read_records(path: Path) -> pd.DataFrame:
     stops the build. Building 100k events this way avoids 100k model objects."""
     frame = pyogrio.read_dataframe(path, layer=LAYER, read_geometry=False,
                                    datetime_as_string=True, fid_as_index=True)
-    loc = [v or {} for v in parse_column(frame["location_json"].tolist())]
+    missing = [c for c in COLUMNS if c not in frame.columns]
+    if missing:
+        raise InvalidEvents([Problem(str(path), 1, 1, c, "column missing from the dataset")
+                             for c in missing])
+    parsed: dict[str, list[Any]] = {}
+    broken: dict[int, list[tuple[str, str]]] = {}
+    for k, shape in JSON_SHAPES.items():
+        parsed[k], errors = parse_checked(frame[f"{k}_json"].tolist(), shape)
+        for i, message in errors.items():
+            broken.setdefault(i, []).append((f"{k}_json", message))
+    loc = [v or {} for v in parsed["location"]]
     ok = bulk_ok(frame, loc)
+    ok[list(broken)] = False
     problems = []
-    for fid, rec in zip(frame.index[~ok], frame[~ok].to_dict("records"), strict=True):
+    fids = frame.index.to_numpy()
+    for i in np.flatnonzero(~ok).tolist():
+        fid = int(fids[i])
+        if i in broken:
+            problems += [Problem(str(path), fid, 1, column, message)
+                         for column, message in broken[i]]
+            continue
         try:
-            Event.model_validate(record_from_row(rec))
-            problems.append(Problem(str(path), int(fid), 1, "(row)",
+            Event.model_validate(record_from_row(frame.iloc[i].to_dict()))
+            problems.append(Problem(str(path), fid, 1, "(row)",
                                     "fails a dataset check (vocabulary, date, link or point)"))
         except ValidationError as exc:
-            problems += [Problem(str(path), int(fid), 1, field_name(tuple(e["loc"])), e["msg"])
+            problems += [Problem(str(path), fid, 1, field_name(tuple(e["loc"])), e["msg"])
                          for e in exc.errors()]
     if problems:
         raise InvalidEvents(problems)
     out = frame.reset_index(drop=True)
     out["origin_path"] = str(path)
-    out["origin_line"] = frame.index.to_numpy()
+    out["origin_line"] = fids
     out["location"] = loc
+    out["actors"] = [a or [] for a in parsed["actors"]]
+    out["source_urls"] = source_urls(parsed["sources"])
     return out
+
+
+def source_urls(sources: list[list[dict[str, Any]] | None]) -> list[list[str]]:
+    """Each row's source links (rows without sources give an empty list)."""
+    return [[s["url"] for s in (x or []) if isinstance(s, dict) and s.get("url")]
+            for x in sources]

@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import layers as layer_io
 from .dataset import COLUMNS as RECORD_COLUMNS
-from .dataset import flat_record, parse_column, read_records, record_from_row
+from .dataset import flat_record, read_records, record_from_row
 from .enrich import enrich
 from .geocode.areas import AREA_PRECISIONS, Areas
 from .geocode.base import Chain, Geocoder, Place, Query
@@ -125,6 +125,11 @@ class Geocoders:
         return Chain(order)
 
 
+# besides the record's own columns: where each row comes from, and the nested parts the
+# pipeline needs, parsed once at load
+PARSED_COLUMNS = ["origin_path", "origin_line", "location", "actors", "source_urls"]
+
+
 def records_of(events: list[Event]) -> pd.DataFrame:
     """YAML events as records-table rows."""
     rows = []
@@ -132,9 +137,10 @@ def records_of(events: list[Event]) -> pd.DataFrame:
         row = flat_record(ev)
         row["origin_path"], row["origin_line"] = ev.origin or ("?", 0)
         row["location"] = ev.location.model_dump(exclude_none=True)
+        row["actors"] = list(ev.actors)
+        row["source_urls"] = [s.url for s in ev.sources if s.url]
         rows.append(row)
-    return pd.DataFrame(rows, columns=[*RECORD_COLUMNS, "origin_path", "origin_line",
-                                       "location"])
+    return pd.DataFrame(rows, columns=[*RECORD_COLUMNS, *PARSED_COLUMNS])
 
 
 def load_records(paths: list[Path], datasets: list[Path]) -> tuple[pd.DataFrame, list[Event]]:
@@ -241,13 +247,12 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
         "title": records["title"].to_numpy(),
         "event_type": records["event_type"].to_numpy(),
         "sub_event_type": records["sub_event_type"].to_numpy(),
-        "actors": [a or [] for a in parse_column(records["actors_json"].tolist())],
+        "actors": records["actors"].to_numpy(),
         "status": records["status"].to_numpy(),
         "place_name": records["_place"].to_numpy(),
         "geo_precision": records["_precision"].to_numpy(),
         "geocoder": records["_geocoder"].to_numpy(),
-        "source_urls": [[s["url"] for s in x if s.get("url")]
-                        for x in parse_column(records["sources_json"].tolist())],
+        "source_urls": records["source_urls"].to_numpy(),
     }, geometry=gpd.points_from_xy(records["_lon"], records["_lat"]), crs=4326)
     accuracy = max((lyr.spec.accuracy_km for lyr in loaded.values()
                     if lyr.spec.kind in ("line", "country")), default=0.0)
