@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -106,12 +105,6 @@ def _geojson(frame: gpd.GeoDataFrame, props: list[str]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": feats}
 
 
-def _clean(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    return v
-
-
 def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     f = result.frame.reset_index(drop=True)
     rec = result.records
@@ -133,7 +126,11 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     colors["_other"] = "#bbbbbb"
 
     def column(frame: pd.DataFrame, name: str) -> list[Any]:
-        return [_clean(v) for v in frame[name].tolist()]
+        values = frame[name]
+        missing = values.isna()
+        if not missing.any():
+            return values.tolist()
+        return values.astype(object).where(~missing, None).tolist()
 
     when = rec["date"].astype(str)
     until = rec["end_date"]
@@ -211,6 +208,8 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
 
 LIST_LIMIT = 2000  # up to this many events the list shows them all, with titles in plain
 POPUP_CHUNK = 1000  # events per compressed popup chunk: decoding one costs a few ms
+# 100k synthetic events: level 6 takes 1.8 s of CPU for 11.1 MB, level 4 0.6 s for 13.0 MB
+GZIP_LEVEL = 4
 
 
 def compress_chunks(columns: dict[str, list[Any]], n: int, size: int) -> list[str]:
@@ -221,7 +220,7 @@ def compress_chunks(columns: dict[str, list[Any]], n: int, size: int) -> list[st
         part = {name: values[k:k + size] for name, values in columns.items()}
         raw = json.dumps(part, ensure_ascii=False, separators=(",", ":"),
                          allow_nan=False).encode("utf-8")
-        return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode()
+        return base64.b64encode(gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)).decode()
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         return list(pool.map(one, range(0, n, size)))
