@@ -187,7 +187,8 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
             "side": f["side_uncertain"].astype(bool).astype(int).tolist(),
         },
         "popup_chunk": POPUP_CHUNK,
-        "popup_chunks": compress_chunks(popup, len(f), POPUP_CHUNK),
+        "popup_chunks": compress_chunks(popup, len(f), POPUP_CHUNK,
+                                        raw=frozenset({"actors", "figures", "sources"})),
         # many events: all titles as one compressed blob, decoded once when the list needs it
         "titles_gz": None if len(rec) <= LIST_LIMIT else compress_chunks(
             {"title": rec["title"].tolist()}, len(rec), len(rec))[0],
@@ -212,15 +213,26 @@ POPUP_CHUNK = 1000  # events per compressed popup chunk: decoding one costs a fe
 GZIP_LEVEL = 4
 
 
-def compress_chunks(columns: dict[str, list[Any]], n: int, size: int) -> list[str]:
+def compress_chunks(columns: dict[str, list[Any]], n: int, size: int,
+                    raw: frozenset[str] = frozenset()) -> list[str]:
     """Columns cut into chunks of `size` rows, each as JSON, gzipped and base64-encoded (ASCII,
-    safe in a script). zlib releases the GIL, so chunks compress on all cores."""
+    safe in a script). zlib releases the GIL, so chunks compress on all cores.
+
+    Columns named in `raw` hold JSON texts (checked strict JSON when loaded) and go in verbatim,
+    not re-encoded as strings: no second escaping, and the page parses them once.
+    """
 
     def one(k: int) -> str:
-        part = {name: values[k:k + size] for name, values in columns.items()}
-        raw = json.dumps(part, ensure_ascii=False, separators=(",", ":"),
-                         allow_nan=False).encode("utf-8")
-        return base64.b64encode(gzip.compress(raw, compresslevel=GZIP_LEVEL, mtime=0)).decode()
+        parts = []
+        for name, values in columns.items():
+            part = values[k:k + size]
+            body = ("[" + ",".join("null" if v is None else v for v in part) + "]"
+                    if name in raw else
+                    json.dumps(part, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
+            parts.append(f"{json.dumps(name)}:{body}")
+        text = "{" + ",".join(parts) + "}"
+        return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=GZIP_LEVEL,
+                                              mtime=0)).decode()
 
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         return list(pool.map(one, range(0, n, size)))
