@@ -21,15 +21,15 @@ import numpy as np
 import pandas as pd
 
 from . import layers as layer_io
-from .dataset import COLUMNS as RECORD_COLUMNS
-from .dataset import flat_record, read_records, record_from_row
+from .dataset import read_records, record_from_row
 from .enrich import enrich
 from .geocode.areas import AREA_PRECISIONS, Areas
 from .geocode.base import Chain, Geocoder, Place, Query
 from .geocode.gazetteer import GAZETTEER, Curated, GeoNames
 from .model import Event
-from .store import InvalidEvents, Problem, load_events
+from .store import InvalidEvents, Problem
 from .timeline import Change, Timeline
+from .yamlrecords import yaml_records
 
 COLUMNS = ["id", "date", "end_date", "date_precision", "title", "event_type", "sub_event_type",
            "actors", "status", "place_name", "geo_precision", "geocoder", "country", "admin1",
@@ -62,17 +62,14 @@ class Result:
     layers: dict[str, layer_io.Layer]
     unresolved: list[Unresolved] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    yaml_events: dict[str, Event] = field(default_factory=dict)
 
     @cached_property
     def events(self) -> list[Event]:
         """Model objects for the rows, made on demand (exporters want them; the map does not)."""
         out = []
         for rec in self.records.to_dict("records"):
-            ev = self.yaml_events.get(rec["id"])
-            if ev is None:
-                ev = Event.model_validate(record_from_row(rec))
-                ev._origin = (rec["origin_path"], int(rec["origin_line"]))
+            ev = Event.model_validate(record_from_row(rec))
+            ev._origin = (rec["origin_path"], int(rec["origin_line"]))
             out.append(ev)
         return out
 
@@ -125,29 +122,10 @@ class Geocoders:
         return Chain(order)
 
 
-# besides the record's own columns: where each row comes from, and the nested parts the
-# pipeline needs, parsed once at load
-PARSED_COLUMNS = ["origin_path", "origin_line", "location", "actors", "source_urls"]
-
-
-def records_of(events: list[Event]) -> pd.DataFrame:
-    """YAML events as records-table rows."""
-    rows = []
-    for ev in events:
-        row = flat_record(ev)
-        row["origin_path"], row["origin_line"] = ev.origin or ("?", 0)
-        row["location"] = ev.location.model_dump(exclude_none=True)
-        row["actors"] = list(ev.actors)
-        row["source_urls"] = [s.url for s in ev.sources if s.url]
-        rows.append(row)
-    return pd.DataFrame(rows, columns=[*RECORD_COLUMNS, *PARSED_COLUMNS])
-
-
-def load_records(paths: list[Path], datasets: list[Path]) -> tuple[pd.DataFrame, list[Event]]:
+def load_records(paths: list[Path], datasets: list[Path]) -> pd.DataFrame:
     """All events as one records table sorted by date and id; an id used twice is an error
     naming both places."""
-    events = load_events(paths)
-    parts = [records_of(events)] + [read_records(p) for p in datasets]
+    parts = [yaml_records(paths)] + [read_records(p) for p in datasets]
     records = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     dup = records["id"].duplicated(keep="first")
     if dup.any():
@@ -159,7 +137,7 @@ def load_records(paths: list[Path], datasets: list[Path]) -> tuple[pd.DataFrame,
         raise InvalidEvents(problems)
     day = pd.to_datetime(records["date"].str.slice(0, 10), format="%Y-%m-%d")
     order = np.lexsort((records["id"].to_numpy(), day.to_numpy()))
-    return records.iloc[order].reset_index(drop=True), events
+    return records.iloc[order].reset_index(drop=True)
 
 
 def _locate_missing(records: pd.DataFrame, geocoders: Geocoders,
@@ -227,7 +205,7 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
           allow_unresolved: bool = False,
           warn: Callable[[str], None] | None = None) -> Result:
     paths = events_dir if isinstance(events_dir, list) else [events_dir]
-    records, yaml_events = load_records(paths, datasets or [])
+    records = load_records(paths, datasets or [])
     loaded = layer_io.load_layers(manifest)
     frames = {kind: concat_layers(layer_io.of_kind(loaded, kind))
               for kind in ("country", "admin1", "line", "handover")}
@@ -261,8 +239,7 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
                       timeline=timeline, border_accuracy_km=accuracy)
     enriched = enriched[[*COLUMNS, "handover_area", "geometry"]]
     records = records.drop(columns=["_lat", "_lon", "_place", "_precision", "_geocoder"])
-    by_id = {ev.id or "": ev for ev in yaml_events}
-    return Result(enriched, records, timeline, loaded, unresolved, warnings, by_id)
+    return Result(enriched, records, timeline, loaded, unresolved, warnings)
 
 
 def concat_layers(parts: list[layer_io.Layer]) -> gpd.GeoDataFrame:
