@@ -82,10 +82,14 @@
 
   function init(map, D) {
     var E = D.events, N = E.id.length;
-    var chunks = {};
+    var chunks = {}, blobLines = null;
+    function blobLine(k) {  // the compressed parts sit one a line in a block that never runs
+      if (!blobLines) blobLines = document.getElementById(D.blob_id).textContent.split("\n");
+      return blobLines[k];
+    }
     function popupData(i) {
       var k = Math.floor(i / D.popup_chunk);
-      if (!chunks[k]) chunks[k] = decodeChunk(D.popup_chunks[k]);
+      if (!chunks[k]) chunks[k] = decodeChunk(blobLine(k));
       return chunks[k].then(function (cols) {
         var j = i % D.popup_chunk, out = {};
         for (var name in cols) out[name] = cols[name][j];
@@ -95,7 +99,7 @@
     var allTitles = null;
     function titleOf(i) {  // a promise: titles of large sets arrive compressed, decoded once
       if (E.title) return Promise.resolve(E.title[i]);
-      if (!allTitles) allTitles = decodeChunk(D.titles_gz);
+      if (!allTitles) allTitles = decodeChunk(blobLine(D.titles_line));
       return allTitles.then(function (t) { return t.title[i]; });
     }
     // positions in Web Mercator units (0..1), computed once; a redraw is then arithmetic
