@@ -253,13 +253,15 @@ def _line_layer(tmp_path: Path, driver: str, suffix: str) -> tuple[Path, Path]:
 
 def test_layers_add_copies_a_shapefile_with_its_sidecar_files(tmp_path):
     manifest, src = _line_layer(tmp_path, "ESRI Shapefile", ".shp")
+    parts = {p.name for p in src.parent.iterdir()}
+    (src.parent / "loc.notes.txt").write_text("not part of the shapefile", "utf-8")
     r = cm("layers", "add", str(src), "--name", "loc", "--kind", "line", "--name-field",
            "label", "--source", "hand-drawn", "--licence", "CC0", "--copy",
            "--manifest", str(manifest))
     assert r.returncode == 0, r.stderr
-    sidecars = {p.name for p in src.parent.iterdir()}
-    assert {".shp", ".shx", ".dbf"} <= {Path(n).suffix for n in sidecars}
-    assert sidecars <= {p.name for p in manifest.parent.iterdir()}
+    assert {".shp", ".shx", ".dbf"} <= {Path(n).suffix for n in parts}
+    assert parts <= {p.name for p in manifest.parent.iterdir()}
+    assert not (manifest.parent / "loc.notes.txt").exists()
     shutil.rmtree(src.parent)  # the copy stands on its own
     assert layers.load_layers(manifest)["loc"].frame["name"].tolist() == ["LoC 2020"]
 

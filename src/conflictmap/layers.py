@@ -268,11 +268,16 @@ def add(manifest: Path, file: Path, *, name: str, kind: str, name_field: str, so
     return spec
 
 
+# the files that travel with a .shp (index, attributes, projection, encoding, metadata)
+SHAPEFILE_PARTS = {".shx", ".dbf", ".prj", ".cpg", ".sbn", ".sbx", ".qix", ".shp.xml", ".qmd"}
+
+
 def _copy_beside(target: Path, folder: Path, name: str) -> list[Path]:
     """Copy a layer file (a shapefile with its sidecar files) into `folder`, never over an
     existing file; the main file comes first in the list returned."""
     sidecars = sorted(p for p in target.parent.glob(f"{glob.escape(target.stem)}.*")
-                      if p != target) if target.suffix.lower() == ".shp" else []
+                      if p.name[len(target.stem):].lower() in SHAPEFILE_PARTS
+                      ) if target.suffix.lower() == ".shp" else []
     copied: list[Path] = []
     try:
         for src in [target, *sidecars]:
