@@ -298,6 +298,23 @@ def test_broken_json_in_a_dataset_is_a_clear_error(tmp_path, column, text, messa
     assert f"bad.gpkg:3:1: {column}: {message}" in r.stderr, r.stderr
     assert not (tmp_path / "out").exists()
 
+
+def test_dataset_without_a_record_column_names_it(tmp_path):
+    import pyogrio
+
+    from conflictmap.dataset import read_records, write_dataset
+    from conflictmap.store import InvalidEvents
+
+    events, _ = ingest.convert("ucdp", DATA / "ucdp_sample.csv")
+    write_dataset(events, tmp_path / "u.gpkg")
+    frame = pyogrio.read_dataframe(tmp_path / "u.gpkg", layer="events")
+    pyogrio.write_dataframe(frame.drop(columns=["status"]), tmp_path / "bad.gpkg",
+                            layer="events")
+    with pytest.raises(InvalidEvents) as info:
+        read_records(tmp_path / "bad.gpkg")
+    assert [(p.field, p.message) for p in info.value.problems] == [
+        ("status", "column missing from the dataset")]
+
 def test_dataset_id_clashing_with_yaml_is_an_error(tmp_path):
     from conflictmap.dataset import write_dataset
 
