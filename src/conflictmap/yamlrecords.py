@@ -39,11 +39,6 @@ def row(ev: Event) -> dict[str, Any]:
     return out
 
 
-def records_of(events: list[Event]) -> pd.DataFrame:
-    """Events already in memory as records-table rows."""
-    return pd.DataFrame([row(ev) for ev in events], columns=ALL_COLUMNS)
-
-
 def _columns(files: list[Path]) -> tuple[dict[str, list[Any]], list[Problem]]:
     cols: dict[str, list[Any]] = {c: [] for c in ALL_COLUMNS}
     problems: list[Problem] = []
