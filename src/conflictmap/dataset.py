@@ -70,6 +70,9 @@ def parse_column(values: list[str | None]) -> list[Any]:
                                          for v in values) + "]")
 
 
+_BROKEN = object()  # marks a row whose text did not parse
+
+
 def parse_checked(values: list[str | None], shape: type) -> tuple[list[Any], dict[int, str]]:
     """Parse a column of JSON texts; rows that are not strict JSON of the expected shape come
     back as None, with a message by row number."""
@@ -81,10 +84,10 @@ def parse_checked(values: list[str | None], shape: type) -> tuple[list[Any], dic
             try:
                 parsed.append(parse_column([v])[0])
             except ValueError:
-                parsed.append(ValueError)
+                parsed.append(_BROKEN)
     errors: dict[int, str] = {}
     for i, v in enumerate(parsed):
-        if v is ValueError:
+        if v is _BROKEN:
             errors[i] = f"not valid JSON: {values[i]!r:.60}"
         elif v is not None and not isinstance(v, shape):
             errors[i] = f"expected a JSON {'object' if shape is dict else 'array'}"
