@@ -33,6 +33,9 @@ out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 EVENTS_DIR = Path("events")
+EventsOpt = Annotated[Path, typer.Option("--events", help="Events folder.")]
+ImportEventsOpt = Annotated[Path, typer.Option("--events", help="Where to write the event files.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the YAML, write nothing.")]
 
 
 def fail(lines: list[str] | str, code: int = 1) -> None:
@@ -132,8 +135,8 @@ def add(
     fatalities: Annotated[int | None, typer.Option(help="Number of deaths reported.")] = None,
     tag: Annotated[list[str] | None, typer.Option(help="A tag; repeat for several.")] = None,
     event_id: Annotated[str | None, typer.Option("--id", help="Default: DATE-slug-of-title.")] = None,
-    events_dir: Annotated[Path, typer.Option("--events", help="Events folder.")] = EVENTS_DIR,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the YAML, write nothing.")] = False,
+    events_dir: EventsOpt = EVENTS_DIR,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Create one new event file from flags; validates first and never overwrites."""
     values: dict[str, Any] = {"date": date_, "title": title, "event_type": event_type,
@@ -324,7 +327,7 @@ def geocode(
 
 @app.command("enrich")
 def enrich_cmd(
-    events_dir: Annotated[Path, typer.Option("--events", help="Events folder.")] = EVENTS_DIR,
+    events_dir: EventsOpt = EVENTS_DIR,
     manifest: ManifestOpt = layers.MANIFEST,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     allow_unresolved: Annotated[bool, typer.Option("--allow-unresolved", help="Skip events whose place cannot be found instead of failing.")] = False,
@@ -387,7 +390,7 @@ def assets_fetch() -> None:
 
 @app.command()
 def build(
-    events_dir: Annotated[Path, typer.Option("--events", help="Events folder.")] = EVENTS_DIR,
+    events_dir: EventsOpt = EVENTS_DIR,
     out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("outputs"),
     self_contained: Annotated[bool, typer.Option("--self-contained/--cdn", help="Inline every JS/CSS asset (works offline), or link folium's CDNs.")] = True,
     basemap: Annotated[str, typer.Option(help="Initial basemap: none (offline), osm, satellite.")] = "none",
@@ -445,7 +448,7 @@ def build(
 def export_cmd(
     fmt: Annotated[str, typer.Option("--format", help="geojson | gpkg | kml | csv (ACLED columns) | ucdp-csv | fgb")] = "geojson",
     out_path: Annotated[Path | None, typer.Option("--out", help="Target file. Default: outputs/events.<ext>")] = None,
-    events_dir: Annotated[Path, typer.Option("--events", help="Events folder.")] = EVENTS_DIR,
+    events_dir: EventsOpt = EVENTS_DIR,
     manifest: ManifestOpt = layers.MANIFEST,
     allow_unresolved: Annotated[bool, typer.Option("--allow-unresolved", help="Export what can be located.")] = False,
 ) -> None:
@@ -507,8 +510,8 @@ def _import(kind: str, path: Path, events_dir: Path, dry_run: bool, to: Path | N
 @import_app.command("acled")
 def import_acled(
     path: Annotated[Path, typer.Argument(help="An ACLED CSV export (event_id_cnty, event_date, ...).")],
-    events_dir: Annotated[Path, typer.Option("--events", help="Where to write the event files.")] = EVENTS_DIR,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the YAML, write nothing.")] = False,
+    events_dir: ImportEventsOpt = EVENTS_DIR,
+    dry_run: DryRunOpt = False,
     to: ToOpt = None,
 ) -> None:
     """One event file per ACLED row (id from event_id_cnty), or one dataset with --to; never overwrites."""
@@ -518,8 +521,8 @@ def import_acled(
 @import_app.command("ucdp")
 def import_ucdp(
     path: Annotated[Path, typer.Argument(help="A UCDP GED CSV export (id, date_start, ...).")],
-    events_dir: Annotated[Path, typer.Option("--events", help="Where to write the event files.")] = EVENTS_DIR,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the YAML, write nothing.")] = False,
+    events_dir: ImportEventsOpt = EVENTS_DIR,
+    dry_run: DryRunOpt = False,
     to: ToOpt = None,
 ) -> None:
     """One event file per UCDP GED row (id ucdp-<id>), or one dataset with --to; never overwrites."""
