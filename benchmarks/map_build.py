@@ -31,7 +31,7 @@ def _popup_html(ev, row) -> str:
     srcs = "".join(f'<li><a href="{e(s.url or "")}">{e(s.publisher)}</a>, {e(str(s.published))}'
                    + (f"<q>{e(s.quote)}</q>" if s.quote else "") + "</li>" for s in ev.sources)
     body = (f"<h3>{e(ev.title)}</h3><p>{e(str(ev.day))} · {e(ev.event_type)} / "
-            f"{e(ev.sub_event_type or '')}</p><p>{e('; '.join(ev.actors))}</p>"
+            f"{e(ev.sub_event_type or '')}</p><p>{e('; '.join(a.name for a in ev.actors))}</p>"
             f"<p>{e(str(row.place_name))} ({e(str(row.geo_precision))})</p>"
             f"<p>{e(ev.description or '')}</p><ol>{srcs}</ol>")
     # folium puts popup HTML in a JS template literal: keep ` and $ from acting there

@@ -170,15 +170,19 @@ def test_exported_csv_imports_back_to_the_same_events(files, tmp_path, kind, fmt
 
 def test_plain_acled_rows_are_mapped_and_bad_ones_reported(tmp_path):
     events, skipped = ingest.convert("acled", DATA / "acled_sample.csv")
-    assert [e.id for e in events] == ["arm100", "aze200"]
+    assert [e.id for e in events] == ["ARM100", "AZE200"]  # the dataset's own ids
     sotk, kalbajar = events
     assert sotk.day == date(2020, 11, 26) and sotk.location.country == "AM"
     assert sotk.location.precision == "settlement" and sotk.date_precision == "day"
-    assert sotk.sources[0].publisher == "ACLED (Aysor; Hetq)"
+    assert sotk.sources[0].publisher == "ACLED"
+    assert sotk.sources[0].provenance == "Aysor; Hetq"  # ACLED's source list, not a quote
     assert sotk.sources[0].published == date(2020, 12, 3)  # the record's timestamp
     assert kalbajar.location.precision == "province" and kalbajar.date_precision == "week"
-    assert kalbajar.actors == ["Military Forces of Azerbaijan (2003-)",
-                               "Military Forces of Armenia (2018-)"]
+    assert [(a.name, a.role, a.inter) for a in kalbajar.actors] == [
+        ("Military Forces of Azerbaijan (2003-)", "side_a", 1),
+        ("Military Forces of Armenia (2018-)", "side_b", 1)]
+    assert sotk.dataset is not None and sotk.dataset.name == "acled"
+    assert sotk.dataset.columns["inter2"] == "0" and sotk.dataset.columns["actor2"] == ""
     assert kalbajar.tags == ["district handover", "ceasefire"]
     reasons = {s.row_id: s.reason for s in skipped}
     assert "not a sub-event type of 'Protests'" in reasons["ARM101"]
@@ -187,10 +191,10 @@ def test_plain_acled_rows_are_mapped_and_bad_ones_reported(tmp_path):
 
 def test_plain_ucdp_rows_are_mapped(tmp_path):
     events, skipped = ingest.convert("ucdp", DATA / "ucdp_sample.csv")
-    assert [e.id for e in events] == ["ucdp-354001", "ucdp-354002"]
+    assert [e.id for e in events] == ["354001", "354002"]
     shelling, civilians = events
     assert shelling.event_type == "Battles" and shelling.fatalities == 3
-    assert shelling.figures == {"deaths_a": 0, "deaths_b": 2, "deaths_civilians": 1,
+    assert shelling.figures == {"best": 3, "deaths_a": 0, "deaths_b": 2, "deaths_civilians": 1,
                                 "deaths_unknown": 0, "low": 3, "high": 5}
     assert shelling.location.precision == "settlement"
     assert shelling.sources[0].publisher == "Agence France Presse,2020-10-04"
@@ -205,13 +209,13 @@ def test_import_never_overwrites_and_dry_run_writes_nothing(tmp_path):
     r = cm("import", "acled", str(DATA / "acled_sample.csv"), "--events", str(events),
            "--dry-run")
     assert r.returncode == 0 and not events.exists()
-    assert "id: arm100" in r.stdout and "2 rows skipped" in r.stderr
+    assert "id: ARM100" in r.stdout and "2 rows skipped" in r.stderr
     r = cm("import", "acled", str(DATA / "acled_sample.csv"), "--events", str(events))
     assert r.returncode == 0 and "wrote 2 event files" in r.stdout
     before = {p.name: p.read_bytes() for p in events.iterdir()}
     again = cm("import", "acled", str(DATA / "acled_sample.csv"), "--events", str(events))
     assert "wrote 0 event files" in again.stdout
-    assert again.stderr.count("id already exists") == 2
+    assert again.stderr.count("id already in use") == 2
     assert {p.name: p.read_bytes() for p in events.iterdir()} == before
 
 
@@ -239,7 +243,7 @@ def test_import_to_dataset_then_build_maps_it_with_the_yaml(tmp_path):
     assert r.returncode == 0, r.stderr
     ids = [f["properties"]["id"] for f in
            json.loads((out / "events.geojson").read_text("utf-8"))["features"]]
-    assert len(ids) == 10 and {"arm100", "aze200"} <= set(ids)
+    assert len(ids) == 10 and {"ARM100", "AZE200"} <= set(ids)
 
 
 def test_dataset_round_trip_is_exact(tmp_path):
@@ -308,12 +312,17 @@ def test_dataset_without_a_record_column_names_it(tmp_path):
     events, _ = ingest.convert("ucdp", DATA / "ucdp_sample.csv")
     write_dataset(events, tmp_path / "u.gpkg")
     frame = pyogrio.read_dataframe(tmp_path / "u.gpkg", layer="events")
-    pyogrio.write_dataframe(frame.drop(columns=["status"]), tmp_path / "bad.gpkg",
+    pyogrio.write_dataframe(frame.drop(columns=["title"]), tmp_path / "bad.gpkg",
                             layer="events")
     with pytest.raises(InvalidEvents) as info:
         read_records(tmp_path / "bad.gpkg")
     assert [(p.field, p.message) for p in info.value.problems] == [
-        ("status", "column missing from the dataset")]
+        ("title", "column missing from the dataset")]
+    # an optional column left out reads as absent (or the model's default), not as an error
+    pyogrio.write_dataframe(frame.drop(columns=["status", "tags_json", "dataset_json"]),
+                            tmp_path / "lean.gpkg", layer="events")
+    lean = read_records(tmp_path / "lean.gpkg")
+    assert set(lean["status"]) == {"reported"} and lean["dataset_json"].isna().all()
 
 def test_dataset_id_clashing_with_yaml_is_an_error(tmp_path):
     from conflictmap.dataset import write_dataset

@@ -114,7 +114,7 @@ def test_write_never_overwrites(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["x-1.yaml"]  # no temp files left behind
 
 
-@pytest.mark.parametrize("bad", ["../../x", "../x", "/etc/x", "a/b", ".hidden", "A"])
+@pytest.mark.parametrize("bad", ["../../x", "../x", "/etc/x", "a/b", ".hidden", "a_b"])
 def test_ids_cannot_escape_the_folder(tmp_path, bad):
     with pytest.raises(ValueError):
         store.event_path(tmp_path, bad)

@@ -6,9 +6,7 @@ Exit codes scripts can trust: 0 ok, 1 invalid input (with every problem printed)
 from __future__ import annotations
 
 import json
-import re
 import sys
-import unicodedata
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -84,12 +82,6 @@ def list_events(
     out.print(table)
 
 
-def slug(text: str, limit: int = 60) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    s = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return s[:limit].rstrip("-") or "event"
-
-
 # Event field -> the `add` flag that sets it, so errors speak the user's words.
 FLAG_OF = {
     "id": "--id", "date": "--date", "end_date": "--end-date", "title": "--title",
@@ -155,7 +147,7 @@ def add(
     }
     record = store.drop_none(record)
     if event_id is None and record.get("date") and record.get("title"):
-        event_id = f"{str(record['date'])[:10]}-{slug(str(record['title']))}"
+        event_id = f"{str(record['date'])[:10]}-{store.slug(str(record['title']))}"
     record["id"] = event_id
     try:
         event = Event.model_validate(record)
@@ -451,6 +443,7 @@ def export_cmd(
     events_dir: EventsOpt = EVENTS_DIR,
     manifest: ManifestOpt = layers.MANIFEST,
     allow_unresolved: Annotated[bool, typer.Option("--allow-unresolved", help="Export what can be located.")] = False,
+    dataset: Annotated[list[Path] | None, typer.Option("--dataset", help="A dataset file from `import --to`, exported with the YAML events; repeatable.")] = None,
 ) -> None:
     """Export the enriched events for GIS tools and spreadsheets (written atomically)."""
     from . import export as exporter
@@ -462,13 +455,17 @@ def export_cmd(
     target = out_path or Path("outputs") / f"events{exporter.SUFFIX[fmt]}"
     load_or_exit([events_dir])
     try:
-        result = run_pipeline(events_dir, manifest, allow_unresolved=allow_unresolved)
+        result = run_pipeline(events_dir, manifest, datasets=dataset or [],
+                              allow_unresolved=allow_unresolved)
         written = exporter.export(result, fmt, target, events_dir)
     except UnresolvedPlaces as exc:
         fail([*map(str, exc.unresolved), f"{len(exc.unresolved)} unresolved place(s)"])
         return
     except exporter.ExportError as exc:
         fail(f"export: {exc}")
+        return
+    except store.InvalidEvents as exc:
+        fail([str(p) for p in exc.problems] + [f"{len(exc.problems)} problem(s)"])
         return
     typer.echo(f"wrote {written} ({written.stat().st_size:,} bytes, {len(result.frame)} events)")
 
@@ -486,15 +483,19 @@ def _import(kind: str, path: Path, events_dir: Path, dry_run: bool, to: Path | N
     if to is not None and not dry_run:
         try:
             report = ingest.import_to_dataset(kind, path, to)
-        except FileExistsError as exc:
+        except (FileExistsError, ingest.DatasetFileError) as exc:
             fail(f"import {kind}: {exc}")
             return
         for s in report.skipped:
             err.print(f"skipped {s}", markup=False)
-        typer.echo(f"wrote {len(report.events)} events to the dataset {to}; "
+        typer.echo(f"wrote {report.rows} events to the dataset {to}; "
                    f"{len(report.skipped)} rows skipped")
         return
-    report = ingest.import_csv(kind, path, events_dir, dry_run=dry_run)
+    try:
+        report = ingest.import_csv(kind, path, events_dir, dry_run=dry_run)
+    except ingest.DatasetFileError as exc:
+        fail(f"import {kind}: {exc}")
+        return
     for s in report.skipped:
         err.print(f"skipped {s}", markup=False)
     if dry_run:

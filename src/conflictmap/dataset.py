@@ -20,10 +20,16 @@ from shapely import points
 
 from .atomic import write_via_temp
 from .model import ACLED_TYPES, ID_PATTERN, DatePrecision, Event, GeoPrecision, Status
+from .record import NESTED as JSON_SHAPES
+from .record import REQUIRED_COLUMNS, TABLE_COLUMNS
 from .store import InvalidEvents, Problem, event_to_data, field_name
 
 LAYER = "events"
-JSON_FIELDS = ("location", "actors", "sources", "figures", "tags", "control_change")
+# plain fields whose absence means a default value (status: reported, date_precision: day)
+SCALAR_DEFAULTS = {n: f.default for n, f in Event.model_fields.items()
+                   if n in TABLE_COLUMNS and f.default is not None and not f.is_required()
+                   and isinstance(f.default, str)}
+JSON_FIELDS = tuple(JSON_SHAPES)
 
 
 def flat_record(ev: Event) -> dict[str, Any]:
@@ -38,19 +44,37 @@ def flat_record(ev: Event) -> dict[str, Any]:
     return row
 
 
-COLUMNS = ["id", "date", "end_date", "date_precision", "title", "event_type", "sub_event_type",
-           "description", "fatalities", "status", *(f"{k}_json" for k in JSON_FIELDS)]
+COLUMNS = TABLE_COLUMNS
 
 
 def write_dataset(events: list[Event], target: Path) -> Path:
     """All events into one GPKG table (atomically). Each needs a lat/lon point."""
-    rows = [flat_record(ev) for ev in events]
+    rows = pd.DataFrame([flat_record(ev) for ev in events], columns=COLUMNS)
+    rows["_loc"] = [ev.location.model_dump() for ev in events]
+    return write_table(rows, target)
+
+
+def write_table(records: pd.DataFrame, target: Path) -> Path:
+    """A records table (COLUMNS, and `_loc` with each row's point) as one GPKG table,
+    atomically."""
+    loc = records["_loc"].tolist()
     frame = gpd.GeoDataFrame(
-        [{c: r.get(c) for c in COLUMNS} for r in rows], columns=COLUMNS,
-        geometry=points([ev.location.lon for ev in events], [ev.location.lat for ev in events]),
-        crs=4326)
+        records[COLUMNS].reset_index(drop=True),
+        geometry=points([x.get("lon") for x in loc], [x.get("lat") for x in loc]), crs=4326)
+    frame["fatalities"] = pd.array(frame["fatalities"].tolist(), dtype="Int64")
     return write_via_temp(target, lambda t: pyogrio.write_dataframe(
         frame, t, driver="GPKG", layer=LAYER))
+
+
+def explain(row: dict[str, Any]) -> str:
+    """Why the model refuses a row the bulk checks failed: its messages, field by field."""
+    try:
+        Event.model_validate(record_from_row(row))
+    except ValidationError as exc:
+        return "; ".join(f"{field_name(tuple(e['loc']))}: {e['msg']}" for e in exc.errors())
+    except ValueError as exc:
+        return str(exc)
+    return "fails a dataset check (vocabulary, date, link or point)"
 
 
 def _not_json(constant: str) -> Any:
@@ -59,9 +83,6 @@ def _not_json(constant: str) -> Any:
 
 # Python's json accepts NaN and Infinity; browsers' JSON.parse and other tools do not
 _STRICT = json.JSONDecoder(parse_constant=_not_json)
-# what each nested part must be when present (the model says the rest)
-JSON_SHAPES: dict[str, type] = {"location": dict, "actors": list, "sources": list,
-                                "figures": dict, "tags": list, "control_change": dict}
 
 
 def parse_column(values: list[str | None]) -> list[Any]:
@@ -135,8 +156,8 @@ def bulk_ok(frame: pd.DataFrame, loc: list[dict[str, Any]]) -> np.ndarray:
         >= when.dt.normalize())).to_numpy()
     ok &= ~frame["sources_json"].astype(str).str.contains(_BAD_URL, regex=True).to_numpy()
     ok &= frame["sources_json"].astype(str).str.startswith('[{').to_numpy()
-    fat = frame["fatalities"]
-    ok &= (fat.isna() | (fat >= 0)).to_numpy()
+    fat = pd.to_numeric(frame["fatalities"], errors="coerce")
+    ok &= (frame["fatalities"].isna() | (fat >= 0)).to_numpy()
     lat = np.array([x.get("lat", np.nan) if x.get("lat") is not None else np.nan for x in loc],
                    dtype=float)
     lon = np.array([x.get("lon", np.nan) if x.get("lon") is not None else np.nan for x in loc],
@@ -156,10 +177,15 @@ def read_records(path: Path) -> pd.DataFrame:
     stops the build. Building 100k events this way avoids 100k model objects."""
     frame = pyogrio.read_dataframe(path, layer=LAYER, read_geometry=False,
                                    datetime_as_string=True, fid_as_index=True)
-    missing = [c for c in COLUMNS if c not in frame.columns]
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise InvalidEvents([Problem(str(path), 1, 1, c, "column missing from the dataset")
                              for c in missing])
+    for c in COLUMNS:  # an optional part a dataset leaves out is absent in every row
+        if c not in frame.columns:
+            frame[c] = None
+    for c, default in SCALAR_DEFAULTS.items():  # as the model does for an absent value
+        frame[c] = frame[c].astype(object).where(frame[c].notna(), default)
     parsed: dict[str, list[Any]] = {}
     broken: dict[int, list[tuple[str, str]]] = {}
     for k, shape in JSON_SHAPES.items():
@@ -190,9 +216,15 @@ def read_records(path: Path) -> pd.DataFrame:
     out["origin_path"] = str(path)
     out["origin_line"] = fids
     out["location"] = loc
-    out["actors"] = [a or [] for a in parsed["actors"]]
+    out["actors"] = actor_names(parsed["actors"])
     out["source_urls"] = source_urls(parsed["sources"])
     return out
+
+
+def actor_names(actors: list[list[Any] | None]) -> list[list[str]]:
+    """Each row's actor names (an actor is a name, or a mapping with one)."""
+    return [[a if isinstance(a, str) else str(a.get("name")) for a in (x or [])
+             if isinstance(a, str | dict)] for x in actors]
 
 
 def source_urls(sources: list[list[dict[str, Any]] | None]) -> list[list[str]]:

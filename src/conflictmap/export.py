@@ -23,6 +23,7 @@ from .atomic import write_atomic, write_via_temp
 from .codes import ACLED_GEO, ACLED_TIME, UCDP_DATE, UCDP_WHERE
 from .model import Event, country_table
 from .pipeline import COLUMNS, Result
+from .record import OWN_COLUMNS
 from .store import event_to_data
 
 FORMATS = ("geojson", "gpkg", "kml", "csv", "fgb", "ucdp-csv")
@@ -40,20 +41,72 @@ def _iso(v: Any) -> str | None:
     return v.isoformat() if isinstance(v, date | datetime) else str(v)
 
 
+def _text(v: Any) -> str | None:
+    return None if v is None or (isinstance(v, float) and v != v) else str(v)
+
+
+def _day(value: str | None) -> str | None:
+    """The local calendar day of a record's date text: `2020-11-10T00:00:00+03:00` is the
+    10th wherever the file is opened, so the offset is never applied to it."""
+    return None if value is None or value != value else str(value)[:10]
+
+
 def events_frame(result: Result) -> gpd.GeoDataFrame:
-    """One row per event: the flat DESIGN properties, dates as ISO text, lists kept as lists."""
+    """One row per event: the flat DESIGN properties plus every field of the record (nested
+    ones as lists of text, or as JSON text in `*_json`), and the dataset's own id."""
     f = result.frame[[*COLUMNS, "geometry"]].copy()
+    rec = result.records
     # from the records table: no model object per event needed for these
-    f["date"] = result.records["date"].astype(str).tolist()
-    f["end_date"] = [None if v is None or v != v else str(v)
-                     for v in result.records["end_date"].tolist()]
+    f["date"] = [_day(v) for v in rec["date"].tolist()]
+    f["end_date"] = [_day(v) for v in rec["end_date"].tolist()]
+    f["date_time"] = [v if isinstance(v, str) and len(v) > 10 else None
+                      for v in rec["date"].tolist()]
     f["border_distance_km"] = f["border_distance_km"].astype(float).round(3)
-    f["side_uncertain"] = f["side_uncertain"].astype(bool)
+    f["side_uncertain"] = [None if v is None or v != v else bool(v) for v in f["side_uncertain"]]
     for col in ("country", "admin1", "controller", "sub_event_type"):
-        f[col] = [None if v is None or v != v else str(v) for v in f[col]]
+        f[col] = [_text(v) for v in f[col]]
     f["actors"] = [list(a) for a in f["actors"]]
     f["source_urls"] = [list(u) for u in f["source_urls"]]
+    f["description"] = [_text(v) for v in rec["description"].tolist()]
+    f["fatalities"] = pd.array([None if v is None or v != v else int(v)
+                                for v in rec["fatalities"].tolist()], dtype="Int64")
+    sources = [json.loads(t) if isinstance(t, str) else [] for t in rec["sources_json"]]
+    f["source_publishers"] = [[s.get("publisher") or "" for s in x] for x in sources]
+    f["source_dates"] = [[str(s.get("published") or "") for s in x] for x in sources]
+    f["tags"] = [json.loads(t) if isinstance(t, str) else [] for t in rec["tags_json"]]
+    for part in ("actors", "figures", "sources"):
+        f[f"{part}_json"] = [t if isinstance(t, str) and t != "null" else None
+                             for t in rec[f"{part}_json"]]
+    f["dataset"], f["dataset_id"] = zip(*(_dataset_ref(t) for t in rec["dataset_json"]),
+                                        strict=True) if len(rec) else ([], [])
     return gpd.GeoDataFrame(f, geometry="geometry", crs=4326)
+
+
+# the column holding each dataset's own id
+DATASET_ID = {"acled": "event_id_cnty", "ucdp": "id"}
+
+
+def _dataset_ref(text: Any) -> tuple[str | None, str | None]:
+    """(dataset name, the row's id in it) of a record, or (None, None) for our own events."""
+    part = json.loads(text) if isinstance(text, str) else None
+    if not isinstance(part, dict):
+        return None, None
+    name = part.get("name")
+    return name, (part.get("columns") or {}).get(DATASET_ID.get(name, "id"))
+
+
+def _typed(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """For GPKG and FlatGeobuf: dates as date-time fields (the local day at 00:00, no offset
+    applied), lists as JSON text (neither format has a list type)."""
+    out = frame.copy()
+    for col in ("date", "end_date"):
+        out[col] = pd.to_datetime(out[col], format="%Y-%m-%d")
+    for col in LIST_COLUMNS:
+        out[col] = [json.dumps(v, ensure_ascii=False) for v in out[col]]
+    return out
+
+
+LIST_COLUMNS = ("actors", "source_urls", "source_publishers", "source_dates", "tags")
 
 
 def write_geojson(frame: gpd.GeoDataFrame, target: Path) -> Path:
@@ -71,18 +124,18 @@ def write_layers_geojson(result: Result, target: Path) -> Path:
 
 def sources_table(events: list[Event]) -> pd.DataFrame:
     rows = [{"event_id": ev.id, "n": i + 1, "url": s.url, "publisher": s.publisher,
-             "published": s.published.isoformat(), "quote": s.quote,
-             "archive_url": s.archive_url,
-             "accessed": s.accessed.isoformat() if s.accessed else None}
+             "published": s.published, "quote": s.quote, "provenance": s.provenance,
+             "archive_url": s.archive_url, "accessed": s.accessed}
             for ev in events for i, s in enumerate(ev.sources)]
-    return pd.DataFrame(rows, columns=["event_id", "n", "url", "publisher", "published", "quote",
-                                       "archive_url", "accessed"])
+    frame = pd.DataFrame(rows, columns=["event_id", "n", "url", "publisher", "published",
+                                        "quote", "provenance", "archive_url", "accessed"])
+    for col in ("published", "accessed"):
+        frame[col] = pd.to_datetime(frame[col])
+    return frame
 
 
 def write_gpkg(result: Result, target: Path) -> Path:
-    frame = events_frame(result)
-    for col in ("actors", "source_urls"):  # GPKG has no list type: JSON text
-        frame[col] = [json.dumps(v, ensure_ascii=False) for v in frame[col]]
+    frame = _typed(events_frame(result))
 
     def write(t: Path) -> None:
         pyogrio.write_dataframe(frame, t, driver="GPKG", layer="events")
@@ -134,54 +187,79 @@ def _when(v: date | datetime | None) -> str | None:
 
 
 def write_fgb(result: Result, target: Path) -> Path:
-    frame = events_frame(result)
-    for col in ("actors", "source_urls"):
-        frame[col] = [json.dumps(v, ensure_ascii=False) for v in frame[col]]
+    frame = _typed(events_frame(result))
     return write_via_temp(target, lambda t: pyogrio.write_dataframe(
         frame, t, driver="FlatGeobuf", layer="events", layer_options={"SPATIAL_INDEX": "NO"}))
 
 
 # ---------------------------------------------------------------- CSV in the datasets' words
 
-# Our own columns, after the dataset's: together they carry the whole record, so a CSV that
-# went out can come back in without loss.
-OWN = ["title", "status", "event_type_cm", "sub_event_type_cm", "date_cm", "date_precision_cm",
-       "end_date_cm", "location_json", "description", "actors_json", "sources_json",
-       "figures_json", "tags_json", "control_change_json", "fatalities_cm",
-       "geo_precision_cm", "geocoder", "admin1_layer", "border_distance_km", "side_uncertain",
-       "controller"]
+# Our own columns follow the dataset's: together they carry the whole record, so a CSV that
+# went out comes back in without loss (see ingest._own).
+OWN = list(OWN_COLUMNS)
+# the columns we fill for events that did not come from the dataset (the codebooks' order)
 ACLED_COLUMNS = ["event_id_cnty", "event_date", "year", "time_precision", "event_type",
-                 "sub_event_type", "actor1", "assoc_actor_1", "actor2", "iso", "country",
-                 "admin1", "location", "latitude", "longitude", "geo_precision", "source",
-                 "notes", "fatalities", "tags", "timestamp"]
+                 "sub_event_type", "actor1", "assoc_actor_1", "inter1", "actor2",
+                 "assoc_actor_2", "inter2", "iso", "country", "admin1", "location",
+                 "latitude", "longitude", "geo_precision", "source", "notes", "fatalities",
+                 "tags", "timestamp"]
 UCDP_COLUMNS = ["id", "year", "type_of_violence", "conflict_name", "dyad_name", "side_a",
                 "side_b", "source_article", "source_headline", "source_date", "where_prec",
                 "where_description", "adm_1", "latitude", "longitude", "country", "date_prec",
                 "date_start", "date_end", "best", "low", "high"]
 
 
-def _own(ev: Event, row: Any) -> dict[str, Any]:
+def _own(ev: Event, row: Any, kind: str) -> dict[str, Any]:
     data = event_to_data(ev)
 
     def js(v: Any) -> str:
         return json.dumps(v, ensure_ascii=False, default=str)
 
+    part = data.get("dataset")
+    if part is not None and part.get("name") == kind:  # its cells are the dataset's columns
+        part = {k: v for k, v in part.items() if k != "columns"}
     return {
-        "title": ev.title, "status": ev.status, "event_type_cm": ev.event_type,
+        "id_cm": ev.id, "title": ev.title, "status": ev.status, "event_type_cm": ev.event_type,
         "sub_event_type_cm": ev.sub_event_type or "", "date_cm": ev.date.isoformat(),
         "date_precision_cm": ev.date_precision, "end_date_cm": _iso(ev.end_date) or "",
-        "location_json": js(data["location"]), "description": ev.description or "",
-        "actors_json": js(list(ev.actors)), "sources_json": js(data["sources"]),
+        "location_json": js(data["location"]), "description_cm": ev.description or "",
+        "actors_json": js(data.get("actors", [])), "sources_json": js(data["sources"]),
         "figures_json": js(ev.figures), "tags_json": js(list(ev.tags)),
         "control_change_json": js(data.get("control_change")),
         "fatalities_cm": "" if ev.fatalities is None else str(ev.fatalities),
+        "dataset_json": js(part),
         "geo_precision_cm": row.geo_precision, "geocoder": row.geocoder,
         "admin1_layer": _iso(row.admin1) or "",
+        "admin1_uncertain": _flag(getattr(row, "admin1_uncertain", None)),
         "border_distance_km": "" if row.border_distance_km != row.border_distance_km
         else f"{row.border_distance_km:.3f}",
-        "side_uncertain": str(bool(row.side_uncertain)).lower(),
+        "side_uncertain": _flag(row.side_uncertain),
         "controller": _iso(row.controller) or "",
     }
+
+
+def _flag(v: Any) -> str:
+    return "" if v is None or v != v else str(bool(v)).lower()
+
+
+def _role(ev: Event, role: str) -> list[str]:
+    return [a.name for a in ev.actors if a.role == role]
+
+
+def _sides(ev: Event) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(side A, its associates, side B, its associates): actors without a role fill the sides
+    in the order written, the rest go with side A's associates."""
+    a, b = _role(ev, "side_a"), _role(ev, "side_b")
+    assoc_a, assoc_b = _role(ev, "assoc_a"), _role(ev, "assoc_b")
+    for actor in ev.actors:
+        if actor.role in (None, "other"):
+            (a if not a else b if not b and actor.role is None else assoc_a).append(actor.name)
+    return a, assoc_a, b, assoc_b
+
+
+def _inter(ev: Event, role: str) -> str:
+    codes = [a.inter for a in ev.actors if a.role == role and a.inter is not None]
+    return str(codes[0]) if codes else ""
 
 
 def _country_name(code: str | None) -> str:
@@ -201,58 +279,85 @@ def _iso_numeric(code: str | None) -> str:
     return _numeric_of().get(code or "", "")
 
 
-def acled_rows(result: Result) -> list[dict[str, Any]]:
-    out = []
+def _rows(result: Result, kind: str, derive: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """CSV rows in a dataset's words and the header: a row that came from this dataset gives
+    back its own cells unchanged, in its own column order; other events are derived."""
+    out: list[dict[str, Any]] = []
+    header: dict[str, None] = {}
+    derived = False
     for ev, row in zip(result.events, result.frame.itertuples(index=False), strict=True):
-        country = _iso(row.country) or ev.location.country
-        out.append({
-            "event_id_cnty": ev.id, "event_date": ev.day.isoformat(), "year": ev.day.year,
-            "time_precision": ACLED_TIME[ev.date_precision], "event_type": ev.event_type,
-            "sub_event_type": ev.sub_event_type or "",
-            "actor1": ev.actors[0] if ev.actors else "",
-            "assoc_actor_1": "; ".join(ev.actors[2:]),
-            "actor2": ev.actors[1] if len(ev.actors) > 1 else "",
-            "iso": _iso_numeric(country), "country": _country_name(country),
-            "admin1": _iso(row.admin1) or "", "location": row.place_name,
-            "latitude": f"{row.geometry.y:.6f}", "longitude": f"{row.geometry.x:.6f}",
-            "geo_precision": ACLED_GEO.get(row.geo_precision, 2),
-            "source": "; ".join(s.publisher for s in ev.sources),
-            "notes": ev.description or ev.title, "fatalities": ev.fatalities or 0,
-            "tags": "; ".join(ev.tags), "timestamp": "",
-            **_own(ev, row),
-        })
-    return out
+        if ev.dataset is not None and ev.dataset.name == kind:
+            cells = dict(ev.dataset.columns)
+        else:
+            cells, derived = derive(ev, row), True
+        header.update(dict.fromkeys(cells))
+        out.append({**cells, **_own(ev, row, kind)})
+    if derived or not header:
+        default = ACLED_COLUMNS if kind == "acled" else UCDP_COLUMNS
+        header.update(dict.fromkeys(default))
+    return out, list(header)
 
 
-def ucdp_rows(result: Result) -> list[dict[str, Any]]:
-    out = []
-    for ev, row in zip(result.events, result.frame.itertuples(index=False), strict=True):
-        first = ev.sources[0]
-        end = ev.end_date if ev.end_date is not None else ev.date
-        out.append({
-            "id": ev.id, "year": ev.day.year,
-            "type_of_violence": 3 if ev.event_type == "Violence against civilians" else 1,
-            "conflict_name": "", "dyad_name": " - ".join(ev.actors[:2]),
-            "side_a": ev.actors[0] if ev.actors else "",
-            "side_b": ev.actors[1] if len(ev.actors) > 1 else "",
-            "source_article": first.publisher, "source_headline": first.quote or "",
-            "source_date": first.published.isoformat(),
-            "where_prec": UCDP_WHERE.get(row.geo_precision, 5),
-            "where_description": row.place_name, "adm_1": _iso(row.admin1) or "",
-            "latitude": f"{row.geometry.y:.6f}", "longitude": f"{row.geometry.x:.6f}",
-            "country": _country_name(_iso(row.country) or ev.location.country),
-            "date_prec": UCDP_DATE[ev.date_precision],
-            "date_start": ev.day.isoformat(),
-            "date_end": (end.date() if isinstance(end, datetime) else end).isoformat(),
-            "best": ev.fatalities or 0, "low": ev.fatalities or 0, "high": ev.fatalities or 0,
-            **_own(ev, row),
-        })
-    return out
+def acled_row(ev: Event, row: Any) -> dict[str, Any]:
+    """An event of ours in ACLED's columns (codes translated; absent values left empty)."""
+    country = _iso(row.country) or ev.location.country
+    side_a, assoc_a, side_b, assoc_b = _sides(ev)
+    return {
+        "event_id_cnty": ev.id, "event_date": ev.day.isoformat(), "year": ev.day.year,
+        "time_precision": ACLED_TIME[ev.date_precision], "event_type": ev.event_type,
+        "sub_event_type": ev.sub_event_type or "",
+        "actor1": "; ".join(side_a), "assoc_actor_1": "; ".join(assoc_a),
+        "inter1": _inter(ev, "side_a"),
+        "actor2": "; ".join(side_b), "assoc_actor_2": "; ".join(assoc_b),
+        "inter2": _inter(ev, "side_b"),
+        "iso": _iso_numeric(country), "country": _country_name(country),
+        "admin1": _iso(row.admin1) or "", "location": row.place_name,
+        "latitude": f"{row.geometry.y:.6f}", "longitude": f"{row.geometry.x:.6f}",
+        "geo_precision": ACLED_GEO.get(row.geo_precision, 2),
+        "source": "; ".join(s.publisher for s in ev.sources),
+        "notes": ev.description or ev.title,
+        "fatalities": "" if ev.fatalities is None else ev.fatalities,
+        "tags": "; ".join(ev.tags), "timestamp": "",
+    }
+
+
+UCDP_VIOLENCE_OF = {"Violence against civilians": 3}
+
+
+def ucdp_row(ev: Event, row: Any) -> dict[str, Any]:
+    """An event of ours in UCDP GED's columns; best/low/high only from what the record says."""
+    first = ev.sources[0]
+    end = ev.end_date if ev.end_date is not None else ev.date
+    side_a, _, side_b, _ = _sides(ev)
+    fig = ev.figures
+
+    def count(key: str, fallback: int | None = None) -> Any:
+        v = fig.get(key, fallback)
+        return "" if v is None else v
+
+    return {
+        "id": ev.id, "year": ev.day.year,
+        "type_of_violence": UCDP_VIOLENCE_OF.get(ev.event_type, 1),
+        "conflict_name": "", "dyad_name": " - ".join([*side_a[:1], *side_b[:1]]),
+        "side_a": "; ".join(side_a), "side_b": "; ".join(side_b),
+        "source_article": first.publisher,
+        "source_headline": first.provenance or first.quote or "",
+        "source_date": first.published.isoformat(),
+        "where_prec": UCDP_WHERE.get(row.geo_precision, 5),
+        "where_description": row.place_name, "adm_1": _iso(row.admin1) or "",
+        "latitude": f"{row.geometry.y:.6f}", "longitude": f"{row.geometry.x:.6f}",
+        "country": _country_name(_iso(row.country) or ev.location.country),
+        "date_prec": UCDP_DATE[ev.date_precision],
+        "date_start": ev.day.isoformat(),
+        "date_end": (end.date() if isinstance(end, datetime) else end).isoformat(),
+        "best": count("best", ev.fatalities), "low": count("low"), "high": count("high"),
+    }
 
 
 def csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=[*columns, *OWN], lineterminator="\n")
+    # RFC 4180 line ends: the writer then quotes every cell holding a CR or LF
+    w = csv.DictWriter(buf, fieldnames=[*columns, *OWN], lineterminator="\r\n", restval="")
     w.writeheader()
     w.writerows(rows)
     return buf.getvalue()
@@ -273,6 +378,6 @@ def export(result: Result, fmt: str, target: Path, events_dir: Path | None = Non
         return write_kml(result, target)
     if fmt == "fgb":
         return write_fgb(result, target)
-    if fmt == "csv":
-        return write_atomic(target, csv_text(acled_rows(result), ACLED_COLUMNS))
-    return write_atomic(target, csv_text(ucdp_rows(result), UCDP_COLUMNS))
+    kind = "acled" if fmt == "csv" else "ucdp"
+    rows, header = _rows(result, kind, acled_row if kind == "acled" else ucdp_row)
+    return write_atomic(target, csv_text(rows, header))

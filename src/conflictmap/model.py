@@ -28,7 +28,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+# Letters of either case: datasets' own ids (ACLED `ARM4949`) are kept as they are. Ids are
+# unique regardless of case (files of two ids differing only in case clash on some systems).
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]*$"
 ID_RE = re.compile(ID_PATTERN)
 
 # ACLED codebook: 6 event types and their 25 sub-event types.
@@ -245,6 +247,8 @@ class Source(_Strict):
     publisher: Text
     published: date
     quote: str | None = Field(None, max_length=MAX_QUOTE_CHARS)
+    # a dataset's own citation (ACLED `source`, UCDP `source_headline`): provenance, not a quote
+    provenance: str | None = None
     archive_url: str | None = None
     accessed: date | None = None
 
@@ -252,6 +256,39 @@ class Source(_Strict):
     @classmethod
     def _http_only(cls, value: str | None) -> str | None:
         return check_http_url(value)
+
+
+class Role(StrEnum):
+    """An actor's part in the event: ACLED actor1/2 and assoc_actor_1/2, UCDP side_a/side_b."""
+
+    side_a = "side_a"
+    side_b = "side_b"
+    assoc_a = "assoc_a"
+    assoc_b = "assoc_b"
+    other = "other"
+
+
+class Actor(_Strict):
+    """Who took part, and in what role. A hand-written record may list plain names."""
+
+    name: Text
+    role: Role | None = None
+    inter: int | None = Field(None, ge=0, le=9, description="ACLED inter code (1-8)")
+
+
+class DatasetRow(_Strict):
+    """An imported row as the dataset wrote it: every column, as the text it was, in order.
+
+    Our fields are derived from it and never replace it, so an export to the same dataset gives
+    the row back unchanged.
+    """
+
+    # cells are kept exactly, spaces included
+    model_config = ConfigDict(**{**_Strict.model_config, "str_strip_whitespace": False})
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="acled, ucdp, ...")
+    release: str | None = Field(None, description="the dataset's version, when known")
+    columns: dict[str, str]
 
 
 class ControlChange(_Strict):
@@ -272,7 +309,7 @@ class Event(_Strict):
     title: Text = Field(max_length=300)
     event_type: str
     sub_event_type: str | None = None
-    actors: list[Text] = Field(default_factory=list)
+    actors: list[Actor] = Field(default_factory=list)
     location: Location
     control_change: ControlChange | None = None
     description: str | None = None
@@ -281,6 +318,7 @@ class Event(_Strict):
     status: Status = Status.reported
     sources: list[Source] = Field(min_length=1)
     tags: list[Text] = Field(default_factory=list)
+    dataset: DatasetRow | None = None
 
     # Where the record was read from (file, line), for error messages downstream.
     _origin: tuple[str, int] | None = PrivateAttr(default=None)
@@ -289,6 +327,14 @@ class Event(_Strict):
     @classmethod
     def _with_offset(cls, value: Any) -> Any:
         return _parse_when(value)
+
+    @field_validator("actors", mode="before")
+    @classmethod
+    def _plain_names(cls, value: Any) -> Any:
+        """`actors: [A, B]` is short for `[{name: A}, {name: B}]` (roles unknown)."""
+        if isinstance(value, list):
+            return [{"name": v} if isinstance(v, str) else v for v in value]
+        return value
 
     @field_validator("event_type")
     @classmethod
@@ -345,4 +391,7 @@ def event_json_schema() -> dict[str, Any]:
     props = schema["properties"]
     props["event_type"]["enum"] = list(ACLED_TYPES)
     props["sub_event_type"]["anyOf"][0]["enum"] = [s for v in ACLED_TYPES.values() for s in v]
+    # a plain name is short for {name: ...}
+    props["actors"]["items"] = {"anyOf": [{"type": "string", "minLength": 1},
+                                          props["actors"]["items"]]}
     return schema

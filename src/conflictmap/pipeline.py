@@ -127,13 +127,14 @@ def load_records(paths: list[Path], datasets: list[Path]) -> pd.DataFrame:
     naming both places."""
     parts = [yaml_records(paths)] + [read_records(p) for p in datasets]
     records = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    dup = records["id"].duplicated(keep="first")
+    key = records["id"].str.casefold()  # ids differing only in case are the same id
+    dup = key.duplicated(keep="first")
     if dup.any():
-        first = records.drop_duplicates("id").set_index("id")
+        first = records.assign(_key=key).drop_duplicates("_key").set_index("_key")
         problems = [Problem(r.origin_path, int(r.origin_line), 1, "id",
-                            f"duplicate id {r.id!r}: also in {first.at[r.id, 'origin_path']}:"
-                            f"{int(first.at[r.id, 'origin_line'])}")
-                    for r in records[dup].itertuples()]
+                            f"duplicate id {r.id!r}: also in {first.at[k, 'origin_path']}:"
+                            f"{int(first.at[k, 'origin_line'])}")
+                    for k, r in zip(key[dup], records[dup].itertuples(), strict=True)]
         raise InvalidEvents(problems)
     day = pd.to_datetime(records["date"].str.slice(0, 10), format="%Y-%m-%d")
     order = np.lexsort((records["id"].to_numpy(), day.to_numpy()))

@@ -7,7 +7,9 @@ with the line of the offending key, because an analyst fixing 30 files wants all
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .atomic import write_atomic
+try:
+    from json.encoder import c_encode_basestring as _json_quote  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover
+    from json.encoder import py_encode_basestring as _json_quote
+
+from .atomic import write_atomic, write_new_files
 from .model import ID_RE, Event
 
 try:  # libyaml: ~10x faster; the product declares PyYAML built with it
@@ -252,13 +259,13 @@ def load_file(path: Path) -> tuple[list[Event], list[Problem]]:
 def add_unique(ev: Event, seen: dict[str, Event], events: list[Event],
                problems: list[Problem]) -> None:
     """Append `ev` unless its id is taken; then report it at its origin, naming the first."""
-    first = seen.get(ev.id or "")
+    first = seen.get((ev.id or "").casefold())
     if first is not None and first.origin and ev.origin:
         problems.append(Problem(ev.origin[0], ev.origin[1], 1, "id",
                                 f"duplicate id {ev.id!r}: also in "
                                 f"{first.origin[0]}:{first.origin[1]}"))
         return
-    seen[ev.id or ""] = ev
+    seen[(ev.id or "").casefold()] = ev
     events.append(ev)
 
 
@@ -286,11 +293,27 @@ def load_events(paths: Iterable[Path | str]) -> list[Event]:
     return sorted(events, key=lambda e: (e.day, e.id or ""))
 
 
+_ID_LINE = re.compile(r"^id:[ \t]*['\"]?([A-Za-z0-9][A-Za-z0-9-]*)", re.MULTILINE)
+
+
+def taken_ids(folder: Path) -> dict[str, str]:
+    """Ids in use in `folder` (case-folded) -> the file using it: each file's top-level `id:`
+    lines, or its name. Read as text, not validated, so a folder of 100k files costs seconds,
+    and a file that fails validation still holds its id."""
+    taken: dict[str, str] = {}
+    for f in event_files([folder]) if folder.exists() else []:
+        try:
+            text = f.read_text("utf-8", errors="replace")
+        except OSError:
+            text = ""
+        for ident in _ID_LINE.findall(text) or [f.stem]:
+            taken.setdefault(ident.casefold(), str(f))
+    return taken
+
+
 def known_ids(folder: Path) -> set[str]:
-    """Ids in use in `folder`, also from files that fail validation (by their file names)."""
-    events, _ = _load([folder]) if folder.exists() else ([], [])
-    return {e.id for e in events if e.id} | {f.stem for f in event_files([folder])
-                                            if folder.exists()}
+    """Ids in use in `folder`, case-folded."""
+    return set(taken_ids(folder))
 
 
 # ---------------------------------------------------------------- writing
@@ -306,8 +329,12 @@ def drop_none(value: Any) -> Any:
 
 
 def event_to_data(event: Event) -> dict[str, Any]:
-    """Plain data for YAML: aliases ('from'), no empty or unset optional parts."""
+    """Plain data for YAML: aliases ('from'), no empty or unset optional parts, and an actor
+    with nothing but a name written as the plain name."""
     data = event.model_dump(mode="python", by_alias=True, exclude_none=True)
+    if "actors" in data:
+        data["actors"] = [a["name"] if set(a) == {"name"} else a for a in data["actors"]]
+    columns = data.get("dataset", {}).get("columns")
 
     def prune(value: Any) -> Any:
         if isinstance(value, dict):
@@ -316,14 +343,40 @@ def event_to_data(event: Event) -> dict[str, Any]:
             return [prune(v) for v in value]
         return value
 
-    return prune(data)
+    data = prune(data)
+    if columns is not None:  # a dataset's empty cells are part of its row
+        data["dataset"]["columns"] = columns
+    return data
 
 
 def event_to_yaml(event: Event, schema_ref: str | None = SCHEMA_FILE) -> str:
-    body = yaml.dump(event_to_data(event), Dumper=_Dumper, allow_unicode=True,
+    data = event_to_data(event)
+    columns = data.get("dataset", {}).pop("columns", None)
+    body = yaml.dump(data, Dumper=_Dumper, allow_unicode=True,
                      sort_keys=False, width=100, default_flow_style=False)
+    if columns is not None:  # `dataset` is the record's last part: its cells go last
+        body += "  columns:\n" + "".join(f"    {_yaml_key(k)}: {_yaml_str(v)}\n"
+                                         for k, v in columns.items())
     head = f"# yaml-language-server: $schema={schema_ref}\n" if schema_ref else ""
     return head + body
+
+
+# A dataset row has ~30 cells: PyYAML's representer costs ~20 us a cell, JSON's C quoting
+# well under 1. A JSON string is a YAML double-quoted scalar once the characters YAML reads
+# as line breaks or forbids unescaped are escaped too.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+_PLAIN_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+
+
+def _yaml_str(text: str) -> str:
+    quoted = _json_quote(text)
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+
+
+def _yaml_key(key: str) -> str:
+    plain = _PLAIN_KEY.fullmatch(key) and key.lower() not in _YAML_WORDS
+    return key if plain else _yaml_str(key)
 
 
 def event_path(folder: Path, event_id: str) -> Path:
@@ -341,6 +394,23 @@ def write_event(folder: Path, event: Event) -> Path:
     if event.id is None:
         raise ValueError("event has no id")
     target = event_path(folder, event.id)
-    if event.id in known_ids(folder):
+    if event.id.casefold() in taken_ids(folder):
         raise FileExistsError(f"id {event.id!r} already exists in {folder}")
     return write_atomic(target, event_to_yaml(event), overwrite=False)
+
+
+def write_events(folder: Path, events: list[Event], name: Callable[[Event], str],
+                 ) -> tuple[list[Path], list[tuple[Event, str]]]:
+    """Create one file per event (the caller has checked the ids), each atomically and never
+    over an existing file; events whose file name is taken come back with the reason."""
+    files = {name(ev): event_to_yaml(ev).encode("utf-8") for ev in events}
+    written, taken = write_new_files(folder, files)
+    by_name = {name(ev): ev for ev in events}
+    return written, [(by_name[n], f"{folder / n} exists; not overwritten") for n in taken]
+
+
+def slug(text: str, limit: int = 60) -> str:
+    """Lower-case ASCII words joined by hyphens: a file name any system accepts."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    s = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return s[:limit].rstrip("-") or "event"

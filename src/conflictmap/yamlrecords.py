@@ -34,7 +34,7 @@ def row(ev: Event) -> dict[str, Any]:
     out = flat_record(ev)
     out["origin_path"], out["origin_line"] = ev.origin or ("?", 0)
     out["location"] = ev.location.model_dump(exclude_none=True)
-    out["actors"] = list(ev.actors)
+    out["actors"] = [a.name for a in ev.actors]
     out["source_urls"] = [s.url for s in ev.sources if s.url]
     return out
 
