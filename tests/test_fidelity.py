@@ -198,3 +198,69 @@ def test_awkward_cells_survive_the_yaml_file(tmp_path, cell):
     ev.dataset.columns[cell or "empty"] = cell  # as a column name too
     back, problems = load_file(_write(tmp_path / "x.yaml", event_to_yaml(ev)))
     assert problems == [] and back[0].dataset == ev.dataset
+
+
+# ---------------------------------------------------------------- optional fields
+
+OPTIONAL = DATA / "optional"
+
+
+@pytest.mark.parametrize("case", ["none", "all"])
+def test_events_without_or_with_every_optional_field_build_and_export(tmp_path, case):
+    from conflictmap.export import FORMATS, SUFFIX
+
+    events = OPTIONAL / case
+    out = tmp_path / "out"
+    r = cm("build", "--events", str(events), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / "map.html").stat().st_size > 10_000
+    for fmt in FORMATS:
+        target = tmp_path / f"e{SUFFIX[fmt]}"
+        r = cm("export", "--format", fmt, "--events", str(events), "--out", str(target))
+        assert r.returncode == 0, (fmt, r.stderr)
+        layers = pyogrio.list_layers(target)
+        assert pyogrio.read_info(target, layer=layers[0][0])["features"] == len(
+            list(events.glob("*.yaml"))), fmt
+    props = {f["properties"]["id"]: f["properties"] for f in json.loads(
+        (out / "events.geojson").read_text("utf-8"))["features"]}
+    if case == "none":
+        bare = props["2020-11-26-bare"]
+        assert bare["fatalities"] is None and bare["description"] is None
+        assert bare["tags"] == [] and bare["actors"] == [] and bare["dataset"] is None
+        assert bare["end_date"] is None and bare["date_time"] is None
+    else:
+        ev = props["2020-11-10-everything"]
+        assert ev["date"] == "2020-11-10"  # the local day, not 9 Nov in UTC
+        assert ev["end_date"] == "2020-11-12"
+        assert ev["date_time"] == "2020-11-10T00:00:00+03:00"
+        assert ev["fatalities"] == 2 and ev["tags"] == ["handover", "Քաղաք", "border"]
+        assert ev["source_publishers"] == ["Пример", "Second source"]
+        assert ev["source_dates"] == ["2020-11-11", "2020-11-12"]
+        assert ev["dataset"] == "acled" and ev["dataset_id"] == "ARM1"
+        assert isinstance(ev["actors_json"], str)  # JSON text, as its name says
+        roles = [(a.get("name"), a.get("role")) if isinstance(a, dict) else (a, None)
+                 for a in json.loads(ev["actors_json"])]
+        assert ("Republic of Artsakh", "assoc_b") in roles
+        assert json.loads(ev["figures_json"])["share"] == 0.5
+        gpkg = tmp_path / "e.gpkg"
+        info = pyogrio.read_info(gpkg, layer="events")
+        types = dict(zip(info["fields"], info["dtypes"], strict=True))
+        assert types["date"].startswith("datetime64") and "admin1" in types
+        frame = pyogrio.read_dataframe(gpkg, layer="events")
+        assert str(frame["date"].iloc[0])[:10] == "2020-11-10"
+        fgb = pyogrio.read_info(tmp_path / "e.fgb")
+        assert dict(zip(fgb["fields"], fgb["dtypes"], strict=True))["date"].startswith(
+            "datetime64")
+
+
+def test_text_that_looks_like_json_stays_text_in_geojson(tmp_path):
+    src = (OPTIONAL / "none" / "2020-11-25-bare-point.yaml").read_text("utf-8")
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "2020-11-25-json-title.yaml").write_text(
+        src.replace("title: Convoy on the Kalbajar road", 'title: "[1, 2]"')
+        + 'description: \'{"a": 1}\'\n', encoding="utf-8")
+    r = cm("build", "--events", str(tmp_path / "ev"), "--out", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    props = json.loads((tmp_path / "out" / "events.geojson").read_text("utf-8"))[
+        "features"][0]["properties"]
+    assert props["title"] == "[1, 2]" and props["description"] == '{"a": 1}'

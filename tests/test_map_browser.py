@@ -346,3 +346,28 @@ def test_large_set_lists_the_day_and_opens_popups(browser, large):
     popup = p.locator(f'.cm-popup[data-event="{first}"]')
     popup.wait_for()
     assert len(popup.locator("h3").text_content()) > 10
+
+
+@pytest.fixture(scope="module")
+def acled_map(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("acled")
+    r = subprocess.run([str(EXE), "import", "acled", str(ROOT / "tests" / "data" /
+                        "acled_hdx_armenia.csv"), "--events", str(base / "events")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    cm_build(base / "out", "--events", str(base / "events"))
+    return base / "out" / "map.html"
+
+
+@pytest.mark.parametrize("asked", ["ARM4949", "arm4949"])
+def test_hash_finds_a_dataset_id_in_its_own_case(browser, acled_map, asked):
+    w = open_offline(browser, acled_map.as_uri() + f"#event={asked}")
+    popup = w.page.locator('.leaflet-popup .cm-popup[data-event="ARM4949"]')
+    popup.wait_for()
+    text = popup.text_content()
+    assert w.errors == []
+    # roles, the dataset's own id, its source list as provenance, and no invented fatalities
+    assert "Military Forces of Azerbaijan (2003-) (side A)" in text
+    assert "acled ARM4949" in text and "cites: Aysor; Hetq; News.am" in text
+    assert "not reported" in text
+    assert "event=ARM4949" in w.page.evaluate("location.hash")

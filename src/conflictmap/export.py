@@ -19,11 +19,12 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
+from . import geojson
 from .atomic import write_atomic, write_via_temp
 from .codes import ACLED_GEO, ACLED_TIME, UCDP_DATE, UCDP_WHERE
 from .model import Event, country_table
 from .pipeline import COLUMNS, Result
-from .record import OWN_COLUMNS
+from .record import OWN_COLUMNS, dataset_ref
 from .store import event_to_data
 
 FORMATS = ("geojson", "gpkg", "kml", "csv", "fgb", "ucdp-csv")
@@ -77,22 +78,11 @@ def events_frame(result: Result) -> gpd.GeoDataFrame:
     for part in ("actors", "figures", "sources"):
         f[f"{part}_json"] = [t if isinstance(t, str) and t != "null" else None
                              for t in rec[f"{part}_json"]]
-    f["dataset"], f["dataset_id"] = zip(*(_dataset_ref(t) for t in rec["dataset_json"]),
+    f["dataset"], f["dataset_id"] = zip(*(dataset_ref(t) for t in rec["dataset_json"]),
                                         strict=True) if len(rec) else ([], [])
+    for col in LIST_COLUMNS:  # always a list, empty when the record has none
+        f[col] = [list(v) if v else [] for v in f[col]]
     return gpd.GeoDataFrame(f, geometry="geometry", crs=4326)
-
-
-# the column holding each dataset's own id
-DATASET_ID = {"acled": "event_id_cnty", "ucdp": "id"}
-
-
-def _dataset_ref(text: Any) -> tuple[str | None, str | None]:
-    """(dataset name, the row's id in it) of a record, or (None, None) for our own events."""
-    part = json.loads(text) if isinstance(text, str) else None
-    if not isinstance(part, dict):
-        return None, None
-    name = part.get("name")
-    return name, (part.get("columns") or {}).get(DATASET_ID.get(name, "id"))
 
 
 def _typed(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -110,9 +100,7 @@ LIST_COLUMNS = ("actors", "source_urls", "source_publishers", "source_dates", "t
 
 
 def write_geojson(frame: gpd.GeoDataFrame, target: Path) -> Path:
-    return write_via_temp(target, lambda t: pyogrio.write_dataframe(
-        frame, t, driver="GeoJSON", layer=target.name.split(".")[0],
-        layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": "6", "WRITE_BBOX": "YES"}))
+    return geojson.write(frame, target)
 
 
 def write_layers_geojson(result: Result, target: Path) -> Path:

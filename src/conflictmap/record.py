@@ -8,6 +8,7 @@ to the model reaches every table without another list to update.
 
 from __future__ import annotations
 
+import json
 import types
 import typing
 from typing import Any
@@ -54,3 +55,16 @@ OWN_COLUMNS = ("id_cm", "title", "status", "event_type_cm", "sub_event_type_cm",
                "control_change_json", "fatalities_cm", "dataset_json", "geo_precision_cm",
                "geocoder", "admin1_layer", "admin1_uncertain", "border_distance_km",
                "side_uncertain", "controller")
+
+
+# the column holding each dataset's own id
+DATASET_ID = {"acled": "event_id_cnty", "ucdp": "id"}
+
+
+def dataset_ref(text: Any) -> tuple[str | None, str | None]:
+    """(dataset name, the row's id in it) of a record, or (None, None) for our own events."""
+    part = json.loads(text) if isinstance(text, str) else None
+    if not isinstance(part, dict):
+        return None, None
+    name = part.get("name")
+    return name, (part.get("columns") or {}).get(DATASET_ID.get(name, "id"))

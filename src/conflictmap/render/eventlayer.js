@@ -327,6 +327,12 @@
       var v = typeof text === "string" ? JSON.parse(text) : text;
       return v === null || v === undefined ? empty : v;
     }
+    var ROLE = {side_a: "side A", side_b: "side B", assoc_a: "with side A",
+                assoc_b: "with side B", other: "other"};
+    function actorText(a) {  // a plain name, or {name, role, inter}
+      if (typeof a === "string") return a;
+      return a.name + (a.role ? " (" + ROLE[a.role] + ")" : "");
+    }
     function popupNode(i, P) {
       var box = el("div", "cm-popup");
       var actors = parsed(P.actors, []), figures = parsed(P.figures, {});
@@ -340,14 +346,17 @@
       var dl = el("dl");
       row(dl, "Date", P.date + (P.date_precision !== "day" ? " (to the " + P.date_precision + ")" : ""));
       row(dl, "Type", D.types[E.type[i]] + (P.sub_type ? " / " + P.sub_type : ""));
-      row(dl, "Actors", actors.join("; "));
+      row(dl, "Actors", actors.map(actorText).join("; "));
       row(dl, "Place", P.place + " (" + D.precisions[E.prec[i]] + " precision, via " + P.geocoder + ")");
       row(dl, "Country / admin-1", [P.country || "?", P.admin1 || "?"].join(" / "));
       row(dl, "To the border", P.border_km === null ? null : P.border_km.toFixed(2) + " km");
       row(dl, "Controller that day", P.controller);
       var figs = Object.keys(figures).map(function (k) { return k + ": " + figures[k]; });
       if (figs.length) row(dl, "Figures", figs.join(", "));
-      row(dl, "Fatalities", P.fatalities);
+      row(dl, "Fatalities", P.fatalities === null ? "not reported" : P.fatalities);
+      var tags = parsed(P.tags, []);
+      if (tags.length) row(dl, "Tags", tags.join(", "));
+      if (P.dataset) row(dl, "Dataset", P.dataset + (P.dataset_id ? " " + P.dataset_id : ""));
       box.appendChild(dl);
       if (P.description) box.appendChild(el("p", "cm-desc", P.description));
       var src = el("ol", "cm-sources");
@@ -356,6 +365,7 @@
         li.appendChild(link(s.url, s.publisher));
         li.appendChild(document.createTextNode(", " + s.published));
         if (s.quote) li.appendChild(el("q", null, s.quote));
+        if (s.provenance) li.appendChild(el("div", "cm-provenance", "cites: " + s.provenance));
         if (isHttp(s.archive_url)) {
           li.appendChild(document.createTextNode(" "));
           li.appendChild(link(s.archive_url, "(archive)"));
@@ -519,6 +529,15 @@
     legend.addTo(map);
 
     // ---------------------------------------------------------------- URL hash: citable views
+    var byId = null;
+    function indexOfId(id) {  // ids are unique regardless of case: ARM4949 = arm4949
+      if (!byId) {
+        byId = new Map();
+        for (var k = 0; k < N; k++) byId.set(String(E.id[k]).toLowerCase(), k);
+      }
+      var i = byId.get(String(id).toLowerCase());
+      return i === undefined ? -1 : i;
+    }
     var hashLock = false;
     function writeHash() {
       if (hashLock) return;
@@ -539,7 +558,7 @@
       if (/^\d{4}-\d{2}-\d{2}$/.test(q.date || "")) setDay(dayIndex(D.start, q.date));
       hashLock = false;
       if (q.event) {
-        var i = E.id.indexOf(q.event);
+        var i = indexOfId(q.event);
         if (i >= 0) { if (!q.date) setDay(E.day[i]); openEvent(i, false); }
       }
       writeHash();
@@ -561,7 +580,7 @@
         for (var i = 0; i < N; i++) if (VISIBLE[i]) out.push(E.id[i]);
         return out;
       },
-      openEvent: function (id) { var i = E.id.indexOf(id); if (i >= 0) openEvent(i, false); return i >= 0; },
+      openEvent: function (id) { var i = indexOfId(id); if (i >= 0) openEvent(i, false); return i >= 0; },
       controller: function (area) { return controllerOn(areaByName[area], state.day); }
     };
     document.body.setAttribute("data-cm-ready", "1");

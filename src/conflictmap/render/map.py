@@ -27,6 +27,7 @@ from folium.template import Template
 
 from ..model import ACLED_TYPES, GeoPrecision, Status
 from ..pipeline import Result
+from ..record import dataset_ref
 from .assets import ASSETS, Bundle, inline_all
 
 TYPE_COLORS = {
@@ -132,6 +133,8 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
             return values.tolist()
         return values.astype(object).where(~missing, None).tolist()
 
+    refs = [dataset_ref(t) for t in rec["dataset_json"].tolist()]
+    dataset_refs = ([r[0] for r in refs], [r[1] for r in refs])
     when = rec["date"].astype(str)
     until = rec["end_date"]
     # columnar popups, nested parts as the JSON text they are stored as: no object per event
@@ -148,6 +151,8 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
                        for v in rec["fatalities"].tolist()],
         "description": column(rec, "description"),
         "sources": rec["sources_json"].tolist(),
+        "tags": column(rec, "tags_json"),
+        "dataset": dataset_refs[0], "dataset_id": dataset_refs[1],
     }
     handover = [lyr for lyr in result.layers.values() if lyr.spec.kind == "handover"]
     area_frame = handover[0].frame if handover else gpd.GeoDataFrame(
@@ -189,7 +194,7 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         },
         "popup_chunk": POPUP_CHUNK,
         "popup_chunks": compress_chunks(popup, len(f), POPUP_CHUNK,
-                                        raw=frozenset({"actors", "figures", "sources"})),
+                                        raw=frozenset({"actors", "figures", "sources", "tags"})),
         # many events: all titles as one compressed blob, decoded once when the list needs it
         "titles_gz": None if len(rec) <= LIST_LIMIT else compress_chunks(
             {"title": rec["title"].tolist()}, len(rec), len(rec))[0],
