@@ -7,15 +7,16 @@ from datetime import date
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
-from shapely.geometry import Point
+from shapely.geometry import Point, Polygon
 
 from conflictmap import layers
-from conflictmap.enrich import border_distance_km
+from conflictmap.enrich import border_distance_km, near_outlines, utm_epsg
 from conflictmap.pipeline import COLUMNS, UnresolvedPlaces, build
 from conflictmap.timeline import Timeline
 
-from .conftest import ROOT
+from .conftest import ROOT, enrich_points
 
 MANIFEST = ROOT / "geodata" / "layers.yaml"
 
@@ -110,3 +111,70 @@ def test_border_distance_is_metric():
                             crs=4326)
     d = border_distance_km(np.array([Point(45.1, 40.5)]), line)
     assert 8.4 < d[0] < 8.6  # 0.1 degree of longitude at 40.5 N is ~8.46 km
+
+
+# ---------------------------------------------------------------- district uncertain
+
+
+@pytest.mark.parametrize(("place", "lat", "lon", "admin1", "candidates"), [
+    # ACLED puts Archis in Tavush; our layer's Lori/Tavush line passes 0.8 km away
+    ("Archis", 41.1627, 44.8749, "Lori", ["Lori", "Tavush"]),
+    # ACLED puts Bardzrashen in Ararat (2.6 km away); Kotayk is 5.6 km away, beyond doubt
+    ("Bardzrashen", 40.0853, 44.5785, "Erevan", ["Erevan", "Ararat"]),
+    # Natural Earth's Yerevan is small: its centre is 3.7 km from Kotayk, 4.5 km from Ararat
+    ("Yerevan centre", 40.1792, 44.4991, "Erevan", ["Erevan", "Kotayk", "Ararat"]),
+])
+def test_points_near_a_district_line_are_uncertain(place, lat, lon, admin1, candidates):
+    r = enrich_points([(lat, lon)]).iloc[0]
+    assert r["admin1"] == admin1
+    assert bool(r["admin1_uncertain"]) is True
+    assert r["admin1_candidates"] == candidates
+
+
+def test_a_point_deep_inside_a_district_is_certain():
+    # Gavar: 15.8 km from Kotayk, the nearest other district
+    r = enrich_points([(40.3589, 45.1267)]).iloc[0]
+    assert r["admin1"] == "Gegharkunik"
+    assert bool(r["admin1_uncertain"]) is False
+    assert r["admin1_candidates"] == ["Gegharkunik"]
+
+
+def test_a_point_in_no_district_has_candidates_only_when_one_is_near():
+    # Tbilisi, far from any district of the layer; a point in Georgia 0.7 km from Tavush
+    far, near = enrich_points([(41.7151, 44.8271), (41.27, 44.9)]).itertuples()
+    assert pd.isna(far.admin1) and far.admin1_candidates == [] and not far.admin1_uncertain
+    assert (near.country, near.admin1_candidates) == ("GE", ["Tavush"])
+    assert pd.isna(near.admin1) and near.admin1_uncertain
+
+
+def test_bundled_events_carry_district_doubt(result):
+    mine = row(result, "2020-11-26-sotk-mine-entry")
+    assert bool(mine["admin1_uncertain"]) is True
+    assert mine["admin1_candidates"] == ["Gegharkunik", "Kəlbəcər"]
+    aghdam = row(result, "2020-11-20-aghdam-handover")
+    assert not aghdam["admin1_uncertain"] and aghdam["admin1_candidates"] == ["Ağdam"]
+
+
+def _square(x0: float, y0: float, size: float) -> np.ndarray:
+    return np.array([Polygon([(x0, y0), (x0 + size, y0), (x0 + size, y0 + size),
+                              (x0, y0 + size)])])
+
+
+def test_near_outlines_measures_metres_in_each_points_own_zone():
+    # a square straddling the zone 38/39 line at 48 E; points 0.01 degree of longitude
+    # (0.85 km at 40 N) outside its west and east sides, one in each zone, one far away
+    square = _square(47.5, 39.8, 1.0)
+    pts = np.array([Point(47.49, 40.3), Point(48.51, 40.3), Point(46.0, 40.3)])
+    assert list(utm_epsg(np.array([47.49, 48.51]), np.array([40.3, -1.0]))) == [32638, 32739]
+    pt, poly, km = near_outlines(pts, square, 2.0)
+    assert list(pt) == [0, 1] and list(poly) == [0, 0]
+    assert np.allclose(km, 0.852, atol=0.01)
+
+
+def test_near_outlines_with_nothing_to_measure():
+    square = _square(45.0, 40.0, 0.1)
+    for args in ((np.array([], dtype=object), square, 5.0),
+                 (np.array([Point(45.05, 40.05)]), square[:0], 5.0),
+                 (np.array([Point(45.05, 40.05)]), square, 0.0)):
+        pt, poly, km = near_outlines(*args)
+        assert len(pt) == len(poly) == len(km) == 0

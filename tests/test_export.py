@@ -86,6 +86,24 @@ def test_values_read_back_match_the_records(files, result, fmt):
     assert bool(mine["side_uncertain"]) and mine["admin1"] == "Gegharkunik"
 
 
+def test_district_doubt_travels_as_a_list_or_json_text(files):
+    mine_id = "2020-11-26-sotk-mine-entry"
+    both = ["Gegharkunik", "Kəlbəcər"]
+    doc = json.loads(files["geojson"].read_text("utf-8"))
+    props = {f["properties"]["id"]: f["properties"] for f in doc["features"]}
+    assert props[mine_id]["admin1_uncertain"] is True
+    assert props[mine_id]["admin1_candidates"] == both
+    for fmt in ("gpkg", "fgb"):
+        back = pyogrio.read_dataframe(files[fmt], layer="events").set_index("id")
+        assert json.loads(back.loc[mine_id, "admin1_candidates"]) == both
+        assert bool(back.loc[mine_id, "admin1_uncertain"])
+    import csv
+
+    rows = {r["event_id_cnty"]: r for r in csv.DictReader(files["csv"].open(encoding="utf-8"))}
+    assert json.loads(rows[mine_id]["admin1_candidates_json"]) == both
+    assert rows[mine_id]["admin1_uncertain"] == "true"
+
+
 def test_kml_has_times_and_escaped_balloons(files, result):
     kml = files["kml"].read_text("utf-8")
     assert "<TimeStamp>" in kml and "<when>2020-11-26T00:00:00Z</when>" in kml

@@ -49,6 +49,8 @@ def events_frame(result: Result) -> gpd.GeoDataFrame:
                      for v in result.records["end_date"].tolist()]
     f["border_distance_km"] = f["border_distance_km"].astype(float).round(3)
     f["side_uncertain"] = f["side_uncertain"].astype(bool)
+    f["admin1_uncertain"] = f["admin1_uncertain"].astype(bool)
+    f["admin1_candidates"] = [list(c) for c in f["admin1_candidates"]]
     for col in ("country", "admin1", "controller", "sub_event_type"):
         f[col] = [None if v is None or v != v else str(v) for v in f[col]]
     f["actors"] = [list(a) for a in f["actors"]]
@@ -79,10 +81,18 @@ def sources_table(events: list[Event]) -> pd.DataFrame:
                                        "archive_url", "accessed"])
 
 
-def write_gpkg(result: Result, target: Path) -> Path:
-    frame = events_frame(result)
-    for col in ("actors", "source_urls"):  # GPKG has no list type: JSON text
+LIST_COLUMNS = ("actors", "admin1_candidates", "source_urls")
+
+
+def lists_as_json(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The list columns as JSON text, for formats with no list type (GPKG, FlatGeobuf)."""
+    for col in LIST_COLUMNS:
         frame[col] = [json.dumps(v, ensure_ascii=False) for v in frame[col]]
+    return frame
+
+
+def write_gpkg(result: Result, target: Path) -> Path:
+    frame = lists_as_json(events_frame(result))
 
     def write(t: Path) -> None:
         pyogrio.write_dataframe(frame, t, driver="GPKG", layer="events")
@@ -134,9 +144,7 @@ def _when(v: date | datetime | None) -> str | None:
 
 
 def write_fgb(result: Result, target: Path) -> Path:
-    frame = events_frame(result)
-    for col in ("actors", "source_urls"):
-        frame[col] = [json.dumps(v, ensure_ascii=False) for v in frame[col]]
+    frame = lists_as_json(events_frame(result))
     return write_via_temp(target, lambda t: pyogrio.write_dataframe(
         frame, t, driver="FlatGeobuf", layer="events", layer_options={"SPATIAL_INDEX": "NO"}))
 
@@ -148,7 +156,8 @@ def write_fgb(result: Result, target: Path) -> Path:
 OWN = ["title", "status", "event_type_cm", "sub_event_type_cm", "date_cm", "date_precision_cm",
        "end_date_cm", "location_json", "description", "actors_json", "sources_json",
        "figures_json", "tags_json", "control_change_json", "fatalities_cm",
-       "geo_precision_cm", "geocoder", "admin1_layer", "border_distance_km", "side_uncertain",
+       "geo_precision_cm", "geocoder", "admin1_layer", "admin1_uncertain",
+       "admin1_candidates_json", "border_distance_km", "side_uncertain",
        "controller"]
 ACLED_COLUMNS = ["event_id_cnty", "event_date", "year", "time_precision", "event_type",
                  "sub_event_type", "actor1", "assoc_actor_1", "actor2", "iso", "country",
@@ -177,6 +186,8 @@ def _own(ev: Event, row: Any) -> dict[str, Any]:
         "fatalities_cm": "" if ev.fatalities is None else str(ev.fatalities),
         "geo_precision_cm": row.geo_precision, "geocoder": row.geocoder,
         "admin1_layer": _iso(row.admin1) or "",
+        "admin1_uncertain": str(bool(row.admin1_uncertain)).lower(),
+        "admin1_candidates_json": js(list(row.admin1_candidates)),
         "border_distance_km": "" if row.border_distance_km != row.border_distance_km
         else f"{row.border_distance_km:.3f}",
         "side_uncertain": str(bool(row.side_uncertain)).lower(),
