@@ -14,7 +14,7 @@ from shapely.geometry import Point, Polygon
 from conflictmap import layers
 from conflictmap.enrich import border_distance_km, near_outlines, utm_epsg
 from conflictmap.pipeline import COLUMNS, UnresolvedPlaces, build
-from conflictmap.timeline import Timeline
+from conflictmap.timeline import Change, Timeline
 
 from .conftest import ROOT, enrich_points
 
@@ -77,15 +77,66 @@ def test_kalbajar_controller_changes_on_the_25th(result):
 
 def test_controllers_vectorised_agrees_with_scalar(result):
     t = result.timeline
-    days = np.arange(np.datetime64("2020-11-01"), np.datetime64("2020-12-10"))
+    days = np.concatenate([np.arange(np.datetime64("1993-03-25"), np.datetime64("1993-04-10")),
+                           np.arange(np.datetime64("2020-11-01"), np.datetime64("2020-12-10"))])
     vec = t.controllers("Kalbajar", days)
     assert list(vec) == [t.controller("Kalbajar", d.astype(date)) for d in days]
+    assert vec[0] is None and vec[-1] == "Azerbaijan"
+
+
+def test_controller_is_unknown_before_the_earliest_known_state(result):
+    # the event says Armenia -> Azerbaijan on 2020-11-25; the layer says Armenia held Kalbajar
+    # from 1993-04-03 (from_since): before that, nothing is known
+    t = result.timeline
+    assert t.known_from("Kalbajar") == date(1993, 4, 3)
+    assert t.controller("Kalbajar", date(1992, 6, 1)) is None
+    assert t.controller("Kalbajar", date(1993, 4, 2)) is None
+    assert t.controller("Kalbajar", date(1993, 4, 3)) == "Armenia"
+    assert t.controller("Kalbajar", date(2020, 11, 24)) == "Armenia"
+    assert t.controller("Kalbajar", date(2020, 11, 26)) == "Azerbaijan"
+    assert t.controller("Lachin", date(1992, 5, 17)) is None
+    assert t.controller("Lachin", date(1992, 5, 18)) == "Armenia"
+    assert t.state_on(date(1993, 5, 1)) == {"Aghdam": None, "Kalbajar": "Armenia",
+                                            "Lachin": "Armenia"}
+
+
+def test_a_1992_event_in_kalbajar_has_no_controller():
+    kalbajar_town = (40.1067, 46.0383)
+    early = enrich_points([kalbajar_town], day=date(1992, 6, 1)).iloc[0]
+    assert early["handover_area"] == "Kalbajar" and early["controller"] is None
+    assert enrich_points([kalbajar_town], day=date(2020, 11, 24)).iloc[0]["controller"] \
+        == "Armenia"
+    assert enrich_points([kalbajar_town], day=date(2020, 11, 26)).iloc[0]["controller"] \
+        == "Azerbaijan"
+
+
+def test_without_a_known_start_only_the_states_after_the_first_change_are_known():
+    t = Timeline([Change("X", date(2020, 11, 25), "A", "B", None)])
+    assert t.known_from("X") == date(2020, 11, 25)
+    assert t.controller("X", date(2020, 11, 24)) is None
+    assert t.controller("X", date(2020, 11, 25)) == "B"
+    assert t.known_from("nowhere") is None and t.controller("nowhere", date(2020, 1, 1)) is None
+    days = np.array(["2020-11-24", "2020-11-25"], dtype="datetime64[D]")
+    assert list(t.controllers("X", days)) == [None, "B"]
+
+
+def test_layer_start_fits_only_the_change_that_ends_that_state():
+    handover = layers.load_layers(MANIFEST)["handover"].frame
+    # a user's event history: Azerbaijan lost Kalbajar in 1993 and got it back in 2020
+    t = Timeline.with_layer([Change("Kalbajar", date(1993, 4, 3), "Azerbaijan", "Armenia", "a"),
+                             Change("Kalbajar", date(2020, 11, 25), "Armenia", "Azerbaijan",
+                                    "b")], handover)
+    assert [c.before_since for c in t.by_area["Kalbajar"]] == [None, date(1993, 4, 3)]
+    assert t.controller("Kalbajar", date(1993, 4, 2)) is None
+    assert t.controller("Kalbajar", date(2000, 1, 1)) == "Armenia"
 
 
 def test_handover_layer_fills_areas_without_events():
     handover = layers.load_layers(MANIFEST)["handover"].frame
     t = Timeline.from_events([], handover)
     assert t.controller("Aghdam", date(2020, 11, 21)) == "Azerbaijan"
+    assert t.controller("Aghdam", date(1993, 7, 22)) is None
+    assert t.controller("Aghdam", date(1993, 7, 23)) == "Armenia"
 
 
 def test_unresolved_places_fail_together_with_suggestions(tmp_path):

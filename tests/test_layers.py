@@ -119,6 +119,16 @@ def test_handover_dates_match_events_and_mismatch_is_reported(tmp_path, bundled)
     assert "Kalbajar: handover_date 2020-11-25 but event" in r.stderr
 
 
+def test_handover_states_when_the_from_side_took_control(bundled):
+    h = bundled["handover"].frame.set_index("name")
+    assert h.loc["Kalbajar", "from_since"] == "1993-04-03"
+    assert h.loc["Aghdam", "from_since"] == "1993-07-23"
+    assert h.loc["Lachin", "from_since"] == "1992-05-18"
+    assert set(h["from_since_precision"]) == {"day"}
+    assert "822" in h.loc["Kalbajar", "from_since_source"]
+    assert "853" in h.loc["Aghdam", "from_since_source"]
+
+
 def test_bundled_geodata_is_small_and_has_sources():
     shipped = [p for p in GEO.iterdir() if p.suffix in (".geojson", ".yaml")]
     assert sum(p.stat().st_size for p in shipped) < 5 * 1024 * 1024

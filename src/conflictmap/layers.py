@@ -210,6 +210,16 @@ def check(
     return reports, problems
 
 
+def iso_day(value: object) -> date | None:
+    """The calendar day an ISO date (or datetime) text names, or None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
 def _handover_mismatches(frame: gpd.GeoDataFrame, by_area: dict[str, Event]) -> list[str]:
     out = []
     if "handover_date" not in frame.columns:

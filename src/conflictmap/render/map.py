@@ -154,10 +154,15 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     areas = []
     for name in area_frame["name"]:
         changes = timeline.by_area.get(str(name), [])
+        # unknown (null) before the earliest known state; that state is a change of its own
+        since = timeline.known_from(str(name))
+        first = [] if since is None or since >= changes[0].day else [
+            [(since - start).days, changes[0].before]]
         areas.append({
             "name": str(name),
-            "initial": changes[0].before if changes else None,
-            "changes": [[(c.day - start).days, c.after] for c in changes],
+            "initial": None,
+            "known_from": None if since is None else (since - start).days,
+            "changes": first + [[(c.day - start).days, c.after] for c in changes],
         })
     layers = []
     for lyr in result.layers.values():
