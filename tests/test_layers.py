@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -127,6 +128,26 @@ def test_handover_states_when_the_from_side_took_control(bundled):
     assert set(h["from_since_precision"]) == {"day"}
     assert "822" in h.loc["Kalbajar", "from_since_source"]
     assert "853" in h.loc["Aghdam", "from_since_source"]
+
+
+@pytest.mark.parametrize(("since", "extra", "message"), [
+    ("1993-13-03", {}, "Kalbajar: from_since '1993-13-03' is not an ISO date"),
+    ("2020-11-25", {}, "Kalbajar: from_since 2020-11-25 is not before handover_date 2020-11-25"),
+    ("1993-04-03", {"from_since_source": None}, "Kalbajar: from_since 1993-04-03 has no "
+                                                "from_since_source"),
+    ("1993-04-01", {"from_since_precision": "season"}, "from_since_precision 'season' is not"),
+])
+def test_layers_check_reports_a_bad_from_since(tmp_path, since, extra, message):
+    geo = tmp_path / "geodata"
+    shutil.copytree(GEO, geo, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    doc = json.loads((geo / "handover.geojson").read_text("utf-8"))
+    props = next(f["properties"] for f in doc["features"] if f["properties"]["name"] == "Kalbajar")
+    props.update({"from_since": since, **extra})
+    (geo / "handover.geojson").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    r = cm("layers", "check", "--manifest", str(geo / "layers.yaml"))
+    assert r.returncode == 1
+    problems = [x for x in r.stderr.splitlines() if not x.endswith("problem(s)")]
+    assert len(problems) == 1 and message in problems[0], r.stderr
 
 
 def test_bundled_geodata_is_small_and_has_sources():
