@@ -229,3 +229,6 @@ def test_near_outlines_with_nothing_to_measure():
                  (np.array([Point(45.05, 40.05)]), square, 0.0)):
         pt, poly, km = near_outlines(*args)
         assert len(pt) == len(poly) == len(km) == 0
+    # a point with no coordinates is near nothing, and the others keep their own index
+    pt, poly, km = near_outlines(np.array([Point(), Point(45.05, 40.05)]), square, 5.0)
+    assert list(pt) == [1] and list(poly) == [0] and 4.2 < km[0] < 4.3

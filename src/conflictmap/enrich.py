@@ -224,6 +224,15 @@ def _project(geoms: np.ndarray, epsg: int) -> np.ndarray:
         to_metric.transform(xy[:, 0], xy[:, 1])))
 
 
+def _reach_box(lonlat: np.ndarray, km: float) -> shapely.Polygon:
+    """The points' bounding box grown by `km` (generously, in degrees at the poleward edge)."""
+    x0, y0 = lonlat.min(axis=0)
+    x1, y1 = lonlat.max(axis=0)
+    dy = km / 110.0 * 1.01
+    dx = dy / max(np.cos(np.radians(min(max(abs(y0), abs(y1)) + dy, 89.0))), 1e-3)
+    return shapely.box(x0 - dx, y0 - dy, x1 + dx, y1 + dy)
+
+
 def near_outlines(points: np.ndarray, polys: np.ndarray, within_km: float,
                   metric_crs: Callable[[np.ndarray, np.ndarray], np.ndarray] = utm_epsg,
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -235,20 +244,23 @@ def near_outlines(points: np.ndarray, polys: np.ndarray, within_km: float,
     outline says, which the caller knows from the point-in-polygon join.
     """
     empty = np.zeros(0, dtype=np.int64)
+    parts = [(empty, empty, np.zeros(0))]
     if len(polys) == 0 or len(points) == 0 or not within_km > 0:
-        return empty, empty, np.zeros(0)
-    xy = shapely.get_coordinates(points)
-    crs = metric_crs(xy[:, 0], xy[:, 1])
-    outlines = shapely.boundary(polys)
-    parts = []
+        return parts[0]
+    located = np.flatnonzero(~shapely.is_missing(points) & ~shapely.is_empty(points))
+    xy = np.full((len(points), 2), np.nan)  # a point with no coordinates is near nothing
+    xy[located] = shapely.get_coordinates(points[located])
+    crs = metric_crs(xy[located, 0], xy[located, 1])
+    tree = shapely.STRtree(polys)
     for code in np.unique(crs):
-        idx = np.flatnonzero(crs == code)
-        seg, owner = segment_coords(_project(outlines, int(code)))
+        idx = located[crs == code]
+        near = tree.query(_reach_box(xy[idx], within_km))  # only polygons this zone can see
+        seg, owner = segment_coords(_project(shapely.boundary(polys[near]), int(code)))
         px, py = Transformer.from_crs(4326, int(code), always_xy=True).transform(
             xy[idx, 0], xy[idx, 1])
         p, poly, d = lines_within(np.asarray(px), np.asarray(py), seg, owner,
                                   within_km * 1000.0)
-        parts.append((idx[p], poly, d / 1000.0))
+        parts.append((idx[p], near[poly], d / 1000.0))
     pt, poly, km = (np.concatenate(c) for c in zip(*parts, strict=True))
     return pt, poly, km
 
@@ -285,7 +297,7 @@ def district_doubt(points: np.ndarray, polys: gpd.GeoDataFrame, accuracy_km: flo
 def enrich(events: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame,
            admin1: gpd.GeoDataFrame, borders: gpd.GeoDataFrame,
            handover: gpd.GeoDataFrame, timeline: Timeline,
-           border_accuracy_km: float, admin1_accuracy_km: float = 0.0) -> gpd.GeoDataFrame:
+           border_accuracy_km: float, admin1_accuracy_km: float) -> gpd.GeoDataFrame:
     """Adds country, admin1, admin1_uncertain, admin1_candidates, border_distance_km,
     side_uncertain, handover_area, controller.
 
