@@ -267,7 +267,7 @@ def near_outlines(points: np.ndarray, polys: np.ndarray, within_km: float,
 
 def district_doubt(points: np.ndarray, polys: gpd.GeoDataFrame, accuracy_km: float,
                    ) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
-    """(containing polygon or -1, uncertain, candidate names) per point.
+    """(name of the containing polygon or None, uncertain, candidate names) per point.
 
     Uncertain where a district other than the containing one lies closer than the layer's
     accuracy (or the point lies in two): the data cannot tell which it is in. Candidates are
@@ -287,11 +287,12 @@ def district_doubt(points: np.ndarray, polys: gpd.GeoDataFrame, accuracy_km: flo
     uncertain = np.zeros(len(points), dtype=bool)
     uncertain[pt] = True
     names = polys["name"].to_numpy(dtype=object)
-    candidates = [[] if i is None else [i] for i in _names_at(inside, polys, "name").tolist()]
+    admin1 = _names_at(inside, polys, "name")
+    candidates = [[] if i is None else [i] for i in admin1.tolist()]
     for p, name in zip(pt[order].tolist(), names[poly[order]].tolist(), strict=True):
         if name not in candidates[p]:
             candidates[p].append(name)
-    return inside, uncertain, candidates
+    return admin1, uncertain, candidates
 
 
 def enrich(events: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame,
@@ -306,8 +307,8 @@ def enrich(events: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame,
     pts = np.asarray(events.geometry.values)
     out = events.copy()
     out["country"] = _join_name(pts, countries, "iso")
-    inside, uncertain, candidates = district_doubt(pts, admin1, admin1_accuracy_km)
-    out["admin1"] = _names_at(inside, admin1, "name")
+    names, uncertain, candidates = district_doubt(pts, admin1, admin1_accuracy_km)
+    out["admin1"] = names
     out["admin1_uncertain"] = uncertain
     out["admin1_candidates"] = candidates
     dist = border_distance_km(pts, borders)
