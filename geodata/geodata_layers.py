@@ -57,15 +57,28 @@ ALIASES: dict[str, tuple[str, list[str]]] = {
 }
 
 # Districts returned to Azerbaijan under the 10 Nov 2020 statement; dates as they happened.
+# from_since: the day the `from` side's control began (taken by Armenian forces, 1992-93), so a
+# timeline knows nothing of the area's controller before it.
 HANDOVERS = [
     {"adm1_code": "AZE-1691", "name": "Aghdam", "handover_date": "2020-11-20",
      "due_date": "2020-11-20", "statement_point": "2",
+     "from_since": "1993-07-23", "from_since_precision": "day",
+     "from_since_source": "Agdam town taken 23 July 1993; UN Security Council resolution 853 "
+                          "(29 July 1993) condemns the seizure of the Agdam district",
      "note": "polygon is the whole district; Azerbaijan already held its eastern part"},
     {"adm1_code": "AZE-1682", "name": "Kalbajar", "handover_date": "2020-11-25",
      "due_date": "2020-11-15", "statement_point": "6",
+     "from_since": "1993-04-03", "from_since_precision": "day",
+     "from_since_source": "Kelbajar offensive, late March to early April 1993 (day approximate: "
+                          "accounts give 2 or 3 April); UN Security Council resolution 822 "
+                          "(30 April 1993)",
      "note": "postponed from 15 to 25 Nov at Armenia's request"},
     {"adm1_code": "AZE-1735", "name": "Lachin", "handover_date": "2020-12-01",
      "due_date": "2020-12-01", "statement_point": "6",
+     "from_since": "1992-05-18", "from_since_precision": "day",
+     "from_since_source": "Lachin town taken 18 May 1992, opening the corridor to Karabakh; "
+                          "Human Rights Watch/Helsinki, Azerbaijan: Seven Years of Conflict in "
+                          "Nagorno-Karabakh (1994)",
      "note": "the 5 km Lachin corridor stayed under Russian peacekeepers; NE's district "
              "polygon leaves Lachin town 1.7 km inside neighbouring Shusha"},
 ]
@@ -155,6 +168,7 @@ def handover(geoms: dict) -> bytes:
     for h in HANDOVERS:
         props = {"name": h["name"], "iso": h["adm1_code"], "handover_date": h["handover_date"],
                  "due_date": h["due_date"], "from": "Armenia", "to": "Azerbaijan",
+                 **{k: h[k] for k in ("from_since", "from_since_precision", "from_since_source")},
                  "statement_point": h["statement_point"], "note": h["note"]}
         feats.append(_feature(props, geoms[h["adm1_code"]]))
     return feature_collection(feats, "handover")

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 from typer.testing import CliRunner
 
+from conflictmap import layers
+from conflictmap.pipeline import enrich_with, layer_frames
+from conflictmap.timeline import Timeline
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+
+
+def enrich_points(points: list[tuple[float, float]], day: date = date(2020, 11, 26),
+                  manifest: Path = ROOT / "geodata" / "layers.yaml") -> gpd.GeoDataFrame:
+    """(lat, lon) points on one day, enriched against the manifest's layers as the build does."""
+    loaded = layers.load_layers(manifest)
+    events = gpd.GeoDataFrame({"date": [day] * len(points)}, geometry=gpd.points_from_xy(
+        [lon for _, lon in points], [lat for lat, _ in points]), crs=4326)
+    timeline = Timeline.with_layer([], layer_frames(loaded)["handover"])
+    return enrich_with(events, loaded, timeline)
 
 
 @pytest.fixture

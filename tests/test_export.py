@@ -9,6 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -84,6 +85,49 @@ def test_values_read_back_match_the_records(files, result, fmt):
         assert urls == [s.url for s in ev.sources if s.url]
     mine = back.loc["2020-11-26-sotk-mine-entry"]
     assert bool(mine["side_uncertain"]) and mine["admin1"] == "Gegharkunik"
+
+
+def test_district_doubt_travels_as_a_list_or_json_text(files):
+    mine_id = "2020-11-26-sotk-mine-entry"
+    both = ["Gegharkunik", "Kəlbəcər"]
+    doc = json.loads(files["geojson"].read_text("utf-8"))
+    props = {f["properties"]["id"]: f["properties"] for f in doc["features"]}
+    assert props[mine_id]["admin1_uncertain"] is True
+    assert props[mine_id]["admin1_candidates"] == both
+    for fmt in ("gpkg", "fgb"):
+        back = pyogrio.read_dataframe(files[fmt], layer="events").set_index("id")
+        assert json.loads(back.loc[mine_id, "admin1_candidates"]) == both
+        assert bool(back.loc[mine_id, "admin1_uncertain"])
+    import csv
+
+    rows = {r["event_id_cnty"]: r for r in csv.DictReader(files["csv"].open(encoding="utf-8"))}
+    assert json.loads(rows[mine_id]["admin1_candidates_json"]) == both
+    assert rows[mine_id]["admin1_uncertain"] == "true"
+
+
+def test_an_unknown_controller_is_written_as_null(tmp_path):
+    events = tmp_path / "events"
+    shutil.copytree(ROOT / "events", events)
+    (events / "1992-06-01-kalbajar-shelling.yaml").write_text(
+        "date: 1992-06-01\ntitle: Shelling near Kalbajar\nevent_type: Explosions/Remote violence\n"
+        "location: {name: Kalbajar, lat: 40.1067, lon: 46.0383, precision: settlement}\n"
+        "sources: [{publisher: p, published: 1992-06-02}]\n", "utf-8")
+    result = build(events, ROOT / "geodata" / "layers.yaml",
+                   gazetteer=ROOT / "geodata" / "gazetteer.yaml")
+    ident = "1992-06-01-kalbajar-shelling"
+    out = {fmt: export.export(result, fmt, tmp_path / f"e{export.SUFFIX[fmt]}")
+           for fmt in ("geojson", "gpkg", "fgb", "csv")}
+    doc = json.loads(out["geojson"].read_text("utf-8"))
+    props = {f["properties"]["id"]: f["properties"] for f in doc["features"]}
+    assert props[ident]["controller"] is None
+    assert props["2020-11-25-kalbajar-handover"]["controller"] == "Azerbaijan"
+    for fmt in ("gpkg", "fgb"):
+        back = pyogrio.read_dataframe(out[fmt], layer="events").set_index("id")
+        assert pd.isna(back.loc[ident, "controller"]), fmt  # NULL, not "" or "None"
+    import csv
+
+    rows = {r["event_id_cnty"]: r for r in csv.DictReader(out["csv"].open(encoding="utf-8"))}
+    assert rows[ident]["controller"] == ""  # CSV's only null: an empty cell, never "None"
 
 
 def test_kml_has_times_and_escaped_balloons(files, result):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from shapely.geometry import LineString, Point, Polygon
 
 from conflictmap import layers
 
-from .conftest import ROOT
+from .conftest import ROOT, enrich_points
 
 GEO = ROOT / "geodata"
 MANIFEST = GEO / "layers.yaml"
@@ -68,11 +69,14 @@ def test_town_falls_in_its_district(bundled, town):
     assert district_of(bundled, lon, lat) == [district]
 
 
-@pytest.mark.xfail(strict=True, reason="Natural Earth's Shusha polygon overreaches ~2 km west: "
-                   "Lachin town lies 1.7 km inside it (see geodata/SOURCES.md)")
-def test_lachin_town_falls_in_lachin(bundled):
-    lon, lat, district = TOWNS["Lachin"]
-    assert district_of(bundled, lon, lat) == [district]
+def test_lachin_town_is_district_uncertain_between_shusha_and_lachin():
+    # Natural Earth's Shusha polygon overreaches ~2 km west: Lachin town lies 1.7 km inside
+    # it (see geodata/SOURCES.md). The join says Şuşa; the doubt names both.
+    lon, lat, _ = TOWNS["Lachin"]
+    r = enrich_points([(lat, lon)]).iloc[0]
+    assert r["admin1"] == "Şuşa"
+    assert bool(r["admin1_uncertain"]) is True
+    assert r["admin1_candidates"] == ["Şuşa", "Laçın"]
 
 
 def test_lachin_town_is_within_the_stated_accuracy_of_lachin(bundled):
@@ -114,6 +118,36 @@ def test_handover_dates_match_events_and_mismatch_is_reported(tmp_path, bundled)
     r = cm("layers", "check", "--events", str(events))
     assert r.returncode == 1
     assert "Kalbajar: handover_date 2020-11-25 but event" in r.stderr
+
+
+def test_handover_states_when_the_from_side_took_control(bundled):
+    h = bundled["handover"].frame.set_index("name")
+    assert h.loc["Kalbajar", "from_since"] == "1993-04-03"
+    assert h.loc["Aghdam", "from_since"] == "1993-07-23"
+    assert h.loc["Lachin", "from_since"] == "1992-05-18"
+    assert set(h["from_since_precision"]) == {"day"}
+    assert "822" in h.loc["Kalbajar", "from_since_source"]
+    assert "853" in h.loc["Aghdam", "from_since_source"]
+
+
+@pytest.mark.parametrize(("since", "extra", "message"), [
+    ("1993-13-03", {}, "Kalbajar: from_since '1993-13-03' is not an ISO date"),
+    ("2020-11-25", {}, "Kalbajar: from_since 2020-11-25 is not before handover_date 2020-11-25"),
+    ("1993-04-03", {"from_since_source": None}, "Kalbajar: from_since 1993-04-03 has no "
+                                                "from_since_source"),
+    ("1993-04-01", {"from_since_precision": "season"}, "from_since_precision 'season' is not"),
+])
+def test_layers_check_reports_a_bad_from_since(tmp_path, since, extra, message):
+    geo = tmp_path / "geodata"
+    shutil.copytree(GEO, geo, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    doc = json.loads((geo / "handover.geojson").read_text("utf-8"))
+    props = next(f["properties"] for f in doc["features"] if f["properties"]["name"] == "Kalbajar")
+    props.update({"from_since": since, **extra})
+    (geo / "handover.geojson").write_text(json.dumps(doc, ensure_ascii=False), "utf-8")
+    r = cm("layers", "check", "--manifest", str(geo / "layers.yaml"))
+    assert r.returncode == 1
+    problems = [x for x in r.stderr.splitlines() if not x.endswith("problem(s)")]
+    assert len(problems) == 1 and message in problems[0], r.stderr
 
 
 def test_bundled_geodata_is_small_and_has_sources():

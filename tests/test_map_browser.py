@@ -192,6 +192,7 @@ def test_hash_opens_the_event_popup(browser, bundled):
     text = popup.text_content()
     assert "Azerbaijani troops enter the Sotk (Zod) gold mine" in text
     assert "side of border uncertain" in text and "0.13 km" in text
+    assert "district uncertain" in text and "Gegharkunik or Kəlbəcər" in text
     hrefs = popup.locator("a").evaluate_all("els => els.map(a => a.href)")
     assert "https://southfront.org/azerbaijani-troops-entered-largest-armenian-gold-mine-on-" \
            "nagorno-karabakh-border-videos/" in hrefs

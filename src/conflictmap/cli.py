@@ -353,7 +353,7 @@ def enrich_cmd(
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     table = Table(title=f"{len(frame)} events enriched")
-    cols = ("date", "id", "place_name", "geocoder", "country", "admin1", "border_distance_km", "side_uncertain", "controller")
+    cols = ("date", "id", "place_name", "geocoder", "country", "admin1", "admin1_uncertain", "border_distance_km", "side_uncertain", "controller")
     for c in cols:
         table.add_column(c.replace("border_distance_km", "km to border"))
     for row in frame.itertuples():

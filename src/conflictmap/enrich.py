@@ -1,11 +1,15 @@
 """Spatial enrichment, vectorised: country, admin-1, distance to the border, side-uncertain,
-and the controller of the area on the event's date.
+district-uncertain, and the controller of the area on the event's date.
 
-Distances are computed in a metric CRS (UTM 38N fits this region); "side uncertain" is honest
-arithmetic: a point closer to the border than the border data's accuracy could lie either side.
+Distances are computed in a metric CRS (UTM 38N fits this region; district distances use each
+point's own UTM zone); "side uncertain" is honest arithmetic: a point closer to the border than
+the border data's accuracy could lie either side. "District uncertain" is the same for admin-1
+outlines: a point closer to another district than the layer's accuracy could lie in it.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import geopandas as gpd
 import numpy as np
@@ -39,27 +43,54 @@ def subdivide(geoms: np.ndarray, cell: float = CELL_DEG) -> tuple[np.ndarray, np
     return pieces[keep], geom_idx[keep]
 
 
-def segments(lines: np.ndarray) -> np.ndarray:
-    """Lines as two-point segments, so nearest-line queries touch only a few vertices."""
-    parts = shapely.get_parts(lines)
+def segment_coords(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lines as segments (N x 4: ax, ay, bx, by) and the index of the line each came from."""
+    parts, line = shapely.get_parts(lines, return_index=True)
     coords, part = shapely.get_coordinates(parts, return_index=True)
     same = part[1:] == part[:-1]
-    return shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
+    return np.hstack([coords[:-1][same], coords[1:][same]]), line[part[:-1][same]]
 
 
-def _join_name(points: np.ndarray, polys: gpd.GeoDataFrame, column: str) -> np.ndarray:
-    """For each point, `column` of the polygon containing it (first by layer order), or None."""
-    out = np.full(len(points), None, dtype=object)
+def segments(lines: np.ndarray) -> np.ndarray:
+    """Lines as two-point segments, so nearest-line queries touch only a few vertices."""
+    return shapely.linestrings(segment_coords(lines)[0].reshape(-1, 2, 2))
+
+
+def _inside_pairs(points: np.ndarray, polys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(point, polygon) for every polygon a point lies in (or on), sorted by point then polygon."""
+    empty = np.zeros(0, dtype=np.int64)
     if len(polys) == 0 or len(points) == 0:
-        return out
-    pieces, owner = subdivide(np.asarray(polys.geometry.values))
+        return empty, empty
+    pieces, owner = subdivide(polys)
     pt_idx, piece_idx = shapely.STRtree(pieces).query(points, predicate="intersects")
     poly_idx = owner[piece_idx]
     order = np.lexsort((poly_idx, pt_idx))
     pt_idx, poly_idx = pt_idx[order], poly_idx[order]
-    first = np.unique(pt_idx, return_index=True)[1]
-    out[pt_idx[first]] = polys[column].to_numpy(dtype=object)[poly_idx[first]]
+    new = np.ones(len(pt_idx), dtype=bool)
+    new[1:] = (pt_idx[1:] != pt_idx[:-1]) | (poly_idx[1:] != poly_idx[:-1])
+    return pt_idx[new], poly_idx[new]
+
+
+def _first_of(pt: np.ndarray, poly: np.ndarray, n: int) -> np.ndarray:
+    """For each of n points, the first polygon paired with it (pairs sorted by point), or -1."""
+    out = np.full(n, -1, dtype=np.int64)
+    first = np.unique(pt, return_index=True)[1]
+    out[pt[first]] = poly[first]
     return out
+
+
+def _names_at(index: np.ndarray, polys: gpd.GeoDataFrame, column: str) -> np.ndarray:
+    """`column` of the polygon at each index; None where the index is -1."""
+    out = np.full(len(index), None, dtype=object)
+    found = index >= 0
+    out[found] = polys[column].to_numpy(dtype=object)[index[found]]
+    return out
+
+
+def _join_name(points: np.ndarray, polys: gpd.GeoDataFrame, column: str) -> np.ndarray:
+    """For each point, `column` of the polygon containing it (first by layer order), or None."""
+    pt, poly = _inside_pairs(points, np.asarray(polys.geometry.values))
+    return _names_at(_first_of(pt, poly, len(points)), polys, column)
 
 
 def _segment_distance(px, py, ax, ay, bx, by) -> np.ndarray:
@@ -83,34 +114,90 @@ def nearest_segment_distance(px: np.ndarray, py: np.ndarray, seg: np.ndarray,
     out = np.full(len(px), np.nan)
     if len(seg) == 0 or len(px) == 0:
         return out
+    inverse, centres = _cells(px, py, cell)
+    # candidate segments per cell: within the nearest one's distance plus a diagonal
+    tree = shapely.STRtree(shapely.linestrings(seg.reshape(-1, 2, 2)))
+    _, dmin = tree.query_nearest(centres, return_distance=True, all_matches=False)
+    per_cell = _per_cell(tree, centres, dmin + cell * np.sqrt(2) + 1e-6)
+    for lo in range(0, len(px), chunk):
+        point, s_idx, first = _expand(inverse[lo:lo + chunk], *per_cell)
+        d = _segment_distance(px[lo:lo + chunk][point], py[lo:lo + chunk][point], *seg[s_idx].T)
+        out[lo:lo + chunk] = np.minimum.reduceat(d, first)
+    return out
+
+
+def lines_within(px: np.ndarray, py: np.ndarray, seg: np.ndarray, owner: np.ndarray,
+                 within: float, cell: float = 2000.0, chunk: int = 200_000,
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(point, owner, distance) for each point and line (the `owner` of its segments) closer
+    than `within`, the nearest segment's distance once per pair.
+
+    Same bucketing as `nearest_segment_distance`: a cell keeps the segments within `within`
+    plus half a diagonal of its centre, sorted by owner, so points far from every line cost
+    nothing and each pair's segments are adjacent rows.
+    """
+    found = [(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))]
+    if len(seg) == 0 or len(px) == 0:
+        return found[0]
+    inverse, centres = _cells(px, py, cell)
+    tree = shapely.STRtree(shapely.linestrings(seg.reshape(-1, 2, 2)))
+    per_cell = _per_cell(tree, centres, np.full(len(centres), within + cell * np.sqrt(0.5)),
+                         owner)
+    for lo in range(0, len(px), chunk):
+        point, s_idx, _ = _expand(inverse[lo:lo + chunk], *per_cell)
+        if len(point) == 0:
+            continue
+        d = _segment_distance(px[lo:lo + chunk][point], py[lo:lo + chunk][point], *seg[s_idx].T)
+        line = owner[s_idx]
+        start = np.flatnonzero(np.r_[True, (point[1:] != point[:-1]) | (line[1:] != line[:-1])])
+        d = np.minimum.reduceat(d, start)
+        near = d < within
+        found.append((point[start][near] + lo, line[start][near], d[near]))
+    pt, line, d = (np.concatenate(c) for c in zip(*found, strict=True))
+    return pt, line, d
+
+
+def _cells(px: np.ndarray, py: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points bucketed in square cells: (cell number of each point, the cells' centres)."""
     x0, y0 = px.min(), py.min()
     ix = ((px - x0) // cell).astype(np.int64)
     iy = ((py - y0) // cell).astype(np.int64)
     width = int(ix.max()) + 1
-    cell_id = iy * width + ix
-    cells, inverse = np.unique(cell_id, return_inverse=True)
-    cx = x0 + (cells % width + 0.5) * cell
-    cy = y0 + (cells // width + 0.5) * cell
-    ax, ay, bx, by = seg.T
-    # candidate segments per cell (CSR): within the nearest one's distance plus a diagonal
-    tree = shapely.STRtree(shapely.linestrings(seg.reshape(-1, 2, 2)))
-    centres = shapely.points(cx, cy)
-    _, dmin = tree.query_nearest(centres, return_distance=True, all_matches=False)
-    rows, segs = tree.query(centres, predicate="dwithin", distance=dmin + cell * np.sqrt(2) + 1e-6)
-    order = np.argsort(rows, kind="stable")
-    rows, segs = rows[order], segs[order]
-    counts = np.bincount(rows, minlength=len(cells))
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    for lo in range(0, len(px), chunk):
-        cid = inverse[lo:lo + chunk]
-        n = counts[cid]
-        point = np.repeat(np.arange(len(cid)), n)
-        offs = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-        s_idx = segs[starts[cid][point] + offs]
-        d = _segment_distance(px[lo:lo + chunk][point], py[lo:lo + chunk][point],
-                              ax[s_idx], ay[s_idx], bx[s_idx], by[s_idx])
-        out[lo:lo + chunk] = np.minimum.reduceat(d, np.cumsum(n) - n)
-    return out
+    cells, inverse = _dense(iy * width + ix, width * (int(iy.max()) + 1))
+    centres = shapely.points(x0 + (cells % width + 0.5) * cell, y0 + (cells // width + 0.5) * cell)
+    return inverse, centres
+
+
+def _dense(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct ids sorted, index of each id among them), like np.unique(return_inverse)
+    but without sorting all ids when the id range is small enough for a lookup table."""
+    if size > 4 * len(ids) + 1_000_000:
+        return np.unique(ids, return_inverse=True)
+    present = np.zeros(size, dtype=bool)
+    present[ids] = True
+    cells = np.flatnonzero(present)
+    rank = np.cumsum(present) - 1
+    return cells, rank[ids]
+
+
+def _per_cell(tree: shapely.STRtree, centres: np.ndarray, reach: np.ndarray,
+              key: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Candidate segments of each cell as CSR: (segments, count per cell, start per cell);
+    within a cell in tree order, or by `key` of the segment when given."""
+    rows, segs = tree.query(centres, predicate="dwithin", distance=reach)
+    order = np.argsort(rows, kind="stable") if key is None else np.lexsort((key[segs], rows))
+    counts = np.bincount(rows[order], minlength=len(centres))
+    return segs[order], counts, np.concatenate([[0], np.cumsum(counts)])
+
+
+def _expand(cid: np.ndarray, segs: np.ndarray, counts: np.ndarray, starts: np.ndarray,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One row per (point, candidate segment): (point, segment, first row of each point)."""
+    n = counts[cid]
+    first = np.cumsum(n) - n
+    point = np.repeat(np.arange(len(cid)), n)
+    offs = np.arange(n.sum()) - np.repeat(first, n)
+    return point, segs[starts[cid][point] + offs], first
 
 
 def border_distance_km(points: np.ndarray, borders: gpd.GeoDataFrame) -> np.ndarray:
@@ -125,18 +212,105 @@ def border_distance_km(points: np.ndarray, borders: gpd.GeoDataFrame) -> np.ndar
     return nearest_segment_distance(np.asarray(px), np.asarray(py), coords) / 1000.0
 
 
+def utm_epsg(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """EPSG code of the UTM zone of each WGS84 point (326xx north, 327xx south)."""
+    zone = np.clip(np.floor((np.asarray(lon) + 180.0) / 6.0).astype(np.int64) + 1, 1, 60)
+    return np.where(np.asarray(lat) >= 0, 32600, 32700) + zone
+
+
+def _project(geoms: np.ndarray, epsg: int) -> np.ndarray:
+    to_metric = Transformer.from_crs(4326, epsg, always_xy=True)
+    return shapely.transform(geoms, lambda xy: np.column_stack(
+        to_metric.transform(xy[:, 0], xy[:, 1])))
+
+
+def _reach_box(lonlat: np.ndarray, km: float) -> shapely.Polygon:
+    """The points' bounding box grown by `km` (generously, in degrees at the poleward edge)."""
+    x0, y0 = lonlat.min(axis=0)
+    x1, y1 = lonlat.max(axis=0)
+    dy = km / 110.0 * 1.01
+    dx = dy / max(np.cos(np.radians(min(max(abs(y0), abs(y1)) + dy, 89.0))), 1e-3)
+    return shapely.box(x0 - dx, y0 - dy, x1 + dx, y1 + dy)
+
+
+def near_outlines(points: np.ndarray, polys: np.ndarray, within_km: float,
+                  metric_crs: Callable[[np.ndarray, np.ndarray], np.ndarray] = utm_epsg,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(point, polygon, km) for each WGS84 point and polygon whose outline is closer than
+    `within_km`, the nearest distance once per pair, in the CRS `metric_crs` gives each point
+    (points are grouped by CRS; each group sees the polygons projected to its own CRS).
+
+    Only outlines are measured: a point inside a polygon is at distance 0 from it whatever its
+    outline says, which the caller knows from the point-in-polygon join.
+    """
+    empty = np.zeros(0, dtype=np.int64)
+    parts = [(empty, empty, np.zeros(0))]
+    if len(polys) == 0 or len(points) == 0 or not within_km > 0:
+        return parts[0]
+    located = np.flatnonzero(~shapely.is_missing(points) & ~shapely.is_empty(points))
+    xy = np.full((len(points), 2), np.nan)  # a point with no coordinates is near nothing
+    xy[located] = shapely.get_coordinates(points[located])
+    crs = metric_crs(xy[located, 0], xy[located, 1])
+    tree = shapely.STRtree(polys)
+    for code in np.unique(crs):
+        idx = located[crs == code]
+        near = tree.query(_reach_box(xy[idx], within_km))  # only polygons this zone can see
+        seg, owner = segment_coords(_project(shapely.boundary(polys[near]), int(code)))
+        px, py = Transformer.from_crs(4326, int(code), always_xy=True).transform(
+            xy[idx, 0], xy[idx, 1])
+        p, poly, d = lines_within(np.asarray(px), np.asarray(py), seg, owner,
+                                  within_km * 1000.0)
+        parts.append((idx[p], near[poly], d / 1000.0))
+    pt, poly, km = (np.concatenate(c) for c in zip(*parts, strict=True))
+    return pt, poly, km
+
+
+def district_doubt(points: np.ndarray, polys: gpd.GeoDataFrame, accuracy_km: float,
+                   ) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
+    """(name of the containing polygon or None, uncertain, candidate names) per point.
+
+    Uncertain where a district other than the containing one lies closer than the layer's
+    accuracy (or the point lies in two): the data cannot tell which it is in. Candidates are
+    the containing district first, then the others by distance.
+    """
+    geoms = np.asarray(polys.geometry.values)
+    in_pt, in_poly = _inside_pairs(points, geoms)
+    inside = _first_of(in_pt, in_poly, len(points))
+    near_pt, near_poly, near_km = near_outlines(points, geoms, accuracy_km)
+    # the other districts: any the point also lies in (0 km), then those near, by distance
+    pt = np.concatenate([in_pt, near_pt])
+    poly = np.concatenate([in_poly, near_poly])
+    km = np.concatenate([np.zeros(len(in_pt)), near_km])
+    other = poly != inside[pt]
+    pt, poly, km = pt[other], poly[other], km[other]
+    order = np.lexsort((km, pt))
+    uncertain = np.zeros(len(points), dtype=bool)
+    uncertain[pt] = True
+    names = polys["name"].to_numpy(dtype=object)
+    admin1 = _names_at(inside, polys, "name")
+    candidates = [[] if i is None else [i] for i in admin1.tolist()]
+    for p, name in zip(pt[order].tolist(), names[poly[order]].tolist(), strict=True):
+        if name not in candidates[p]:
+            candidates[p].append(name)
+    return admin1, uncertain, candidates
+
+
 def enrich(events: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame,
            admin1: gpd.GeoDataFrame, borders: gpd.GeoDataFrame,
            handover: gpd.GeoDataFrame, timeline: Timeline,
-           border_accuracy_km: float) -> gpd.GeoDataFrame:
-    """Adds country, admin1, border_distance_km, side_uncertain, handover_area, controller.
+           border_accuracy_km: float, admin1_accuracy_km: float) -> gpd.GeoDataFrame:
+    """Adds country, admin1, admin1_uncertain, admin1_candidates, border_distance_km,
+    side_uncertain, handover_area, controller.
 
     `events` needs point geometry (WGS84) and a `date` column of calendar days.
     """
-    pts = events.geometry.values
+    pts = np.asarray(events.geometry.values)
     out = events.copy()
     out["country"] = _join_name(pts, countries, "iso")
-    out["admin1"] = _join_name(pts, admin1, "name")
+    names, uncertain, candidates = district_doubt(pts, admin1, admin1_accuracy_km)
+    out["admin1"] = names
+    out["admin1_uncertain"] = uncertain
+    out["admin1_candidates"] = candidates
     dist = border_distance_km(pts, borders)
     out["border_distance_km"] = np.round(dist, 3)
     out["side_uncertain"] = dist < border_accuracy_km

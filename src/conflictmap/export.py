@@ -64,6 +64,8 @@ def events_frame(result: Result) -> gpd.GeoDataFrame:
                       for v in rec["date"].tolist()]
     f["border_distance_km"] = f["border_distance_km"].astype(float).round(3)
     f["side_uncertain"] = [None if v is None or v != v else bool(v) for v in f["side_uncertain"]]
+    f["admin1_uncertain"] = [None if v is None or v != v else bool(v)
+                             for v in f["admin1_uncertain"]]
     for col in ("country", "admin1", "controller", "sub_event_type"):
         f[col] = [_text(v) for v in f[col]]
     f["actors"] = [list(a) for a in f["actors"]]
@@ -96,7 +98,8 @@ def _typed(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-LIST_COLUMNS = ("actors", "source_urls", "source_publishers", "source_dates", "tags")
+LIST_COLUMNS = ("actors", "admin1_candidates", "source_urls", "source_publishers",
+                "source_dates", "tags")
 
 
 def write_geojson(frame: gpd.GeoDataFrame, target: Path) -> Path:
@@ -219,6 +222,7 @@ def _own(ev: Event, row: Any, kind: str) -> dict[str, Any]:
         "geo_precision_cm": row.geo_precision, "geocoder": row.geocoder,
         "admin1_layer": _iso(row.admin1) or "",
         "admin1_uncertain": _flag(getattr(row, "admin1_uncertain", None)),
+        "admin1_candidates_json": js(list(row.admin1_candidates)),
         "border_distance_km": "" if row.border_distance_km != row.border_distance_km
         else f"{row.border_distance_km:.3f}",
         "side_uncertain": _flag(row.side_uncertain),

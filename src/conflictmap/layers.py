@@ -210,11 +210,23 @@ def check(
     return reports, problems
 
 
+def iso_day(value: object) -> date | None:
+    """The calendar day an ISO date (or datetime) text names, or None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
 def _handover_mismatches(frame: gpd.GeoDataFrame, by_area: dict[str, Event]) -> list[str]:
     out = []
     if "handover_date" not in frame.columns:
         return ["handover layer needs a `handover_date` attribute"]
-    for name, when in zip(frame["name"], frame["handover_date"], strict=True):
+    for row in frame.drop(columns="geometry").to_dict("records"):
+        name, when = row["name"], row["handover_date"]
+        out += _since_problems(name, when, row)
         ev = by_area.get(str(name))
         if ev is None:
             out.append(f"{name}: no control-change event in events/ for this area")
@@ -222,6 +234,36 @@ def _handover_mismatches(frame: gpd.GeoDataFrame, by_area: dict[str, Event]) -> 
         if str(when)[:10] != ev.day.isoformat():
             out.append(f"{name}: handover_date {str(when)[:10]} but event {ev.id} "
                        f"says {ev.day.isoformat()}")
+    return out
+
+
+SINCE_PRECISIONS = ("day", "month")
+
+
+def _given(value: object) -> bool:
+    """An attribute GDAL read back as set: not null, not NaN, not empty text."""
+    return value is not None and value == value and value != ""
+
+
+def _since_problems(name: object, when: object, row: dict[str, Any]) -> list[str]:
+    """`from_since` (when the `from` side's control began), if given: an ISO date before the
+    handover, with a source and a precision the timeline can state."""
+    since = row.get("from_since")
+    if not _given(since):
+        return []
+    day, handover = iso_day(since), iso_day(when)
+    if day is None:
+        return [f"{name}: from_since {since!r} is not an ISO date (YYYY-MM-DD)"]
+    out = []
+    if handover is not None and day >= handover:
+        out.append(f"{name}: from_since {day.isoformat()} is not before handover_date "
+                   f"{handover.isoformat()}")
+    if not _given(row.get("from_since_source")):
+        out.append(f"{name}: from_since {day.isoformat()} has no from_since_source")
+    precision = row.get("from_since_precision")
+    if _given(precision) and precision not in SINCE_PRECISIONS:
+        out.append(f"{name}: from_since_precision {precision!r} is not one of "
+                   + ", ".join(SINCE_PRECISIONS))
     return out
 
 

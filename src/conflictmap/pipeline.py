@@ -33,7 +33,8 @@ from .yamlrecords import yaml_records
 
 COLUMNS = ["id", "date", "end_date", "date_precision", "title", "event_type", "sub_event_type",
            "actors", "status", "place_name", "geo_precision", "geocoder", "country", "admin1",
-           "border_distance_km", "side_uncertain", "controller", "source_urls"]
+           "admin1_uncertain", "admin1_candidates", "border_distance_km", "side_uncertain",
+           "controller", "source_urls"]
 
 
 @dataclass(frozen=True)
@@ -208,8 +209,7 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
     paths = events_dir if isinstance(events_dir, list) else [events_dir]
     records = load_records(paths, datasets or [])
     loaded = layer_io.load_layers(manifest)
-    frames = {kind: concat_layers(layer_io.of_kind(loaded, kind))
-              for kind in ("country", "admin1", "line", "handover")}
+    frames = layer_frames(loaded)
     geocoders = Geocoders.offline(frames["admin1"], gazetteer, online)
     keep, unresolved, warnings = _locate_missing(records, geocoders)
     if unresolved and not allow_unresolved:
@@ -233,14 +233,33 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
         "geocoder": records["_geocoder"].to_numpy(),
         "source_urls": records["source_urls"].to_numpy(),
     }, geometry=gpd.points_from_xy(records["_lon"], records["_lat"]), crs=4326)
-    accuracy = max((lyr.spec.accuracy_km for lyr in loaded.values()
-                    if lyr.spec.kind in ("line", "country")), default=0.0)
-    enriched = enrich(frame, countries=frames["country"], admin1=frames["admin1"],
-                      borders=frames["line"], handover=frames["handover"],
-                      timeline=timeline, border_accuracy_km=accuracy)
+    enriched = enrich_with(frame, loaded, timeline, frames)
     enriched = enriched[[*COLUMNS, "handover_area", "geometry"]]
     records = records.drop(columns=["_lat", "_lon", "_place", "_precision", "_geocoder"])
     return Result(enriched, records, timeline, loaded, unresolved, warnings)
+
+
+def layer_frames(loaded: dict[str, layer_io.Layer]) -> dict[str, gpd.GeoDataFrame]:
+    """The layers enrichment joins against, one WGS84 frame per kind."""
+    return {kind: concat_layers(layer_io.of_kind(loaded, kind))
+            for kind in ("country", "admin1", "line", "handover")}
+
+
+def enrich_with(frame: gpd.GeoDataFrame, loaded: dict[str, layer_io.Layer], timeline: Timeline,
+                frames: dict[str, gpd.GeoDataFrame] | None = None) -> gpd.GeoDataFrame:
+    """`enrich` against these layers (`frames`: their `layer_frames`, when already made), each
+    kind doubted by its own stated accuracy."""
+    frames = frames or layer_frames(loaded)
+    return enrich(frame, countries=frames["country"], admin1=frames["admin1"],
+                  borders=frames["line"], handover=frames["handover"], timeline=timeline,
+                  border_accuracy_km=accuracy_of(loaded, "line", "country"),
+                  admin1_accuracy_km=accuracy_of(loaded, "admin1"))
+
+
+def accuracy_of(loaded: dict[str, layer_io.Layer], *kinds: str) -> float:
+    """The stated accuracy (km) of the least accurate layer of these kinds; 0 when none."""
+    return max((lyr.spec.accuracy_km for lyr in loaded.values() if lyr.spec.kind in kinds),
+               default=0.0)
 
 
 def concat_layers(parts: list[layer_io.Layer]) -> gpd.GeoDataFrame:

@@ -53,7 +53,8 @@ OWN_COLUMNS = ("id_cm", "title", "status", "event_type_cm", "sub_event_type_cm",
                "date_precision_cm", "end_date_cm", "location_json", "description_cm",
                "actors_json", "sources_json", "figures_json", "tags_json",
                "control_change_json", "fatalities_cm", "dataset_json", "geo_precision_cm",
-               "geocoder", "admin1_layer", "admin1_uncertain", "border_distance_km",
+               "geocoder", "admin1_layer", "admin1_uncertain", "admin1_candidates_json",
+               "border_distance_km",
                "side_uncertain", "controller")
 
 

@@ -149,7 +149,7 @@
     });
 
     // handed-over districts, filled by controller as of the selected date
-    function controllerOn(area, day) {
+    function controllerOn(area, day) {  // null: nothing known of that day
       var c = area.initial;
       for (var i = 0; i < area.changes.length; i++) {
         if (area.changes[i][0] <= day) c = area.changes[i][1];
@@ -161,14 +161,16 @@
     function areaStyle(f) {
       var c = controllerOn(areaByName[f.properties.name], state.day);
       return {color: "#333", weight: 1.5, fillOpacity: 0.45,
-              fillColor: D.controller_colors[c] || D.controller_colors._other};
+              fillColor: c === null ? D.controller_colors._unknown
+                : D.controller_colors[c] || D.controller_colors._other};
     }
     var areas = L.geoJSON(D.area_geojson, {
       style: areaStyle,
       onEachFeature: function (f, layer) {
         layer.bindTooltip(function () {
           var a = areaByName[f.properties.name];
-          return el("span", null, f.properties.name + ": " + controllerOn(a, state.day) +
+          var c = controllerOn(a, state.day);
+          return el("span", null, f.properties.name + ": " + (c === null ? "controller unknown" : c) +
                     " (" + addDays(D.start, state.day) + ")");
         }, {sticky: true});
       }
@@ -341,6 +343,8 @@
       head.appendChild(el("span", "cm-badge cm-status-" + D.statuses[E.status[i]],
                           D.statuses[E.status[i]]));
       if (E.side[i]) head.appendChild(el("span", "cm-badge cm-side", "side of border uncertain"));
+      var candidates = parsed(P.admin1_candidates, []);
+      if (P.admin1_uncertain) head.appendChild(el("span", "cm-badge cm-side", "district uncertain"));
       box.appendChild(head);
       box.appendChild(el("h3", null, P.title));
       var dl = el("dl");
@@ -348,9 +352,10 @@
       row(dl, "Type", D.types[E.type[i]] + (P.sub_type ? " / " + P.sub_type : ""));
       row(dl, "Actors", actors.map(actorText).join("; "));
       row(dl, "Place", P.place + " (" + D.precisions[E.prec[i]] + " precision, via " + P.geocoder + ")");
-      row(dl, "Country / admin-1", [P.country || "?", P.admin1 || "?"].join(" / "));
+      row(dl, "Country / admin-1", [P.country || "unknown", P.admin1 || "unknown"].join(" / "));
+      if (P.admin1_uncertain) row(dl, "District could be", candidates.join(" or "));
       row(dl, "To the border", P.border_km === null ? null : P.border_km.toFixed(2) + " km");
-      row(dl, "Controller that day", P.controller);
+      row(dl, "Controller that day", P.controller === null && P.handover_area ? "unknown" : P.controller);
       var figs = Object.keys(figures).map(function (k) { return k + ": " + figures[k]; });
       if (figs.length) row(dl, "Figures", figs.join(", "));
       row(dl, "Fatalities", P.fatalities === null ? "not reported" : P.fatalities);
@@ -518,7 +523,9 @@
       Object.keys(D.controller_colors).forEach(function (c) {
         if (c === "_other") return;
         var r = el("div"), sw = el("span", "cm-swatch"); sw.style.background = D.controller_colors[c];
-        r.appendChild(sw); r.appendChild(document.createTextNode(" " + c)); box.appendChild(r);
+        r.appendChild(sw);
+        r.appendChild(document.createTextNode(" " + (c === "_unknown" ? "unknown (before the first known state)" : c)));
+        box.appendChild(r);
       });
       box.appendChild(el("b", null, "Symbols"));
       box.appendChild(el("div", null, "dashed ring: location known only to a settlement, district or province"));

@@ -125,6 +125,7 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     for c in controllers:
         colors.setdefault(c, EXTRA_COLORS[len(colors) % len(EXTRA_COLORS)])
     colors["_other"] = "#bbbbbb"
+    colors["_unknown"] = "#e8e8e8"
 
     def column(frame: pd.DataFrame, name: str) -> list[Any]:
         values = frame[name]
@@ -152,6 +153,11 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         "description": column(rec, "description"),
         "sources": rec["sources_json"].tolist(),
         "tags": column(rec, "tags_json"),
+        "admin1_uncertain": [None if v is None or v != v else bool(v)
+                             for v in f["admin1_uncertain"].tolist()],
+        "admin1_candidates": [json.dumps(list(c), ensure_ascii=False)
+                              for c in f["admin1_candidates"].tolist()],
+        "handover_area": column(f, "handover_area"),
         "dataset": dataset_refs[0], "dataset_id": dataset_refs[1],
     }
     handover = [lyr for lyr in result.layers.values() if lyr.spec.kind == "handover"]
@@ -160,10 +166,15 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     areas = []
     for name in area_frame["name"]:
         changes = timeline.by_area.get(str(name), [])
+        # unknown (null) before the earliest known state; that state is a change of its own
+        since = timeline.known_from(str(name))
+        first = [] if since is None or since >= changes[0].day else [
+            [(since - start).days, changes[0].before]]
         areas.append({
             "name": str(name),
-            "initial": changes[0].before if changes else None,
-            "changes": [[(c.day - start).days, c.after] for c in changes],
+            "initial": None,
+            "known_from": None if since is None else (since - start).days,
+            "changes": first + [[(c.day - start).days, c.after] for c in changes],
         })
     layers = []
     for lyr in result.layers.values():
@@ -194,7 +205,8 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         },
         "popup_chunk": POPUP_CHUNK,
         "popup_chunks": compress_chunks(popup, len(f), POPUP_CHUNK,
-                                        raw=frozenset({"actors", "figures", "sources", "tags"})),
+                                        raw=frozenset({"actors", "figures", "sources", "tags",
+                                                   "admin1_candidates"})),
         # many events: all titles as one compressed blob, decoded once when the list needs it
         "titles_gz": None if len(rec) <= LIST_LIMIT else compress_chunks(
             {"title": rec["title"].tolist()}, len(rec), len(rec))[0],
