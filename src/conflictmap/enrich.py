@@ -1,11 +1,16 @@
 """Spatial enrichment, vectorised: country, admin-1, distance to the border, side-uncertain,
 and the controller of the area on the event's date.
 
-Distances are computed in a metric CRS (UTM 38N fits this region); "side uncertain" is honest
-arithmetic: a point closer to the border than the border data's accuracy could lie either side.
+Distances are computed in the UTM zone of each point (so Syria is measured in zone 37 and
+Armenia in 38), and only to the borders of the point's own country: a country without a border
+layer gets no distance (null) rather than one to a border a thousand km away. "Side uncertain"
+is honest arithmetic: a point closer to the border than the data's accuracy could lie either
+side; where there is no border to measure, it is unknown (None), not False.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -14,25 +19,29 @@ from pyproj import Transformer
 
 from .timeline import Timeline
 
-METRIC_CRS = 32638  # UTM zone 38N: Armenia and Azerbaijan
-
-
 CELL_DEG = 0.25  # polygons are cut into cells this size so each point test stays cheap
 
 
-def subdivide(geoms: np.ndarray, cell: float = CELL_DEG) -> tuple[np.ndarray, np.ndarray]:
+def subdivide(geoms: np.ndarray, cell: float = CELL_DEG,
+              near: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Cut polygons along a grid: (pieces, index of the polygon each piece came from).
 
     A country polygon with 10,000 vertices makes every point-in-polygon test slow and its huge
-    bounding box defeats the spatial index; small pieces fix both.
+    bounding box defeats the spatial index; small pieces fix both. With `near` (points), only
+    the cells holding a point are cut, so a world layer costs what the events touch.
     """
     if len(geoms) == 0:
         return geoms, np.zeros(0, dtype=np.int64)
-    x0, y0, x1, y1 = shapely.total_bounds(geoms)
-    xs = np.arange(np.floor(x0 / cell) * cell, x1 + cell, cell)
-    ys = np.arange(np.floor(y0 / cell) * cell, y1 + cell, cell)
-    gx, gy = np.meshgrid(xs[:-1], ys[:-1])
-    boxes = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + cell, gy.ravel() + cell)
+    if near is not None:
+        xy = shapely.get_coordinates(near)
+        ij = np.unique(np.floor(xy / cell).astype(np.int64), axis=0)
+        gx, gy = ij[:, 0] * cell, ij[:, 1] * cell
+    else:
+        x0, y0, x1, y1 = shapely.total_bounds(geoms)
+        xs = np.arange(np.floor(x0 / cell) * cell, x1 + cell, cell)
+        ys = np.arange(np.floor(y0 / cell) * cell, y1 + cell, cell)
+        gx, gy = (a.ravel() for a in np.meshgrid(xs[:-1], ys[:-1]))
+    boxes = shapely.box(gx, gy, gx + cell, gy + cell)
     box_idx, geom_idx = shapely.STRtree(boxes).query(geoms, predicate="intersects")[::-1]
     pieces = shapely.intersection(geoms[geom_idx], boxes[box_idx])
     keep = ~shapely.is_empty(pieces) & (shapely.area(pieces) > 0)
@@ -47,19 +56,32 @@ def segments(lines: np.ndarray) -> np.ndarray:
     return shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
 
 
-def _join_name(points: np.ndarray, polys: gpd.GeoDataFrame, column: str) -> np.ndarray:
-    """For each point, `column` of the polygon containing it (first by layer order), or None."""
-    out = np.full(len(points), None, dtype=object)
+def _join_index(points: np.ndarray, polys: gpd.GeoDataFrame) -> np.ndarray:
+    """For each point, the row of the polygon containing it (first by layer order), or -1."""
+    out = np.full(len(points), -1, dtype=np.int64)
     if len(polys) == 0 or len(points) == 0:
         return out
-    pieces, owner = subdivide(np.asarray(polys.geometry.values))
+    pieces, owner = subdivide(np.asarray(polys.geometry.values), near=points)
     pt_idx, piece_idx = shapely.STRtree(pieces).query(points, predicate="intersects")
     poly_idx = owner[piece_idx]
     order = np.lexsort((poly_idx, pt_idx))
     pt_idx, poly_idx = pt_idx[order], poly_idx[order]
     first = np.unique(pt_idx, return_index=True)[1]
-    out[pt_idx[first]] = polys[column].to_numpy(dtype=object)[poly_idx[first]]
+    out[pt_idx[first]] = poly_idx[first]
     return out
+
+
+def _pick(polys: gpd.GeoDataFrame, idx: np.ndarray, column: str) -> np.ndarray:
+    out = np.full(len(idx), None, dtype=object)
+    hit = idx >= 0
+    if hit.any():
+        out[hit] = polys[column].to_numpy(dtype=object)[idx[hit]]
+    return out
+
+
+def _join_name(points: np.ndarray, polys: gpd.GeoDataFrame, column: str) -> np.ndarray:
+    """For each point, `column` of the polygon containing it (first by layer order), or None."""
+    return _pick(polys, _join_index(points, polys), column)
 
 
 def _segment_distance(px, py, ax, ay, bx, by) -> np.ndarray:
@@ -113,33 +135,97 @@ def nearest_segment_distance(px: np.ndarray, py: np.ndarray, seg: np.ndarray,
     return out
 
 
+def utm_zones(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """EPSG code of the UTM zone of each lon/lat (326zz north, 327zz south).
+
+    UTM's scale error stays under 0.1 % within a zone, so a border a few km away measures true;
+    the polar caps (beyond 84 N / 80 S) are stretched, which no conflict record has needed yet.
+    """
+    zone = np.clip(np.floor((np.asarray(lon) + 180.0) / 6.0).astype(np.int64) + 1, 1, 60)
+    return np.where(np.asarray(lat) >= 0, 32600, 32700) + zone
+
+
 def border_distance_km(points: np.ndarray, borders: gpd.GeoDataFrame) -> np.ndarray:
-    """Kilometres from each WGS84 point to the nearest border line, in the metric CRS."""
+    """Kilometres from each WGS84 point to the nearest border line, measured in each point's
+    UTM zone (points and lines are projected zone by zone)."""
+    out = np.full(len(points), np.nan)
     if len(borders) == 0 or len(points) == 0:
-        return np.full(len(points), np.nan)
-    to_metric = Transformer.from_crs(4326, METRIC_CRS, always_xy=True)
-    lines = segments(np.asarray(borders.to_crs(METRIC_CRS).geometry.values))
-    coords = shapely.get_coordinates(lines).reshape(-1, 4)
+        return out
+    lines = segments(np.asarray(borders.geometry.values))
+    seg = shapely.get_coordinates(lines).reshape(-1, 4)
     xy = shapely.get_coordinates(points)
-    px, py = to_metric.transform(xy[:, 0], xy[:, 1])
-    return nearest_segment_distance(np.asarray(px), np.asarray(py), coords) / 1000.0
+    epsg = utm_zones(xy[:, 0], xy[:, 1])
+    for code in np.unique(epsg):
+        mask = epsg == code
+        to_metric = Transformer.from_crs(4326, int(code), always_xy=True)
+        px, py = to_metric.transform(xy[mask, 0], xy[mask, 1])
+        ax, ay = to_metric.transform(seg[:, 0], seg[:, 1])
+        bx, by = to_metric.transform(seg[:, 2], seg[:, 3])
+        metric = np.column_stack([ax, ay, bx, by])
+        metric = metric[np.isfinite(metric).all(axis=1)]  # beyond the projection's reach
+        out[mask] = nearest_segment_distance(np.asarray(px), np.asarray(py), metric) / 1000.0
+    return out
+
+
+def border_sides(iso: object) -> set[str]:
+    """The countries a border line separates, from its `iso` ("AM-AZ"); empty when unknown."""
+    return set(str(iso).split("-")) if isinstance(iso, str) and "-" in iso else set()
+
+
+def own_border_distance_km(points: np.ndarray, country: np.ndarray,
+                           borders: gpd.GeoDataFrame) -> np.ndarray:
+    """Kilometres from each point to the nearest border of its own country; NaN where no line
+    layer covers that country (or the point has no country: at sea)."""
+    out = np.full(len(points), np.nan)
+    sides = [border_sides(v) for v in borders["iso"]] if "iso" in borders else []
+    for code in sorted({c for c in country if isinstance(c, str)}):
+        lines = borders[[code in s for s in sides]]
+        if len(lines):
+            mask = country == code
+            out[mask] = border_distance_km(points[mask], lines)
+    return out
+
+
+def _accuracy(names: np.ndarray, km: float | Mapping[str, float]) -> np.ndarray:
+    if not isinstance(km, Mapping):
+        return np.full(len(names), float(km))
+    return np.array([km.get(n, np.nan) if isinstance(n, str) else np.nan for n in names])
+
+
+def side_uncertain(dist: np.ndarray, accuracy_km: np.ndarray) -> np.ndarray:
+    """True/False where a distance is known, None where it is not (unknown is not 'certain')."""
+    out = np.full(len(dist), None, dtype=object)
+    known = ~np.isnan(dist)
+    out[known] = (dist[known] < accuracy_km[known]).tolist()
+    return out
 
 
 def enrich(events: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame,
            admin1: gpd.GeoDataFrame, borders: gpd.GeoDataFrame,
            handover: gpd.GeoDataFrame, timeline: Timeline,
-           border_accuracy_km: float) -> gpd.GeoDataFrame:
+           border_accuracy_km: float | Mapping[str, float]) -> gpd.GeoDataFrame:
     """Adds country, admin1, border_distance_km, side_uncertain, handover_area, controller.
 
     `events` needs point geometry (WGS84) and a `date` column of calendar days.
+    `border_accuracy_km` is one figure, or one per layer name: then a point's side is uncertain
+    within the larger of its country layer's and its border layers' stated accuracy.
     """
     pts = events.geometry.values
     out = events.copy()
-    out["country"] = _join_name(pts, countries, "iso")
+    in_country = _join_index(pts, countries)
+    country = _pick(countries, in_country, "iso")
+    country = np.array([c if isinstance(c, str) else None for c in country], dtype=object)
+    out["country"] = country
     out["admin1"] = _join_name(pts, admin1, "name")
-    dist = border_distance_km(pts, borders)
+    dist = own_border_distance_km(pts, country, borders)
     out["border_distance_km"] = np.round(dist, 3)
-    out["side_uncertain"] = dist < border_accuracy_km
+    accuracy = _accuracy(_pick(countries, in_country, "layer"), border_accuracy_km)
+    if isinstance(border_accuracy_km, Mapping) and len(borders):
+        line_acc = {c: max((border_accuracy_km.get(n, 0.0) for n, i in
+                            zip(borders["layer"], borders["iso"], strict=True)
+                            if c in border_sides(i)), default=0.0) for c in set(country) if c}
+        accuracy = np.fmax(accuracy, np.array([line_acc.get(c, np.nan) for c in country]))
+    out["side_uncertain"] = side_uncertain(dist, accuracy)
     area = _join_name(pts, handover, "name")
     out["handover_area"] = area
     days = np.asarray(events["date"].to_numpy(), dtype="datetime64[D]")

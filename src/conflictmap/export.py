@@ -48,7 +48,7 @@ def events_frame(result: Result) -> gpd.GeoDataFrame:
     f["end_date"] = [None if v is None or v != v else str(v)
                      for v in result.records["end_date"].tolist()]
     f["border_distance_km"] = f["border_distance_km"].astype(float).round(3)
-    f["side_uncertain"] = f["side_uncertain"].astype(bool)
+    f["side_uncertain"] = f["side_uncertain"].astype("boolean")  # null: no border to measure
     for col in ("country", "admin1", "controller", "sub_event_type"):
         f[col] = [None if v is None or v != v else str(v) for v in f[col]]
     f["actors"] = [list(a) for a in f["actors"]]
@@ -121,7 +121,8 @@ def write_kml(result: Result, target: Path) -> Path:
         "begin": [_when(ev.date) if ev.end_date else None for ev in result.events],
         "end": [_when(ev.end_date) if ev.end_date else None for ev in result.events],
         "id": f["id"], "status": f["status"], "geo_precision": f["geo_precision"],
-        "side_uncertain": f["side_uncertain"].astype(str).str.lower(),
+        "side_uncertain": [{True: "true", False: "false"}.get(v)
+                           for v in f["side_uncertain"].astype(object)],
     }, geometry=f.geometry.values, crs=4326)
     return write_via_temp(target, lambda t: pyogrio.write_dataframe(kml, t, driver="LIBKML",
                                                                    layer="events"))

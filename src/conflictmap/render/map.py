@@ -184,7 +184,7 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
             "type": rec["event_type"].map(type_code).tolist(),
             "status": rec["status"].map(status_code).tolist(),
             "prec": [prec_code.get(p, len(precisions) - 1) for p in f["geo_precision"].tolist()],
-            "side": f["side_uncertain"].astype(bool).astype(int).tolist(),
+            "side": f["side_uncertain"].eq(True).astype(int).tolist(),  # unknown draws as 0
         },
         "popup_chunk": POPUP_CHUNK,
         "popup_chunks": compress_chunks(popup, len(f), POPUP_CHUNK,
