@@ -271,7 +271,7 @@ def test_layers_add_takes_back_the_copy_when_the_manifest_is_not_written(tmp_pat
     before = sorted(p.name for p in manifest.parent.iterdir())
     manifest_bytes = manifest.read_bytes()
     # an entry the manifest check rejects: the failure comes after the copy
-    monkeypatch.setattr(layers, "_entry_yaml", lambda spec: "  - name: [unclosed\n")
+    monkeypatch.setattr(layers, "_entry_yaml", lambda spec, note="": "  - name: [unclosed\n")
     with pytest.raises(layers.LayerError):
         layers.add(manifest, src, name="loc", kind="line", name_field="label",
                    source="hand-drawn", licence="CC0", accuracy_km=1.0, copy=True)

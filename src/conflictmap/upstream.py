@@ -98,8 +98,8 @@ def _why(exc: BaseException) -> str:
     if isinstance(stderr, bytes):
         lines = [x for x in stderr.decode("utf-8", "replace").splitlines() if x.strip()]
         if lines:
-            return lines[-1].strip()
-    return str(exc)
+            return lines[-1].strip().rstrip(".")
+    return str(exc).rstrip(".")
 
 
 def read_ne_admin0(wheel: Path) -> gpd.GeoDataFrame:

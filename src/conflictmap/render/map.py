@@ -144,7 +144,8 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         "country": column(f, "country"), "admin1": column(f, "admin1"),
         "border_km": column(f, "border_distance_km"), "controller": column(f, "controller"),
         "figures": column(rec, "figures_json"),
-        "fatalities": [None if v != v else int(v) for v in rec["fatalities"].tolist()],
+        "fatalities": [None if v is None or v != v else int(v)
+                       for v in rec["fatalities"].tolist()],
         "description": column(rec, "description"),
         "sources": rec["sources_json"].tolist(),
     }
