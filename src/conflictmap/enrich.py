@@ -1,15 +1,18 @@
 """Spatial enrichment, vectorised: country, admin-1, distance to the border, side-uncertain,
 district-uncertain, and the controller of the area on the event's date.
 
-Distances are computed in a metric CRS (UTM 38N fits this region; district distances use each
-point's own UTM zone); "side uncertain" is honest arithmetic: a point closer to the border than
-the border data's accuracy could lie either side. "District uncertain" is the same for admin-1
-outlines: a point closer to another district than the layer's accuracy could lie in it.
+Distances are computed in the UTM zone of each point (so Syria is measured in zone 37 and
+Armenia in 38), and only to the borders of the point's own country: a country without a border
+layer gets no distance (null) rather than one to a border a thousand km away. "Side uncertain"
+is honest arithmetic: a point closer to the border than the data's accuracy could lie either
+side; where there is no border to measure, it is unknown (None), not False. "District
+uncertain" is the same for admin-1 outlines: a point closer to another district than the
+layer's accuracy could lie in it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -18,25 +21,29 @@ from pyproj import Transformer
 
 from .timeline import Timeline
 
-METRIC_CRS = 32638  # UTM zone 38N: Armenia and Azerbaijan
-
-
 CELL_DEG = 0.25  # polygons are cut into cells this size so each point test stays cheap
 
 
-def subdivide(geoms: np.ndarray, cell: float = CELL_DEG) -> tuple[np.ndarray, np.ndarray]:
+def subdivide(geoms: np.ndarray, cell: float = CELL_DEG,
+              near: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Cut polygons along a grid: (pieces, index of the polygon each piece came from).
 
     A country polygon with 10,000 vertices makes every point-in-polygon test slow and its huge
-    bounding box defeats the spatial index; small pieces fix both.
+    bounding box defeats the spatial index; small pieces fix both. With `near` (points), only
+    the cells holding a point are cut, so a world layer costs what the events touch.
     """
     if len(geoms) == 0:
         return geoms, np.zeros(0, dtype=np.int64)
-    x0, y0, x1, y1 = shapely.total_bounds(geoms)
-    xs = np.arange(np.floor(x0 / cell) * cell, x1 + cell, cell)
-    ys = np.arange(np.floor(y0 / cell) * cell, y1 + cell, cell)
-    gx, gy = np.meshgrid(xs[:-1], ys[:-1])
-    boxes = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + cell, gy.ravel() + cell)
+    if near is not None:
+        xy = shapely.get_coordinates(near)
+        ij = np.unique(np.floor(xy / cell).astype(np.int64), axis=0)
+        gx, gy = ij[:, 0] * cell, ij[:, 1] * cell
+    else:
+        x0, y0, x1, y1 = shapely.total_bounds(geoms)
+        xs = np.arange(np.floor(x0 / cell) * cell, x1 + cell, cell)
+        ys = np.arange(np.floor(y0 / cell) * cell, y1 + cell, cell)
+        gx, gy = (a.ravel() for a in np.meshgrid(xs[:-1], ys[:-1]))
+    boxes = shapely.box(gx, gy, gx + cell, gy + cell)
     box_idx, geom_idx = shapely.STRtree(boxes).query(geoms, predicate="intersects")[::-1]
     pieces = shapely.intersection(geoms[geom_idx], boxes[box_idx])
     keep = ~shapely.is_empty(pieces) & (shapely.area(pieces) > 0)
@@ -61,7 +68,7 @@ def _inside_pairs(points: np.ndarray, polys: np.ndarray) -> tuple[np.ndarray, np
     empty = np.zeros(0, dtype=np.int64)
     if len(polys) == 0 or len(points) == 0:
         return empty, empty
-    pieces, owner = subdivide(polys)
+    pieces, owner = subdivide(polys, near=points)
     pt_idx, piece_idx = shapely.STRtree(pieces).query(points, predicate="intersects")
     poly_idx = owner[piece_idx]
     order = np.lexsort((poly_idx, pt_idx))
@@ -200,22 +207,94 @@ def _expand(cid: np.ndarray, segs: np.ndarray, counts: np.ndarray, starts: np.nd
     return point, segs[starts[cid][point] + offs], first
 
 
-def border_distance_km(points: np.ndarray, borders: gpd.GeoDataFrame) -> np.ndarray:
-    """Kilometres from each WGS84 point to the nearest border line, in the metric CRS."""
-    if len(borders) == 0 or len(points) == 0:
-        return np.full(len(points), np.nan)
-    to_metric = Transformer.from_crs(4326, METRIC_CRS, always_xy=True)
-    lines = segments(np.asarray(borders.to_crs(METRIC_CRS).geometry.values))
-    coords = shapely.get_coordinates(lines).reshape(-1, 4)
-    xy = shapely.get_coordinates(points)
-    px, py = to_metric.transform(xy[:, 0], xy[:, 1])
-    return nearest_segment_distance(np.asarray(px), np.asarray(py), coords) / 1000.0
+def utm_zones(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """EPSG code of the UTM zone of each lon/lat (326zz north, 327zz south).
 
-
-def utm_epsg(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """EPSG code of the UTM zone of each WGS84 point (326xx north, 327xx south)."""
+    UTM's scale error stays under 0.1 % within a zone, so a border a few km away measures true;
+    the polar caps (beyond 84 N / 80 S) are stretched, which no conflict record has needed yet.
+    """
     zone = np.clip(np.floor((np.asarray(lon) + 180.0) / 6.0).astype(np.int64) + 1, 1, 60)
     return np.where(np.asarray(lat) >= 0, 32600, 32700) + zone
+
+
+def border_distance_km(points: np.ndarray, borders: gpd.GeoDataFrame) -> np.ndarray:
+    """Kilometres from each WGS84 point to the nearest border line, measured in each point's
+    UTM zone (points and lines are projected zone by zone)."""
+    out = np.full(len(points), np.nan)
+    if len(borders) == 0 or len(points) == 0:
+        return out
+    lines = segments(np.asarray(borders.geometry.values))
+    seg = shapely.get_coordinates(lines).reshape(-1, 4)
+    xy = shapely.get_coordinates(points)
+    epsg = utm_zones(xy[:, 0], xy[:, 1])
+    for code in np.unique(epsg):
+        mask = epsg == code
+        to_metric = Transformer.from_crs(4326, int(code), always_xy=True)
+        px, py = to_metric.transform(xy[mask, 0], xy[mask, 1])
+        ax, ay = to_metric.transform(seg[:, 0], seg[:, 1])
+        bx, by = to_metric.transform(seg[:, 2], seg[:, 3])
+        metric = np.column_stack([ax, ay, bx, by])
+        metric = metric[np.isfinite(metric).all(axis=1)]  # beyond the projection's reach
+        out[mask] = nearest_segment_distance(np.asarray(px), np.asarray(py), metric) / 1000.0
+    return out
+
+
+def border_sides(iso: object) -> set[str]:
+    """The countries a border line separates, from its `iso` ("AM-AZ"); empty when unknown."""
+    return set(str(iso).split("-")) if isinstance(iso, str) and "-" in iso else set()
+
+
+def own_border_distance_km(points: np.ndarray, country: np.ndarray,
+                           borders: gpd.GeoDataFrame,
+                           countries: gpd.GeoDataFrame | None = None) -> np.ndarray:
+    """Kilometres from each point to the nearest border of its own country; NaN where the line
+    layers do not hold every border of that country (a layer clipped to the Caucasus has
+    Turkey's border with Armenia, not with Syria: a point in Kobani is not 500 km from a
+    border), or the point has no country (at sea)."""
+    out = np.full(len(points), np.nan)
+    sides = [border_sides(v) for v in borders["iso"]] if "iso" in borders else []
+    codes = sorted({c for c in country if isinstance(c, str)})
+    whole = complete_borders(countries, sides, codes) if countries is not None else set(codes)
+    for code in codes:
+        lines = borders[[code in s for s in sides]]
+        if len(lines) and code in whole:
+            mask = country == code
+            out[mask] = border_distance_km(points[mask], lines)
+    return out
+
+
+def complete_borders(countries: gpd.GeoDataFrame, sides: list[set[str]],
+                     codes: list[str]) -> set[str]:
+    """The countries among `codes` whose every land neighbour (a country polygon meeting
+    theirs) has a line in `sides`. A neighbour met only through a coarse layer's overlap
+    counts too, which can only make the answer 'unknown', never a wrong distance."""
+    if len(countries) == 0:
+        return set()
+    iso = countries["iso"].to_numpy(dtype=object)
+    geoms = np.asarray(countries.geometry.values)
+    tree = shapely.STRtree(geoms)
+    pairs = {frozenset(s) for s in sides if len(s) == 2}
+    out = set()
+    for code in codes:
+        hits = tree.query(geoms[iso == code], predicate="intersects")[1]
+        neighbours = {iso[h] for h in hits if isinstance(iso[h], str)} - {code}
+        if neighbours and all(frozenset((code, n)) in pairs for n in neighbours):
+            out.add(code)
+    return out
+
+
+def _accuracy(names: np.ndarray, km: float | Mapping[str, float]) -> np.ndarray:
+    if not isinstance(km, Mapping):
+        return np.full(len(names), float(km))
+    return np.array([km.get(n, np.nan) if isinstance(n, str) else np.nan for n in names])
+
+
+def side_uncertain(dist: np.ndarray, accuracy_km: np.ndarray) -> np.ndarray:
+    """True/False where a distance is known, None where it is not (unknown is not 'certain')."""
+    out = np.full(len(dist), None, dtype=object)
+    known = ~np.isnan(dist)
+    out[known] = (dist[known] < accuracy_km[known]).tolist()
+    return out
 
 
 def _project(geoms: np.ndarray, epsg: int) -> np.ndarray:
@@ -234,7 +313,7 @@ def _reach_box(lonlat: np.ndarray, km: float) -> shapely.Polygon:
 
 
 def near_outlines(points: np.ndarray, polys: np.ndarray, within_km: float,
-                  metric_crs: Callable[[np.ndarray, np.ndarray], np.ndarray] = utm_epsg,
+                  metric_crs: Callable[[np.ndarray, np.ndarray], np.ndarray] = utm_zones,
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(point, polygon, km) for each WGS84 point and polygon whose outline is closer than
     `within_km`, the nearest distance once per pair, in the CRS `metric_crs` gives each point
@@ -298,22 +377,35 @@ def district_doubt(points: np.ndarray, polys: gpd.GeoDataFrame, accuracy_km: flo
 def enrich(events: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame,
            admin1: gpd.GeoDataFrame, borders: gpd.GeoDataFrame,
            handover: gpd.GeoDataFrame, timeline: Timeline,
-           border_accuracy_km: float, admin1_accuracy_km: float) -> gpd.GeoDataFrame:
+           border_accuracy_km: float | Mapping[str, float],
+           admin1_accuracy_km: float) -> gpd.GeoDataFrame:
     """Adds country, admin1, admin1_uncertain, admin1_candidates, border_distance_km,
     side_uncertain, handover_area, controller.
 
     `events` needs point geometry (WGS84) and a `date` column of calendar days.
+    `border_accuracy_km` is one figure, or one per layer name: then a point's side is uncertain
+    within the larger of its country layer's and its border layers' stated accuracy.
     """
     pts = np.asarray(events.geometry.values)
     out = events.copy()
-    out["country"] = _join_name(pts, countries, "iso")
+    pt, poly = _inside_pairs(pts, np.asarray(countries.geometry.values))
+    in_country = _first_of(pt, poly, len(pts))
+    country = _names_at(in_country, countries, "iso")
+    country = np.array([c if isinstance(c, str) else None for c in country], dtype=object)
+    out["country"] = country
     names, uncertain, candidates = district_doubt(pts, admin1, admin1_accuracy_km)
     out["admin1"] = names
     out["admin1_uncertain"] = uncertain
     out["admin1_candidates"] = candidates
-    dist = border_distance_km(pts, borders)
+    dist = own_border_distance_km(pts, country, borders, countries)
     out["border_distance_km"] = np.round(dist, 3)
-    out["side_uncertain"] = dist < border_accuracy_km
+    accuracy = _accuracy(_names_at(in_country, countries, "layer"), border_accuracy_km)
+    if isinstance(border_accuracy_km, Mapping) and len(borders):
+        line_acc = {c: max((border_accuracy_km.get(n, 0.0) for n, i in
+                            zip(borders["layer"], borders["iso"], strict=True)
+                            if c in border_sides(i)), default=0.0) for c in set(country) if c}
+        accuracy = np.fmax(accuracy, np.array([line_acc.get(c, np.nan) for c in country]))
+    out["side_uncertain"] = side_uncertain(dist, accuracy)
     area = _join_name(pts, handover, "name")
     out["handover_area"] = area
     days = np.asarray(events["date"].to_numpy(), dtype="datetime64[D]")

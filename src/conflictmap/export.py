@@ -165,7 +165,8 @@ def write_kml(result: Result, target: Path) -> Path:
         "begin": [_when(ev.date) if ev.end_date else None for ev in result.events],
         "end": [_when(ev.end_date) if ev.end_date else None for ev in result.events],
         "id": f["id"], "status": f["status"], "geo_precision": f["geo_precision"],
-        "side_uncertain": f["side_uncertain"].astype(str).str.lower(),
+        "side_uncertain": [{True: "true", False: "false"}.get(v)
+                           for v in f["side_uncertain"].astype(object)],
     }, geometry=f.geometry.values, crs=4326)
     return write_via_temp(target, lambda t: pyogrio.write_dataframe(kml, t, driver="LIBKML",
                                                                    layer="events"))

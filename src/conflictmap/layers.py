@@ -289,25 +289,31 @@ def add(manifest: Path, file: Path, *, name: str, kind: str, name_field: str, so
         if copy:
             copied = _copy_beside(target, manifest.parent, name)
             spec = spec.model_copy(update={"path": copied[0].name})
-        text = manifest.read_text("utf-8") if manifest.exists() else "layers:\n"
-        if not text.endswith("\n"):
-            text += "\n"
-        text += _entry_yaml(spec)
-        # check the new manifest before it replaces the old one
-        draft = manifest.with_name(f".{manifest.name}.draft")
-        try:
-            write_atomic(draft, text)
-            _, problems = read_manifest(draft)
-            if problems:
-                raise LayerError(problems)
-            os.replace(draft, manifest)
-        finally:
-            draft.unlink(missing_ok=True)
+        append(manifest, [spec])
     except BaseException:
         for path in copied:  # the manifest was not changed: take back what we copied
             path.unlink(missing_ok=True)
         raise
     return spec
+
+
+def append(manifest: Path, specs: list[LayerSpec], note: str = "`conflictmap layers add`",
+           ) -> None:
+    """Append entries to the manifest in one atomic replace, checked before it lands: readers
+    see the old manifest or the new one with all the entries, never a part."""
+    text = manifest.read_text("utf-8") if manifest.exists() else "layers:\n"
+    if not text.endswith("\n"):
+        text += "\n"
+    text += "".join(_entry_yaml(spec, note) for spec in specs)
+    draft = manifest.with_name(f".{manifest.name}.draft")
+    try:
+        write_atomic(draft, text)
+        _, problems = read_manifest(draft)
+        if problems:
+            raise LayerError(problems)
+        os.replace(draft, manifest)
+    finally:
+        draft.unlink(missing_ok=True)
 
 
 # the files that travel with a .shp (index, attributes, projection, encoding, metadata)
@@ -344,7 +350,7 @@ def _relative(target: Path, base: Path) -> str:
         return str(target)
 
 
-def _entry_yaml(spec: LayerSpec) -> str:
+def _entry_yaml(spec: LayerSpec, note: str = "`conflictmap layers add`") -> str:
     data: dict[str, Any] = spec.model_dump(exclude_none=True, exclude_defaults=False)
     lines = []
     for i, (k, v) in enumerate(data.items()):
@@ -352,5 +358,5 @@ def _entry_yaml(spec: LayerSpec) -> str:
             continue
         prefix = "  - " if i == 0 else "    "
         lines.append(f"{prefix}{k}: {json.dumps(v, ensure_ascii=False)}")
-    lines.append(f"    # added {date.today().isoformat()} by `conflictmap layers add`")
+    lines.append(f"    # added {date.today().isoformat()} by {note}")
     return "\n".join(lines) + "\n"

@@ -235,6 +235,10 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
     }, geometry=gpd.points_from_xy(records["_lon"], records["_lat"]), crs=4326)
     enriched = enrich_with(frame, loaded, timeline, frames)
     enriched = enriched[[*COLUMNS, "handover_area", "geometry"]]
+    gap = missing_admin1(enriched, frames["admin1"])
+    if gap:
+        warnings.append(gap)
+        (warn or (lambda _m: None))(gap)
     records = records.drop(columns=["_lat", "_lon", "_place", "_precision", "_geocoder"])
     return Result(enriched, records, timeline, loaded, unresolved, warnings)
 
@@ -252,7 +256,7 @@ def enrich_with(frame: gpd.GeoDataFrame, loaded: dict[str, layer_io.Layer], time
     frames = frames or layer_frames(loaded)
     return enrich(frame, countries=frames["country"], admin1=frames["admin1"],
                   borders=frames["line"], handover=frames["handover"], timeline=timeline,
-                  border_accuracy_km=accuracy_of(loaded, "line", "country"),
+                  border_accuracy_km={name: lyr.spec.accuracy_km for name, lyr in loaded.items()},
                   admin1_accuracy_km=accuracy_of(loaded, "admin1"))
 
 
@@ -260,6 +264,24 @@ def accuracy_of(loaded: dict[str, layer_io.Layer], *kinds: str) -> float:
     """The stated accuracy (km) of the least accurate layer of these kinds; 0 when none."""
     return max((lyr.spec.accuracy_km for lyr in loaded.values() if lyr.spec.kind in kinds),
                default=0.0)
+
+
+def missing_admin1(frame: pd.DataFrame, admin1: gpd.GeoDataFrame) -> str | None:
+    """One sentence naming the countries whose events have no admin-1 layer, with the fix.
+
+    A country counts as covered when an admin-1 layer says so (its `country` attribute) or one
+    of its events landed in a district; events with no country (at sea) are not missing.
+    """
+    covered = set(frame.loc[frame["admin1"].notna(), "country"].dropna())
+    if "country" in admin1.columns:
+        covered |= {c for c in admin1["country"] if isinstance(c, str)}
+    lacking = frame.loc[frame["country"].notna() & ~frame["country"].isin(covered), "country"]
+    if lacking.empty:
+        return None
+    counts = lacking.value_counts().sort_index()
+    listed = ", ".join(f"{code} ({n} event{'s' if n > 1 else ''})" for code, n in counts.items())
+    return (f"no admin-1 layer for {listed}: their events have no district (admin1) and no "
+            f"border distance. Fetch them with: conflictmap layers fetch {' '.join(counts.index)}")
 
 
 def concat_layers(parts: list[layer_io.Layer]) -> gpd.GeoDataFrame:

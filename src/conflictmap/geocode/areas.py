@@ -8,6 +8,7 @@ polygon (shapely's representative point), with the polygon's own name.
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
 
 from .base import Place, normalize
 
@@ -23,7 +24,9 @@ class Areas:
         self.by_key: dict[str, list[int]] = {}
         self.rows = frame.reset_index(drop=True)
         for i, row in self.rows.iterrows():
-            names = {row["name"], row.get("name_en")} | set(row.get("aliases") or [])
+            aliases = row.get("aliases")  # NaN where another layer in the concat has none
+            names = {row["name"], row.get("name_en")} | (
+                set(aliases) if isinstance(aliases, list | tuple | np.ndarray) else set())
             for n in names:
                 if isinstance(n, str) and n:
                     self.by_key.setdefault(normalize(n), []).append(int(i))

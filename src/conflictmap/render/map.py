@@ -177,12 +177,10 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
             "changes": first + [[(c.day - start).days, c.after] for c in changes],
         })
     layers = []
-    for lyr in result.layers.values():
-        if lyr.spec.kind == "handover":
-            continue
+    for lyr, frame in drawn_layers(result, f):
         layers.append({"name": lyr.spec.name, "title": lyr.spec.title or lyr.spec.name,
                        "kind": lyr.spec.kind, "style": lyr.spec.style,
-                       "geojson": _geojson(lyr.frame, ["name"])})
+                       "geojson": _geojson(frame, ["name"])})
     return {
         "start": start.isoformat(),
         "days": (end - start).days + 1,
@@ -201,7 +199,7 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
             "type": rec["event_type"].map(type_code).tolist(),
             "status": rec["status"].map(status_code).tolist(),
             "prec": [prec_code.get(p, len(precisions) - 1) for p in f["geo_precision"].tolist()],
-            "side": f["side_uncertain"].astype(bool).astype(int).tolist(),
+            "side": f["side_uncertain"].eq(True).astype(int).tolist(),  # unknown draws as 0
         },
         "popup_chunk": POPUP_CHUNK,
         "popup_chunks": compress_chunks(popup, len(f), POPUP_CHUNK,
@@ -275,6 +273,38 @@ def page_parts(data: dict[str, Any]) -> tuple[str, str]:
     block = (f'<script type="application/octet-stream" id="{BLOB_ID}">'
              + "\n".join(lines) + "</script>")
     return safe_json(rest), block
+
+
+VIEW_PAD_DEG = 3.0  # layers are drawn this far around the events, not the whole world
+
+
+def drawn_layers(result: Result, events: gpd.GeoDataFrame,
+                 ) -> list[tuple[Any, gpd.GeoDataFrame]]:
+    """The boundary layers the page draws, cut to the events' surroundings: a country already
+    drawn by a more precise layer (earlier in the manifest) is not drawn again by the world
+    layer, so the page neither doubles outlines nor carries 2 MB of world it never shows."""
+    if len(events):
+        w, s, e, n = (float(v) for v in events.geometry.total_bounds)
+        box = (w - VIEW_PAD_DEG, s - VIEW_PAD_DEG, e + VIEW_PAD_DEG, n + VIEW_PAD_DEG)
+    else:
+        box = None
+    seen: set[str] = set()
+    out = []
+    for lyr in result.layers.values():
+        if lyr.spec.kind == "handover":
+            continue
+        frame = lyr.frame
+        if lyr.spec.kind == "country":
+            iso = frame["iso"].astype(object)
+            frame = frame[~iso.isin(seen)]
+            seen |= {c for c in iso if isinstance(c, str)}
+        if box is not None:
+            frame = frame.cx[box[0]:box[2], box[1]:box[3]]
+            frame = frame.assign(geometry=frame.geometry.clip_by_rect(*box))
+            frame = frame[~frame.geometry.is_empty]
+        if len(frame):
+            out.append((lyr, frame))
+    return out
 
 
 def _bounds(frame: gpd.GeoDataFrame, pad: float = 0.15) -> list[list[float]] | None:
