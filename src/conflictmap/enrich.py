@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import Transformer
 
@@ -35,9 +36,14 @@ def subdivide(geoms: np.ndarray, cell: float = CELL_DEG,
     if len(geoms) == 0:
         return geoms, np.zeros(0, dtype=np.int64)
     if near is not None:
-        xy = shapely.get_coordinates(near)
-        ij = np.unique(np.floor(xy / cell).astype(np.int64), axis=0)
-        gx, gy = ij[:, 0] * cell, ij[:, 1] * cell
+        ij = np.floor(shapely.get_coordinates(near) / cell).astype(np.int64)
+        if not len(ij):
+            return geoms[:0], np.zeros(0, dtype=np.int64)
+        lo = ij.min(axis=0)
+        rows = int(ij[:, 1].max() - lo[1]) + 1
+        key = (ij[:, 0] - lo[0]) * rows + (ij[:, 1] - lo[1])  # one integer a cell: a 1-D unique
+        cells = _dense(key, int(key.max()) + 1)[0]
+        gx, gy = (cells // rows + lo[0]) * cell, (cells % rows + lo[1]) * cell
     else:
         x0, y0, x1, y1 = shapely.total_bounds(geoms)
         xs = np.arange(np.floor(x0 / cell) * cell, x1 + cell, cell)
@@ -83,6 +89,27 @@ def _first_of(pt: np.ndarray, poly: np.ndarray, n: int) -> np.ndarray:
     out = np.full(n, -1, dtype=np.int64)
     first = np.unique(pt, return_index=True)[1]
     out[pt[first]] = poly[first]
+    return out
+
+
+def _first_by_layer(points: np.ndarray, polys: gpd.GeoDataFrame) -> np.ndarray:
+    """For each point, the row of the first polygon containing it, layer by layer in manifest
+    order: a later (coarser, wider) layer only sees the points the earlier ones left, so the
+    world layer costs nothing where the regional one answers."""
+    out = np.full(len(points), -1, dtype=np.int64)
+    if len(polys) == 0 or len(points) == 0:
+        return out
+    layer = polys["layer"].to_numpy(dtype=object) if "layer" in polys else np.zeros(len(polys))
+    geoms = np.asarray(polys.geometry.values)
+    for name in pd.unique(layer):
+        rows = np.flatnonzero(layer == name)
+        todo = np.flatnonzero(out < 0)
+        if not len(todo):
+            break
+        pt, poly = _inside_pairs(points[todo], geoms[rows])
+        hit = _first_of(pt, poly, len(todo))
+        found = hit >= 0
+        out[todo[found]] = rows[hit[found]]
     return out
 
 
@@ -283,10 +310,14 @@ def complete_borders(countries: gpd.GeoDataFrame, sides: list[set[str]],
     return out
 
 
-def _accuracy(names: np.ndarray, km: float | Mapping[str, float]) -> np.ndarray:
+def _accuracy(index: np.ndarray, polys: gpd.GeoDataFrame,
+              km: float | Mapping[str, float]) -> np.ndarray:
+    """The stated accuracy of the layer of the polygon at each index (NaN where -1)."""
     if not isinstance(km, Mapping):
-        return np.full(len(names), float(km))
-    return np.array([km.get(n, np.nan) if isinstance(n, str) else np.nan for n in names])
+        return np.full(len(index), float(km))
+    per_poly = polys["layer"].map(km).to_numpy(dtype=float) if len(polys) else np.zeros(0)
+    return np.where(index >= 0, per_poly[np.maximum(index, 0)] if len(per_poly) else np.nan,
+                    np.nan)
 
 
 def side_uncertain(dist: np.ndarray, accuracy_km: np.ndarray) -> np.ndarray:
@@ -388,10 +419,9 @@ def enrich(events: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame,
     """
     pts = np.asarray(events.geometry.values)
     out = events.copy()
-    pt, poly = _inside_pairs(pts, np.asarray(countries.geometry.values))
-    in_country = _first_of(pt, poly, len(pts))
+    in_country = _first_by_layer(pts, countries)
     country = _names_at(in_country, countries, "iso")
-    country = np.array([c if isinstance(c, str) else None for c in country], dtype=object)
+    country[pd.isna(country)] = None  # a feature without a code (Bir Tawil) is no country
     out["country"] = country
     names, uncertain, candidates = district_doubt(pts, admin1, admin1_accuracy_km)
     out["admin1"] = names
@@ -399,20 +429,22 @@ def enrich(events: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame,
     out["admin1_candidates"] = candidates
     dist = own_border_distance_km(pts, country, borders, countries)
     out["border_distance_km"] = np.round(dist, 3)
-    accuracy = _accuracy(_names_at(in_country, countries, "layer"), border_accuracy_km)
+    accuracy = _accuracy(in_country, countries, border_accuracy_km)
     if isinstance(border_accuracy_km, Mapping) and len(borders):
+        codes = [c for c in pd.unique(country) if isinstance(c, str)]
         line_acc = {c: max((border_accuracy_km.get(n, 0.0) for n, i in
                             zip(borders["layer"], borders["iso"], strict=True)
-                            if c in border_sides(i)), default=0.0) for c in set(country) if c}
-        accuracy = np.fmax(accuracy, np.array([line_acc.get(c, np.nan) for c in country]))
+                            if c in border_sides(i)), default=0.0) for c in codes}
+        accuracy = np.fmax(accuracy, pd.Series(country).map(line_acc).to_numpy(dtype=float))
     out["side_uncertain"] = side_uncertain(dist, accuracy)
     area = _join_name(pts, handover, "name")
     out["handover_area"] = area
-    days = np.asarray(events["date"].to_numpy(), dtype="datetime64[D]")
+    dates = events["date"].to_numpy()
     controller = np.full(len(out), None, dtype=object)
     for name in timeline.areas:
         mask = area == name
-        if mask.any():
-            controller[mask] = timeline.controllers(name, days[mask])
+        if mask.any():  # days of the few points in handed-over areas only
+            days = np.asarray(dates[mask], dtype="datetime64[D]")
+            controller[mask] = timeline.controllers(name, days)
     out["controller"] = controller
     return out
