@@ -21,6 +21,7 @@ import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 import xyzservices.providers as xyz
 from branca.element import MacroElement
 from folium.template import Template
@@ -280,28 +281,35 @@ VIEW_PAD_DEG = 3.0  # layers are drawn this far around the events, not the whole
 
 def drawn_layers(result: Result, events: gpd.GeoDataFrame,
                  ) -> list[tuple[Any, gpd.GeoDataFrame]]:
-    """The boundary layers the page draws, cut to the events' surroundings: a country already
-    drawn by a more precise layer (earlier in the manifest) is not drawn again by the world
-    layer, so the page neither doubles outlines nor carries 2 MB of world it never shows."""
+    """The boundary layers the page draws, cut to the events' surroundings (the page need not
+    carry 2 MB of world it never shows). Country layers are outlines: a finer layer earlier in
+    the manifest draws inside its own extent, minus the straight edges where it was clipped
+    (no border runs there), and a coarser one after it draws only outside that extent, so
+    outlines are neither doubled nor cut off."""
+    box = None
     if len(events):
         w, s, e, n = (float(v) for v in events.geometry.total_bounds)
         box = (w - VIEW_PAD_DEG, s - VIEW_PAD_DEG, e + VIEW_PAD_DEG, n + VIEW_PAD_DEG)
-    else:
-        box = None
-    seen: set[str] = set()
+    covered = None  # the extent of the country layers drawn so far
     out = []
     for lyr in result.layers.values():
-        if lyr.spec.kind == "handover":
+        if lyr.spec.kind == "handover" or not len(lyr.frame):
             continue
-        frame = lyr.frame
-        if lyr.spec.kind == "country":
-            iso = frame["iso"].astype(object)
-            frame = frame[~iso.isin(seen)]
-            seen |= {c for c in iso if isinstance(c, str)}
-        if box is not None:
-            frame = frame.cx[box[0]:box[2], box[1]:box[3]]
-            frame = frame.assign(geometry=frame.geometry.clip_by_rect(*box))
-            frame = frame[~frame.geometry.is_empty]
+        frame = lyr.frame if box is None else lyr.frame.cx[box[0]:box[2], box[1]:box[3]]
+        if not len(frame):
+            continue
+        geom = frame.geometry
+        if not lyr.spec.style.get("fill_opacity"):  # outlines only: draw them as lines
+            geom = geom.boundary.where(geom.geom_type.str.contains("Polygon"), geom)
+            if lyr.spec.kind == "country":
+                extent = shapely.box(*lyr.frame.total_bounds)
+                geom = geom.difference(extent.boundary.buffer(1e-6))
+                if covered is not None:
+                    geom = geom.difference(covered)
+                covered = extent if covered is None else covered.union(extent)
+            if box is not None:  # a cut line leaves no straight edge to read as a border
+                geom = geom.clip_by_rect(*box)
+        frame = frame.assign(geometry=geom)[~(geom.isna() | geom.is_empty)]
         if len(frame):
             out.append((lyr, frame))
     return out
