@@ -130,3 +130,22 @@ def test_schema_command_matches_committed_file():
     r = run("schema")
     committed = (ROOT / "events" / "event.schema.json").read_text("utf-8")
     assert json.loads(r.stdout) == json.loads(committed)
+
+
+def test_errors_are_one_clear_message_and_debug_shows_the_traceback(tmp_path):
+    bad = tmp_path / "ev"
+    bad.mkdir()
+    (bad / "x.yaml").write_text("date: 2020-11-26\n", "utf-8")
+    r = run("build", "--events", str(bad), "--out", str(tmp_path / "out"))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "x.yaml:1:1" in r.stderr and "problem(s) in 1 file(s)" in r.stderr
+    r = run("--debug", "build", "--events", str(bad), "--out", str(tmp_path / "out"))
+    assert r.returncode == 1 and "Traceback" in r.stderr and "InvalidEvents" in r.stderr
+
+
+def test_version_and_refusing_the_events_folder_as_output(tmp_path):
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("conflictmap ")
+    r = run("build", "--out", "events/sub")
+    assert r.returncode == 1 and "inside the events folder" in r.stderr
+    assert not (ROOT / "events" / "sub").exists()

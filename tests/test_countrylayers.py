@@ -64,7 +64,7 @@ def test_unknown_code_is_named_and_nothing_changes(geo_sy):
     before = geo_sy.read_bytes()
     r = cm("layers", "fetch", "IQ", "QQ", "--manifest", str(geo_sy))
     assert r.returncode == 1
-    assert r.stderr.strip() == ("layers fetch: unknown country code(s): QQ "
+    assert r.stderr.strip() == ("unknown country code(s): QQ "
                                 "(ISO 3166-1 alpha-2, e.g. SY for Syria)")
     assert geo_sy.read_bytes() == before
 

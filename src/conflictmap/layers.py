@@ -23,6 +23,7 @@ import shapely
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .atomic import write_atomic
+from .errors import ConflictmapError
 from .model import ID_PATTERN, Event
 from .store import Problem, load_yaml, validation_problems
 
@@ -62,12 +63,8 @@ class Manifest(BaseModel):
     layers: list[LayerSpec] = Field(default_factory=list)
 
 
-class LayerError(Exception):
+class LayerError(ConflictmapError):
     """Raised with every problem found in a manifest or its layers."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(map(str, problems)))
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import pandas as pd
 from . import layers as layer_io
 from .dataset import read_records, record_from_row
 from .enrich import enrich
+from .errors import ConflictmapError
 from .geocode.areas import AREA_PRECISIONS, Areas
 from .geocode.base import Chain, Geocoder, Place, Query
 from .geocode.gazetteer import GAZETTEER, Curated, GeoNames
@@ -49,10 +50,13 @@ class Unresolved:
         return f"{self.path}:{self.line}: location.name: no place called {self.name!r}{hint}"
 
 
-class UnresolvedPlaces(Exception):
+class UnresolvedPlaces(ConflictmapError):
+    """Places no geocoder could find, each with where it is written and close names."""
+
     def __init__(self, unresolved: list[Unresolved]):
         self.unresolved = unresolved
-        super().__init__("\n".join(map(str, unresolved)))
+        super().__init__(unresolved, f"{len(unresolved)} unresolved place(s); fix them or "
+                                     "pass --allow-unresolved")
 
 
 @dataclass

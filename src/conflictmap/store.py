@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover
     from json.encoder import py_encode_basestring as _json_quote
 
 from .atomic import write_atomic, write_new_files
+from .errors import ConflictmapError
 from .model import ID_RE, Event
 
 try:  # libyaml: ~10x faster; the product declares PyYAML built with it
@@ -62,12 +63,12 @@ class Problem:
         return f"{self.path}:{self.line}:{self.col}: {self.field}: {self.message}"
 
 
-class InvalidEvents(Exception):
+class InvalidEvents(ConflictmapError):
     """Raised with every problem found, so callers can print them all."""
 
     def __init__(self, problems: list[Problem]):
-        self.problems = sorted(problems)
-        super().__init__(f"{len(problems)} problem(s)")
+        files = len({p.path for p in problems})
+        super().__init__(sorted(problems), f"{len(problems)} problem(s) in {files} file(s)")
 
 
 # ---------------------------------------------------------------- reading

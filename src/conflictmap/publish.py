@@ -1,0 +1,63 @@
+"""Publish a set of output files as one unit: a reader finds the old set or the new set.
+
+Every file is written first under a staging name in the target folder; a journal naming them
+is written next; only then are they renamed into place, and the journal removed. A run killed
+before the journal leaves the old set (and staging files, removed by the next run); one killed
+during the renames is rolled forward by the next run, which finds the journal. The renames
+themselves take microseconds: that is the only window in which old and new files sit side by
+side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from .atomic import write_atomic
+
+STAGE = ".cm-stage-"
+JOURNAL = ".cm-publish.json"
+
+
+def recover(folder: Path) -> None:
+    """Finish a publish that was interrupted during its renames; remove staging leftovers."""
+    journal = folder / JOURNAL
+    if journal.exists():
+        try:
+            moves = json.loads(journal.read_text("utf-8"))
+        except (OSError, ValueError):
+            moves = {}
+        for name, staged in moves.items():
+            src = folder / staged
+            if src.exists() and "/" not in name and "/" not in staged:
+                os.replace(src, folder / name)
+        journal.unlink(missing_ok=True)
+    # staging files, and the temp files of writers killed while writing one
+    for leftover in folder.glob(f"*{STAGE}*") if folder.is_dir() else []:
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+
+
+def publish(folder: Path, files: dict[str, Callable[[Path], object]]) -> list[Path]:
+    """Write each file with its writer (given the path to write), then put all in place."""
+    folder.mkdir(parents=True, exist_ok=True)
+    recover(folder)
+    token = secrets.token_hex(4)
+    staged: dict[str, Path] = {}
+    try:
+        for name, write in files.items():
+            path = folder / f"{STAGE}{token}-{name}"
+            staged[name] = path
+            write(path)
+        write_atomic(folder / JOURNAL, json.dumps({n: p.name for n, p in staged.items()}))
+    except BaseException:  # nothing was put in place: the old set stands
+        for path in staged.values():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        raise
+    recover(folder)  # the renames, as a later run would finish them
+    return [folder / name for name in files]
