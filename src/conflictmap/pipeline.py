@@ -207,13 +207,15 @@ def timeline_of(records: pd.DataFrame, handover: gpd.GeoDataFrame) -> Timeline:
 
 def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
           datasets: list[Path] | None = None,
-          gazetteer: Path = GAZETTEER, online: Geocoder | None = None,
+          gazetteer: Path | None = None, online: Geocoder | None = None,
           allow_unresolved: bool = False,
           warn: Callable[[str], None] | None = None) -> Result:
     paths = events_dir if isinstance(events_dir, list) else [events_dir]
     records = load_records(paths, datasets or [])
     loaded = layer_io.load_layers(manifest)
     frames = layer_frames(loaded)
+    # the curated gazetteer sits beside the manifest: a project is one folder, wherever it is
+    gazetteer = gazetteer or Path(manifest).parent / GAZETTEER.name
     geocoders = Geocoders.offline(frames["admin1"], gazetteer, online)
     keep, unresolved, warnings = _locate_missing(records, geocoders)
     if unresolved and not allow_unresolved:
