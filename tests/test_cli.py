@@ -172,3 +172,23 @@ def test_build_works_from_a_subfolder_and_from_outside_with_project(tmp_path):
             str(copy / "events"), "--out", str(tmp_path / "c"), cwd=elsewhere)
     assert r.returncode == 0, r.stderr
     assert "9 events mapped" in r.stdout
+
+
+def test_validate_and_add_resolve_places_as_build_does(tmp_path):
+    copy = tmp_path / "p"
+    shutil.copytree(ROOT / "geodata", copy / "geodata",
+                    ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    (copy / "events").mkdir()
+    (copy / "events" / "2020-11-28-v.yaml").write_text(
+        "date: 2020-11-28\ntitle: t\nevent_type: Battles\nlocation:\n  country: AZ\n"
+        "  name: Vardenis\nsources: [{publisher: p, published: 2020-11-28}]\n", "utf-8")
+    r = run("validate", cwd=copy)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    # the location.name line, and the hint that ruled the Armenian town out
+    assert "2020-11-28-v.yaml:6:3: location.name: no place called 'Vardenis' in AZ" in r.stderr
+    assert "rules out Vardenis in AM" in r.stderr
+    r = run("add", "--date", "2020-11-29", "--title", "x", "--type", "Battles", "--place",
+            "Vardenys", "--publisher", "p", "--published", "2020-11-29", cwd=copy)
+    assert r.returncode == 1 and "add: --place: no place called 'Vardenys'" in r.stderr
+    assert "Vardenis (AM)" in r.stderr
+    assert [f.name for f in (copy / "events").iterdir()] == ["2020-11-28-v.yaml"]

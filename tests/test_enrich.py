@@ -150,7 +150,7 @@ def test_unresolved_places_fail_together_with_suggestions(tmp_path):
         build(events, MANIFEST, gazetteer=ROOT / "geodata" / "gazetteer.yaml")
     msgs = [str(u) for u in info.value.unresolved]
     assert len(msgs) == 2
-    assert "2020-11-28-a.yaml:1: location.name: no place called 'Kalbajr'" in msgs[0]
+    assert "2020-11-28-a.yaml:4:12: location.name: no place called 'Kalbajr'" in msgs[0]
     assert "Kalbajar" in msgs[0]
     allowed = build(events, MANIFEST, gazetteer=ROOT / "geodata" / "gazetteer.yaml",
                     allow_unresolved=True)

@@ -66,9 +66,17 @@ def load_or_exit(paths: list[Path]) -> list[Event]:
 def validate(
     paths: Annotated[list[Path] | None, typer.Argument(
         help="Event files or folders (searched recursively). Default: events/")] = None,
+    manifest: ManifestOpt = None,
 ) -> None:
     """Check event files: prints `N events OK`, or every problem as path:line:col: field: msg."""
-    events = load_or_exit(paths or [events_of(None)])
+    from .pipeline import UnresolvedPlaces, check_places
+    from .yamlrecords import yaml_records
+
+    paths = paths or [events_of(None)]
+    events = load_or_exit(paths)
+    unresolved = check_places(yaml_records(paths), manifest_of(manifest))
+    if unresolved:  # the same offline chain and messages as build
+        raise UnresolvedPlaces(unresolved)
     typer.echo(f"{len(events)} events OK")
 
 
@@ -169,6 +177,14 @@ def add(
             lines.append(f"add: {FLAG_OF.get(name, name)}: "
                          f"{'required' if e['type'] == 'missing' else e['msg']}")
         fail(lines)
+    if event.location.lat is None:  # resolve the place now, not at the next build
+        import pandas as pd
+
+        from .pipeline import check_places
+        from .yamlrecords import row
+
+        for u in check_places(pd.DataFrame([row(event)]), manifest_of(None)):
+            fail(f"add: --place: {str(u).split('location.name: ', 1)[1]}")
     if dry_run:
         sys.stdout.write(store.event_to_yaml(event))
         return

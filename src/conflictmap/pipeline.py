@@ -28,7 +28,7 @@ from .geocode.areas import AREA_PRECISIONS, Areas
 from .geocode.base import Chain, Geocoder, Place, Query
 from .geocode.gazetteer import GAZETTEER, Curated, GeoNames
 from .model import Event
-from .store import InvalidEvents, Problem
+from .store import InvalidEvents, Problem, field_position
 from .timeline import Change, Timeline
 from .yamlrecords import yaml_records
 
@@ -44,10 +44,18 @@ class Unresolved:
     line: int
     name: str
     suggestions: list[str]
+    col: int = 1
+    country: str | None = None
+    elsewhere: str | None = None  # where the name is found without the country hint
 
     def __str__(self) -> str:
-        hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
-        return f"{self.path}:{self.line}: location.name: no place called {self.name!r}{hint}"
+        where = f" in {self.country}" if self.country else ""
+        if self.elsewhere:
+            hint = f"; the country hint rules out {self.elsewhere}: is the hint right?"
+        else:
+            hint = f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else ""
+        return (f"{self.path}:{self.line}:{self.col}: location.name: no place called "
+                f"{self.name!r}{where}{hint}")
 
 
 class UnresolvedPlaces(ConflictmapError):
@@ -176,7 +184,7 @@ def _locate_missing(records: pd.DataFrame, geocoders: Geocoders,
                                              strict=True):
             where = (records.at[i, "origin_path"], int(records.at[i, "origin_line"]))
             if place is None:
-                unresolved.append(Unresolved(*where, name, chain.suggest(name, country)))
+                unresolved.append(_unresolved(chain, where, name, country))
                 keep[i] = False
                 continue
             if place.ambiguous:
@@ -191,6 +199,26 @@ def _locate_missing(records: pd.DataFrame, geocoders: Geocoders,
     records["_lat"], records["_lon"] = lat, lon
     records["_place"], records["_precision"], records["_geocoder"] = place_name, precision, source
     return keep, unresolved, warnings
+
+
+def _unresolved(chain: Chain, where: tuple[str, int], name: str,
+                country: str | None) -> Unresolved:
+    """The problem, pointing at the `location.name` line, with what would have matched."""
+    line, col = field_position(where[0], where[1], ("location", "name"))
+    found = chain.geocode(name, None) if country else None
+    elsewhere = (f"{found.name} in {found.country or '?'} ({found.source})"
+                 if found is not None else None)
+    return Unresolved(where[0], line, name, chain.suggest(name, country), col, country,
+                      elsewhere)
+
+
+def check_places(records: pd.DataFrame, manifest: Path,
+                 gazetteer: Path | None = None) -> list[Unresolved]:
+    """The names no offline geocoder resolves, exactly as `build` would report them."""
+    loaded = layer_io.load_layers(manifest)
+    admin1 = concat_layers(layer_io.of_kind(loaded, "admin1"))
+    geocoders = Geocoders.offline(admin1, gazetteer or Path(manifest).parent / GAZETTEER.name)
+    return _locate_missing(records.copy(), geocoders)[1]
 
 
 def timeline_of(records: pd.DataFrame, handover: gpd.GeoDataFrame) -> Timeline:

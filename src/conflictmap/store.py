@@ -88,6 +88,23 @@ def event_files(paths: Iterable[Path | str]) -> list[Path]:
     return found
 
 
+def field_position(path: str, doc_line: int, loc: tuple[Any, ...]) -> tuple[int, int]:
+    """(line, column) of a field of the document starting at `doc_line` in a YAML file, for
+    problems found after reading (an unknown place); the document's line when not found."""
+    text, problem = read_text(Path(path))
+    if problem or text is None:
+        return doc_line, 1
+    try:
+        for node, _ in _documents(text):
+            if node is not None and node.start_mark.line + 1 == doc_line:
+                target, whole = _locate(node, loc)
+                if whole:
+                    return target.start_mark.line + 1, target.start_mark.column + 1
+    except yaml.YAMLError:
+        pass
+    return doc_line, 1
+
+
 def field_name(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
