@@ -1,0 +1,24 @@
+"""Text from records made safe to print on a terminal.
+
+A title or a file name can hold escape sequences: OSC 52 writes the reader's clipboard,
+`ESC[2J` clears the screen, a carriage return or a bidi override hides what precedes it.
+Whatever we print from a record shows such characters as visible escapes instead.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls but tab and newline, DEL, C1 controls, and the bidi embedding/override/isolate
+# marks that reorder what a terminal shows
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` with every control character shown as an escape (`\\x1b`), tab and newline kept."""
+    return _UNPRINTABLE.sub(_escape, text)
