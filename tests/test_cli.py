@@ -41,8 +41,8 @@ def test_validate_bad_corpus_exits_1_and_lists_every_file():
     r = run("validate", str(DATA / "bad"))
     assert r.returncode == 1
     problem_lines = [x for x in r.stderr.splitlines() if x.startswith(str(DATA / "bad"))]
-    assert len(problem_lines) == 22
-    assert r.stderr.strip().endswith("22 problem(s) in 22 file(s)")
+    assert len(problem_lines) == 24
+    assert r.stderr.strip().endswith("24 problem(s) in 24 file(s)")
     assert "Traceback" not in r.stderr
 
 

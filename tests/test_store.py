@@ -30,13 +30,15 @@ EXPECTED = {
     "empty.yaml": (1, "(file)", "empty file"),
     "top-level-list.yaml": (1, "(event)", "got a list"),
     "scalar.yaml": (1, "(event)", "got a str"),
-    "id-traversal.yaml": (1, "id", "should match pattern"),
+    "id-traversal.yaml": (1, "id", "expected letters, digits and hyphens"),
     "missing-sources.yaml": (5, "sources", "at least 1 item"),
     "naive-datetime.yaml": (1, "date", "UTC offset"),
     "duplicate-key.yaml": (10, "date", "duplicate key (first at line 1)"),
     "wrong-sub-type.yaml": (4, "sub_event_type", "belongs to 'Protests'"),
     "no-place.yaml": (4, "location", "give a place"),
     "Bad_File_Name.yaml": (1, "id", "not a valid id"),
+    "int-date.yaml": (1, "date", "expected YYYY-MM-DD, got 20201126"),
+    "slash-date.yaml": (7, "sources[0].published", "expected YYYY-MM-DD, got '29/11/2020'"),
 }
 
 
