@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -71,6 +72,15 @@ def _symlink(path: Path) -> Problem:
     return Problem(str(path), 1, 1, "(file)", "is a symbolic link; not followed")
 
 
+def _is_link(path: Path) -> bool:
+    """Whether `path` is a symbolic link; a path that cannot be examined is left to the walk or
+    the read, which report why."""
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
 def walk_events(paths: Iterable[Path | str]) -> Found:
     """The YAML files under `paths` (files or folders, recursively), sorted. Hidden files and
     folders and the schema are passed over; symbolic links inside a folder are refused, since
@@ -88,14 +98,13 @@ def walk_events(paths: Iterable[Path | str]) -> Found:
             continue
         for root, dirs, files in os.walk(p, onerror=unlisted):
             here = Path(root)
-            for d in [d for d in dirs if (here / d).is_symlink() and not d.startswith(".")]:
-                found.problems.append(_symlink(here / d))
-            dirs[:] = sorted(d for d in dirs
-                             if not d.startswith(".") and not (here / d).is_symlink())
+            links = {d for d in dirs if not d.startswith(".") and _is_link(here / d)}
+            found.problems += [_symlink(here / d) for d in sorted(links)]
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in links)
             for f in sorted(files):
                 if f.startswith(".") or f == SCHEMA_FILE:
                     continue
-                if (here / f).is_symlink():
+                if _is_link(here / f):
                     found.problems.append(_symlink(here / f))
                 elif f.endswith(SUFFIXES):
                     found.files.append(here / f)

@@ -16,7 +16,8 @@ _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u206
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    # \u for DEL and up: the same text stays valid inside a JSON string (JSON escapes C0 itself)
+    return f"\\x{code:02x}" if code < 0x7F else f"\\u{code:04x}"
 
 
 def printable(text: str) -> str:

@@ -172,10 +172,13 @@ def _anchor_problem(path: str, text: str) -> Problem | None:
 
 
 def _too_deep(path: str, node: yaml.Node, limit: int) -> Problem | None:
-    """The first node nested deeper than `limit`; iterative, so depth cannot crash it."""
-    stack: list[tuple[yaml.Node, int]] = [(node, 0)]
+    """The first mapping or list nested more than `limit` levels deep; iterative, so depth
+    cannot crash it."""
+    stack: list[tuple[yaml.Node, int]] = [(node, 1)]
     while stack:
         current, depth = stack.pop()
+        if isinstance(current, yaml.ScalarNode):
+            continue
         if depth > limit:
             mark = current.start_mark
             return Problem(path, mark.line + 1, mark.column + 1, "(yaml)",
