@@ -12,6 +12,7 @@ from pathlib import Path
 from conflictmap.cli import app
 
 from .conftest import DATA, ROOT
+from .test_store import EXPECTED
 
 EXE = Path(sys.executable).with_name("conflictmap")
 
@@ -41,8 +42,9 @@ def test_validate_bad_corpus_exits_1_and_lists_every_file():
     r = run("validate", str(DATA / "bad"))
     assert r.returncode == 1
     problem_lines = [x for x in r.stderr.splitlines() if x.startswith(str(DATA / "bad"))]
-    assert len(problem_lines) == 24
-    assert r.stderr.strip().endswith("24 problem(s) in 24 file(s)")
+    n = len(EXPECTED) + 1  # and dup/second.yaml
+    assert len(problem_lines) == n
+    assert r.stderr.strip().endswith(f"{n} problem(s) in {n} file(s)")
     assert "Traceback" not in r.stderr
 
 

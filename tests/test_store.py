@@ -39,6 +39,10 @@ EXPECTED = {
     "Bad_File_Name.yaml": (1, "id", "not a valid id"),
     "int-date.yaml": (1, "date", "expected YYYY-MM-DD, got 20201126"),
     "slash-date.yaml": (7, "sources[0].published", "expected YYYY-MM-DD, got '29/11/2020'"),
+    "long-number.yaml": (6, "(yaml)", "a number of 5000 digits is too long"),
+    "alias-bomb.yaml": (7, "(yaml)", "anchors and aliases (&name, *name) are not allowed"),
+    "deep-nesting.yaml": (6, "(yaml)", "nested more than 20 levels deep"),
+    "terminal-escapes.yaml": (3, "event_type", "unknown ACLED event type 'Battles\x1b]52;"),
 }
 
 
