@@ -132,3 +132,16 @@ def test_schema_command_matches_committed_file():
     r = run("schema")
     committed = (ROOT / "events" / "event.schema.json").read_text("utf-8")
     assert json.loads(r.stdout) == json.loads(committed)
+
+
+def test_list_shows_control_characters_as_escapes(runner, tmp_path):
+    """OSC 52 writes the clipboard, ESC[2J clears the screen: neither may reach the terminal."""
+    text = (ROOT / "events" / "2020-11-26-sotk-mine-entry.yaml").read_text("utf-8")
+    (tmp_path / "2020-11-26-x.yaml").write_text(text.replace(
+        "name: Sotk gold mine", 'name: "Sotk \\e]52;c;aGk=\\a\\e[2J [/b] \\x9b"'), "utf-8")
+    r = runner.invoke(app, ["list", str(tmp_path)])
+    assert r.exit_code == 0, r.stdout
+    assert "Sotk \\x1b]52;c;aGk=\\x07\\x1b[2J [/b] \\u009b" in r.stdout
+    r = runner.invoke(app, ["list", str(tmp_path), "--json"])
+    assert not any(c in r.stdout for c in "\x1b\x07\x9b")
+    assert json.loads(r.stdout)[0]["location"]["name"] == "Sotk \x1b]52;c;aGk=\x07\x1b[2J [/b] \x9b"

@@ -105,6 +105,12 @@ def test_missing_path_is_a_problem_not_a_crash(tmp_path):
     assert "no such file" in info.value.problems[0].message
 
 
+def test_a_path_too_long_to_look_up_is_a_problem_not_a_crash():
+    with pytest.raises(store.InvalidEvents) as info:
+        store.load_events(["a" * 5000, "a/" * 2100])
+    assert [p.message for p in info.value.problems] == ["File name too long"] * 2
+
+
 def _event(eid: str) -> Event:
     return Event.model_validate({
         "id": eid, "date": "2020-11-26", "title": "t", "event_type": "Battles",
@@ -139,3 +145,17 @@ def test_written_files_get_ordinary_permissions(tmp_path):
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert stat.S_IMODE(event.stat().st_mode) == 0o644
+
+
+def test_written_yaml_has_no_aliases_for_shared_values(tmp_path):
+    """One date object as `date` and `published` was written as &id001/*id001, which reading
+    refuses."""
+    from datetime import date
+
+    day = date(2020, 11, 26)
+    ev = Event.model_validate({
+        "id": "shared-1", "date": day, "title": "t", "event_type": "Battles",
+        "location": {"name": "Sotk"}, "sources": [{"publisher": "p", "published": day}]})
+    assert "&id" not in store.event_to_yaml(ev)
+    store.write_event(tmp_path, ev)
+    assert [e.id for e in store.load_events([tmp_path])] == ["shared-1"]

@@ -133,8 +133,8 @@ def test_long_numbers_are_refused_short_ones_read():
 
 
 def test_printable_shows_controls_and_keeps_tab_and_newline():
-    assert printable("a\x1b]52;c;aGk=\x07\x1b[2J\r\x9b\u202e\tb\n") == (
-        "a\\x1b]52;c;aGk=\\x07\\x1b[2J\\x0d\\u009b\\u202e\tb\n")
+    assert printable("a\x1b]52;c;aGk=\x07\x1b[2J\r\x9b\u202e\udcff\tb\n") == (
+        "a\\x1b]52;c;aGk=\\x07\\x1b[2J\\x0d\\u009b\\u202e\\udcff\tb\n")
 
 
 def test_a_problem_prints_no_escape_sequences():

@@ -6,6 +6,7 @@ with the line of the offending key, because an analyst fixing 30 files wants all
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -41,6 +42,15 @@ try:  # libyaml: ~10x faster; the product declares PyYAML built with it
     from yaml import CSafeDumper as _Dumper
 except ImportError:  # pragma: no cover - pure-Python fallback keeps working, slower
     from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
+
+
+class _NoAliasDumper(_Dumper):  # type: ignore[misc,valid-type]
+    """Writes a shared value (one date object as `date` and `published`) out in full each
+    time: we refuse anchors and aliases when reading, so we never write them."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
 
 SCHEMA_FILE = "event.schema.json"
 SUFFIXES = (".yaml", ".yml")
@@ -82,7 +92,8 @@ def _is_link(path: Path) -> bool:
 
 
 def walk_events(paths: Iterable[Path | str]) -> Found:
-    """The YAML files under `paths` (files or folders, recursively), sorted. Hidden files and
+    """The YAML files under `paths` (files or folders, recursively), sorted; a path that does
+    not exist is a problem. Hidden files and
     folders and the schema are passed over; symbolic links inside a folder are refused, since
     `x.yaml -> /etc/shadow` or `-> /dev/zero` must not be read; other files are skipped with a
     warning, so a `.YAML` or `.yml~` never vanishes without a word."""
@@ -93,7 +104,13 @@ def walk_events(paths: Iterable[Path | str]) -> Found:
                                       f"cannot list: {exc.strerror}; its events are not read"))
 
     for p in map(Path, paths):
-        if not p.is_dir():
+        try:
+            mode = os.stat(p).st_mode
+        except OSError as exc:  # missing, or a name too long to look up
+            found.problems.append(Problem(str(p), 1, 1, "(path)", "no such file or folder"
+                                          if exc.errno == errno.ENOENT else exc.strerror))
+            continue
+        if not stat.S_ISDIR(mode):
             found.files.append(p)
             continue
         for root, dirs, files in os.walk(p, onerror=unlisted):
@@ -204,10 +221,7 @@ def _load(paths: Iterable[Path | str], warnings: list[Problem] | None = None,
     problems: list[Problem] = []
     seen: dict[str, Event] = {}
     roots = list(paths)
-    for root in roots:
-        if not Path(root).exists():
-            problems.append(Problem(str(root), 1, 1, "(path)", "no such file or folder"))
-    found = walk_events(r for r in roots if Path(r).exists())
+    found = walk_events(roots)
     problems += found.problems
     if warnings is not None:
         warnings += found.warnings
@@ -238,7 +252,7 @@ def taken_ids(folder: Path) -> dict[str, str]:
     lines, or its name. Read as text, not validated, so a folder of 100k files costs seconds,
     and a file that fails validation still holds its id."""
     taken: dict[str, str] = {}
-    for f in event_files([folder]) if folder.exists() else []:
+    for f in event_files([folder]):
         raw = read_bytes(f, follow=False)[0] or b""  # never a FIFO or a device
         text = raw.decode("utf-8", errors="replace")
         for ident in _ID_LINE.findall(text) or [f.stem]:
@@ -287,7 +301,7 @@ def event_to_data(event: Event) -> dict[str, Any]:
 def event_to_yaml(event: Event, schema_ref: str | None = SCHEMA_FILE) -> str:
     data = event_to_data(event)
     columns = data.get("dataset", {}).pop("columns", None)
-    body = yaml.dump(data, Dumper=_Dumper, allow_unicode=True,
+    body = yaml.dump(data, Dumper=_NoAliasDumper, allow_unicode=True,
                      sort_keys=False, width=100, default_flow_style=False)
     if columns is not None:  # `dataset` is the record's last part: its cells go last
         body += "  columns:\n" + "".join(f"    {_yaml_key(k)}: {_yaml_str(v)}\n"

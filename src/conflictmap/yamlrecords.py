@@ -59,11 +59,8 @@ def _workers(n_files: int) -> int:
 def yaml_records(paths: list[Path]) -> pd.DataFrame:
     """Every event under `paths` as a row, in file order; raises InvalidEvents with every
     problem of every file. Duplicate ids are left to the caller, which sees all sources."""
-    problems = [Problem(str(p), 1, 1, "(path)", "no such file or folder")
-                for p in paths if not Path(p).exists()]
-    found = walk_events(p for p in paths if Path(p).exists())
-    problems += found.problems
-    files = found.files
+    found = walk_events(paths)
+    problems, files = found.problems, found.files
     workers = _workers(len(files))
     if workers == 1:
         parts = [_columns(files)]
