@@ -42,6 +42,7 @@ EXPECTED = {
     "long-number.yaml": (6, "(yaml)", "a number of 5000 digits is too long"),
     "alias-bomb.yaml": (7, "(yaml)", "anchors and aliases (&name, *name) are not allowed"),
     "deep-nesting.yaml": (6, "(yaml)", "nested more than 20 levels deep"),
+    "many-documents.yaml": (2002, "(yaml)", "more than 1,000 documents in one file"),
     "terminal-escapes.yaml": (3, "event_type", "unknown ACLED event type 'Battles\x1b]52;"),
 }
 

@@ -130,6 +130,7 @@ def test_long_numbers_are_refused_short_ones_read():
     assert yamlio.documents("f.yaml", "n: " + "9" * 100)[0][0][1] == {"n": int("9" * 100)}
     (p,) = yamlio.documents("f.yaml", "a: 1\nn: -" + "9" * 5000)[1]
     assert (p.line, p.col) == (2, 4) and "5000 digits" in p.message
+    assert "too long" in yamlio.documents("f.yaml", "n: 0x" + "f" * 5000)[1][0].message
 
 
 def test_printable_shows_controls_and_keeps_tab_and_newline():
@@ -140,3 +141,9 @@ def test_printable_shows_controls_and_keeps_tab_and_newline():
 def test_a_problem_prints_no_escape_sequences():
     p = yamlio.Problem("a\x1b[2J.yaml", 1, 1, "title", "bad \x1b]52;c;aGk=\x07")
     assert str(p) == "a\\x1b[2J.yaml:1:1: title: bad \\x1b]52;c;aGk=\\x07"
+
+
+def test_a_file_of_endless_documents_is_refused_at_the_limit():
+    docs, problems = yamlio.documents("f.yaml", "---\n[]\n" * (yamlio.MAX_DOCUMENTS + 5))
+    assert docs == [] and problems[0].line == 2 * yamlio.MAX_DOCUMENTS + 2
+    assert "more than 1,000 documents" in problems[0].message
