@@ -12,6 +12,7 @@ from pathlib import Path
 from conflictmap.cli import app
 
 from .conftest import DATA, ROOT
+from .test_store import EXPECTED
 
 EXE = Path(sys.executable).with_name("conflictmap")
 
@@ -41,8 +42,9 @@ def test_validate_bad_corpus_exits_1_and_lists_every_file():
     r = run("validate", str(DATA / "bad"))
     assert r.returncode == 1
     problem_lines = [x for x in r.stderr.splitlines() if x.startswith(str(DATA / "bad"))]
-    assert len(problem_lines) == 22
-    assert r.stderr.strip().endswith("22 problem(s) in 22 file(s)")
+    n = len(EXPECTED) + 1  # and dup/second.yaml
+    assert len(problem_lines) == n
+    assert r.stderr.strip().endswith(f"{n} problem(s) in {n} file(s)")
     assert "Traceback" not in r.stderr
 
 
@@ -192,3 +194,16 @@ def test_validate_and_add_resolve_places_as_build_does(tmp_path):
     assert r.returncode == 1 and "add: --place: no place called 'Vardenys'" in r.stderr
     assert "Vardenis (AM)" in r.stderr
     assert [f.name for f in (copy / "events").iterdir()] == ["2020-11-28-v.yaml"]
+
+
+def test_list_shows_control_characters_as_escapes(runner, tmp_path):
+    """OSC 52 writes the clipboard, ESC[2J clears the screen: neither may reach the terminal."""
+    text = (ROOT / "events" / "2020-11-26-sotk-mine-entry.yaml").read_text("utf-8")
+    (tmp_path / "2020-11-26-x.yaml").write_text(text.replace(
+        "name: Sotk gold mine", 'name: "Sotk \\e]52;c;aGk=\\a\\e[2J [/b] \\x9b"'), "utf-8")
+    r = runner.invoke(app, ["list", str(tmp_path)])
+    assert r.exit_code == 0, r.stdout
+    assert "Sotk \\x1b]52;c;aGk=\\x07\\x1b[2J [/b] \\u009b" in r.stdout
+    r = runner.invoke(app, ["list", str(tmp_path), "--json"])
+    assert not any(c in r.stdout for c in "\x1b\x07\x9b")
+    assert json.loads(r.stdout)[0]["location"]["name"] == "Sotk \x1b]52;c;aGk=\x07\x1b[2J [/b] \x9b"

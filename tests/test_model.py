@@ -156,3 +156,30 @@ def test_any_valid_event_dumps_to_yaml_and_loads_back_equal(event):
     if event.id is None:
         back.id = None
     assert back.model_dump() == event.model_dump()
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (20201126, "got 20201126"), ("29/11/2020", "got '29/11/2020'"), (True, "got true"),
+    ([2020, 11, 26], "got a list"), ("2020-W48-4", "got '2020-W48-4'"),
+])
+def test_a_date_is_written_yyyy_mm_dd_never_a_number(value, shown):
+    """YAML reads 20201126 as an int, which pydantic took for seconds since 1970."""
+    for over in ({"date": value}, {"end_date": value},
+                 {"sources": [{"publisher": "p", "published": value}]},
+                 {"sources": [{"publisher": "p", "published": "2020-11-30", "accessed": value}]}):
+        with pytest.raises(ValidationError) as info:
+            make(**over)
+        (err,) = info.value.errors()
+        assert err["msg"] == f"expected YYYY-MM-DD, {shown}", over
+
+
+def test_an_impossible_date_says_why():
+    with pytest.raises(ValidationError, match=r"'2020-02-30' is not a real date \(day is out"):
+        make(sources=[{"publisher": "p", "published": "2020-02-30"}])
+
+
+def test_an_id_error_shows_the_form_not_the_regex():
+    with pytest.raises(ValidationError) as info:
+        make(id="29/11/2020")
+    assert "expected letters, digits and hyphens" in str(info.value)
+    assert "[A-Za-z0-9]" not in str(info.value)

@@ -30,13 +30,20 @@ EXPECTED = {
     "empty.yaml": (1, "(file)", "empty file"),
     "top-level-list.yaml": (1, "(event)", "got a list"),
     "scalar.yaml": (1, "(event)", "got a str"),
-    "id-traversal.yaml": (1, "id", "should match pattern"),
+    "id-traversal.yaml": (1, "id", "expected letters, digits and hyphens"),
     "missing-sources.yaml": (5, "sources", "at least 1 item"),
     "naive-datetime.yaml": (1, "date", "UTC offset"),
     "duplicate-key.yaml": (10, "date", "duplicate key (first at line 1)"),
     "wrong-sub-type.yaml": (4, "sub_event_type", "belongs to 'Protests'"),
     "no-place.yaml": (4, "location", "give a place"),
     "Bad_File_Name.yaml": (1, "id", "not a valid id"),
+    "int-date.yaml": (1, "date", "expected YYYY-MM-DD, got 20201126"),
+    "slash-date.yaml": (7, "sources[0].published", "expected YYYY-MM-DD, got '29/11/2020'"),
+    "long-number.yaml": (6, "(yaml)", "a number of 5000 digits is too long"),
+    "alias-bomb.yaml": (7, "(yaml)", "anchors and aliases (&name, *name) are not allowed"),
+    "deep-nesting.yaml": (6, "(yaml)", "nested more than 20 levels deep"),
+    "many-documents.yaml": (2002, "(yaml)", "more than 1,000 documents in one file"),
+    "terminal-escapes.yaml": (3, "event_type", "unknown ACLED event type 'Battles\x1b]52;"),
 }
 
 
@@ -99,6 +106,12 @@ def test_missing_path_is_a_problem_not_a_crash(tmp_path):
     assert "no such file" in info.value.problems[0].message
 
 
+def test_a_path_too_long_to_look_up_is_a_problem_not_a_crash():
+    with pytest.raises(store.InvalidEvents) as info:
+        store.load_events(["a" * 5000, "a/" * 2100])
+    assert [p.message for p in info.value.problems] == ["File name too long"] * 2
+
+
 def _event(eid: str) -> Event:
     return Event.model_validate({
         "id": eid, "date": "2020-11-26", "title": "t", "event_type": "Battles",
@@ -133,3 +146,17 @@ def test_written_files_get_ordinary_permissions(tmp_path):
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     assert stat.S_IMODE(event.stat().st_mode) == 0o644
+
+
+def test_written_yaml_has_no_aliases_for_shared_values(tmp_path):
+    """One date object as `date` and `published` was written as &id001/*id001, which reading
+    refuses."""
+    from datetime import date
+
+    day = date(2020, 11, 26)
+    ev = Event.model_validate({
+        "id": "shared-1", "date": day, "title": "t", "event_type": "Battles",
+        "location": {"name": "Sotk"}, "sources": [{"publisher": "p", "published": day}]})
+    assert "&id" not in store.event_to_yaml(ev)
+    store.write_event(tmp_path, ev)
+    assert [e.id for e in store.load_events([tmp_path])] == ["shared-1"]

@@ -17,10 +17,12 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from . import layers, project, store
 from .errors import ConflictmapError, UsageError
 from .model import Event, event_json_schema
+from .text import printable
 
 app = typer.Typer(
     help="Conflict-event records (YAML) to maps analysts can trust.",
@@ -59,7 +61,12 @@ def manifest_of(path: Path | None) -> Path:
 
 
 def load_or_exit(paths: list[Path]) -> list[Event]:
-    return store.load_events(paths)  # InvalidEvents, a ConflictmapError, ends the command
+    warnings: list[store.Problem] = []
+    try:
+        return store.load_events(paths, warnings)
+    finally:  # skipped files and doubtful dates: worth a word, not a failure
+        for w in warnings:
+            err.print(f"warning: {w}", markup=False)
 
 
 @app.command()
@@ -90,14 +97,15 @@ def list_events(
     events = load_or_exit([path])
     if as_json:
         rows = [e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in events]
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(printable(json.dumps(rows, ensure_ascii=False, indent=2)) + "\n")
         return
-    table = Table(title=f"{len(events)} events in {path}")
+    table = Table(title=Text(printable(f"{len(events)} events in {path}")))
     for col in ("date", "id", "type", "place", "status"):
         table.add_column(col)
     for e in events:
         place = e.location.name or f"{e.location.lat:.4f}, {e.location.lon:.4f}"
-        table.add_row(str(e.date), e.id or "", e.event_type, place, e.status, style=None)
+        cells = (str(e.date), e.id or "", e.event_type, place, e.status)
+        table.add_row(*(Text(printable(c)) for c in cells), style=None)  # no markup, no escapes
     out.print(table)
 
 
@@ -344,16 +352,17 @@ def geocode(
     place = chain.geocode(name, code)
     if place is None:
         hints = chain.suggest(name, code)
-        fail(f"no place called {name!r}" + (f" in {code}" if code else "")
-             + (f"; did you mean: {', '.join(hints)}?" if hints else "; no close names either"))
+        fail(printable(f"no place called {name!r}" + (f" in {code}" if code else "")
+             + (f"; did you mean: {', '.join(hints)}?" if hints else "; no close names either")))
     if as_json:
         data = _place_json(place) | {"candidates": [_place_json(c) for c in place.candidates]}
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        typer.echo(printable(json.dumps(data, ensure_ascii=False, indent=2)))
         return
-    typer.echo(f"{place.name}  {place.lat:.5f}, {place.lon:.5f}  {place.country or '?'}  "
-               f"precision={place.precision}  via {place.source}")
+    typer.echo(printable(f"{place.name}  {place.lat:.5f}, {place.lon:.5f}  {place.country or '?'}"
+                         f"  precision={place.precision}  via {place.source}"))
     for c in place.candidates:
-        typer.echo(f"  also: {c.name}  {c.lat:.5f}, {c.lon:.5f}  {c.country}  via {c.source}")
+        typer.echo(printable(f"  also: {c.name}  {c.lat:.5f}, {c.lon:.5f}  {c.country}"
+                             f"  via {c.source}"))
     if place.candidates:
         typer.echo("  ambiguous: add --country or give lat/lon in the record")
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .atomic import write_atomic
 from .errors import ConflictmapError
 from .model import ID_PATTERN, Event
-from .store import Problem, load_yaml, validation_problems
+from .yamlio import Problem, load_yaml, validation_problems
 
 MANIFEST = Path("geodata/layers.yaml")
 COMMON = ["layer", "name", "iso", "kind", "source"]

@@ -157,17 +157,50 @@ def _as_date(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _not_a_date(value: Any) -> PydanticCustomError:
+    """One message for anything that is not written as a date: YAML reads 20201126 as a number,
+    which pydantic would take for seconds since 1970 (1970-08-22), and 29/11/2020 as text."""
+    if isinstance(value, bool):
+        shown = str(value).lower()
+    elif isinstance(value, str):
+        shown = repr(value if len(value) <= 40 else value[:40] + "...")
+    elif isinstance(value, (int, float)):
+        shown = str(value) if len(str(value)) <= 40 else f"a number of {len(str(value))} digits"
+    else:
+        shown = {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
+    return PydanticCustomError("iso_date", "expected YYYY-MM-DD, got {value}", {"value": shown})
+
+
+def _parse_day(value: Any) -> Any:
+    """A calendar date written YYYY-MM-DD (a date object passes as it is)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value.strip()):
+        raise _not_a_date(value)
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise PydanticCustomError("iso_date", "'{value}' is not a real date ({why})",
+                                  {"value": value.strip(), "why": str(exc)}) from None
+
+
 def _parse_when(value: Any) -> Any:
     """ISO 8601 date, or date-time with a UTC offset; anything else gets one clear message."""
-    if isinstance(value, str):
+    if isinstance(value, str) and _ISO_TIME.match(value.strip()):
         text = value.strip()
         try:
-            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+            value = datetime.fromisoformat(text)
         except ValueError as exc:
             raise PydanticCustomError(
-                "iso_date", "not an ISO 8601 date or date-time: '{value}' ({why})",
+                "iso_date", "not an ISO 8601 date-time: '{value}' ({why})",
                 {"value": text, "why": str(exc)},
             ) from None
+    elif not isinstance(value, datetime):
+        value = _parse_day(value)
     if isinstance(value, datetime) and value.tzinfo is None:
         raise PydanticCustomError(
             "naive_datetime", "a date-time needs a UTC offset (e.g. 2020-11-10T00:00:00+03:00)"
@@ -252,6 +285,11 @@ class Source(_Strict):
     archive_url: str | None = None
     accessed: date | None = None
 
+    @field_validator("published", "accessed", mode="before")
+    @classmethod
+    def _iso_day(cls, value: Any) -> Any:
+        return None if value is None else _parse_day(value)
+
     @field_validator("url", "archive_url")
     @classmethod
     def _http_only(cls, value: str | None) -> str | None:
@@ -323,10 +361,20 @@ class Event(_Strict):
     # Where the record was read from (file, line), for error messages downstream.
     _origin: tuple[str, int] | None = PrivateAttr(default=None)
 
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_form(cls, value: Any) -> Any:
+        """Say what an id looks like instead of showing the pattern's regular expression."""
+        if isinstance(value, str) and not ID_RE.match(value.strip()):
+            raise PydanticCustomError(
+                "id", "expected letters, digits and hyphens, starting with a letter or digit "
+                "(like 2020-11-26-sotk-mine-entry), got '{value}'", {"value": value[:60]})
+        return value
+
     @field_validator("date", "end_date", mode="before")
     @classmethod
     def _with_offset(cls, value: Any) -> Any:
-        return _parse_when(value)
+        return None if value is None else _parse_when(value)
 
     @field_validator("actors", mode="before")
     @classmethod

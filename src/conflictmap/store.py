@@ -6,11 +6,13 @@ with the line of the offending key, because an analyst fixing 30 files wants all
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,42 +27,35 @@ except ImportError:  # pragma: no cover
 from .atomic import write_atomic, write_new_files
 from .errors import ConflictmapError
 from .model import ID_RE, Event
+from .yamlio import (  # noqa: F401 - Problem, field_name, load_yaml, validation_problems: re-exported
+    Problem,
+    documents,
+    duplicate_keys,
+    field_name,
+    load_yaml,
+    locate,
+    read_bytes,
+    read_text,
+    validation_problems,
+)
 
 try:  # libyaml: ~10x faster; the product declares PyYAML built with it
     from yaml import CSafeDumper as _Dumper
-    from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - pure-Python fallback keeps working, slower
     from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 
+class _NoAliasDumper(_Dumper):  # type: ignore[misc,valid-type]
+    """Writes a shared value (one date object as `date` and `published`) out in full each
+    time: we refuse anchors and aliases when reading, so we never write them."""
 
-class _EventLoader(_Loader):  # type: ignore[misc,valid-type]
-    """Safe loader that leaves timestamps as text: the model parses dates itself, so an impossible
-    date like 2020-13-45 becomes a field error with a line number instead of a crash."""
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
-
-_EventLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
-}
 
 SCHEMA_FILE = "event.schema.json"
 SUFFIXES = (".yaml", ".yml")
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One thing wrong with one input file, pointing at the line to fix."""
-
-    path: str
-    line: int
-    col: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.field}: {self.message}"
+_NAME_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})-")
 
 
 class InvalidEvents(ConflictmapError):
@@ -74,17 +69,66 @@ class InvalidEvents(ConflictmapError):
 # ---------------------------------------------------------------- reading
 
 
-def event_files(paths: Iterable[Path | str]) -> list[Path]:
-    """The YAML files under `paths` (files or folders, recursively), sorted, hidden ones skipped."""
-    found: list[Path] = []
+@dataclass
+class Found:
+    """What a walk over event folders found: the files to read, what stops the run (a folder
+    that cannot be listed, a symbolic link) and what is only worth a word (a file skipped)."""
+
+    files: list[Path] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _symlink(path: Path) -> Problem:
+    return Problem(str(path), 1, 1, "(file)", "is a symbolic link; not followed")
+
+
+def _is_link(path: Path) -> bool:
+    """Whether `path` is a symbolic link; a path that cannot be examined is left to the walk or
+    the read, which report why."""
+    try:
+        return stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def walk_events(paths: Iterable[Path | str]) -> Found:
+    """The YAML files under `paths` (files or folders, recursively), sorted; a path that does
+    not exist is a problem. Hidden files and
+    folders and the schema are passed over; symbolic links inside a folder are refused, since
+    `x.yaml -> /etc/shadow` or `-> /dev/zero` must not be read; other files are skipped with a
+    warning, so a `.YAML` or `.yml~` never vanishes without a word."""
+    found = Found()
+
+    def unlisted(exc: OSError) -> None:
+        found.problems.append(Problem(exc.filename or "?", 1, 1, "(folder)",
+                                      f"cannot list: {exc.strerror}; its events are not read"))
+
     for p in map(Path, paths):
-        if p.is_dir():
-            for root, dirs, files in os.walk(p):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                found += [Path(root) / f for f in sorted(files)
-                          if f.endswith(SUFFIXES) and not f.startswith(".")]
-        else:
-            found.append(p)
+        try:
+            mode = os.stat(p).st_mode
+        except OSError as exc:  # missing, or a name too long to look up
+            found.problems.append(Problem(str(p), 1, 1, "(path)", "no such file or folder"
+                                          if exc.errno == errno.ENOENT else exc.strerror))
+            continue
+        if not stat.S_ISDIR(mode):
+            found.files.append(p)
+            continue
+        for root, dirs, files in os.walk(p, onerror=unlisted):
+            here = Path(root)
+            links = {d for d in dirs if not d.startswith(".") and _is_link(here / d)}
+            found.problems += [_symlink(here / d) for d in sorted(links)]
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in links)
+            for f in sorted(files):
+                if f.startswith(".") or f == SCHEMA_FILE:
+                    continue
+                if _is_link(here / f):
+                    found.problems.append(_symlink(here / f))
+                elif f.endswith(SUFFIXES):
+                    found.files.append(here / f)
+                else:
+                    found.warnings.append(Problem(str(here / f), 1, 1, "(file)",
+                                                  "skipped: not a .yaml/.yml file"))
     return found
 
 
@@ -94,146 +138,41 @@ def field_position(path: str, doc_line: int, loc: tuple[Any, ...]) -> tuple[int,
     text, problem = read_text(Path(path))
     if problem or text is None:
         return doc_line, 1
-    try:
-        for node, _ in _documents(text):
-            if node is not None and node.start_mark.line + 1 == doc_line:
-                target, whole = _locate(node, loc)
-                if whole:
-                    return target.start_mark.line + 1, target.start_mark.column + 1
-    except yaml.YAMLError:
-        pass
+    docs, _ = documents(path, text)
+    for node, _data in docs:
+        if node is not None and node.start_mark.line + 1 == doc_line:
+            target, whole = locate(node, loc)
+            if whole:
+                return target.start_mark.line + 1, target.start_mark.column + 1
     return doc_line, 1
 
 
-def field_name(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(event)"
+def event_files(paths: Iterable[Path | str]) -> list[Path]:
+    """The YAML files under `paths` (see `walk_events`)."""
+    return walk_events(paths).files
 
 
-def _locate(node: yaml.Node, loc: tuple[Any, ...]) -> tuple[yaml.Node, bool]:
-    """The node for `loc` (key node for a mapping entry) and whether it was found whole."""
-    current: yaml.Node = node
-    target = node
-    for part in loc:
-        if isinstance(current, yaml.MappingNode) and isinstance(part, str):
-            hit = next(((k, v) for k, v in current.value
-                        if isinstance(k, yaml.ScalarNode) and k.value == part), None)
-            if hit is None:
-                return target, False
-            target, current = hit
-        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(current.value):
-                return target, False
-            target = current = current.value[part]
-        else:
-            return target, False
-    return target, True
+def _name_date_warning(path: str, node: yaml.Node, event: Event) -> Problem | None:
+    """A file named 2020-11-26-... holding `date: 2020-11-27`: one of the two is a typo."""
+    m = _NAME_DATE.match(Path(path).name)
+    if not m or event.day.isoformat() == m.group(1):
+        return None
+    mark = locate(node, ("date",))[0].start_mark
+    return Problem(path, mark.line + 1, mark.column + 1, "date",
+                   f"{event.day.isoformat()} disagrees with the file name's date {m.group(1)}")
 
 
-def _duplicate_keys(node: yaml.Node, path: str, trail: str = "") -> Iterator[Problem]:
-    """PyYAML keeps the last of two equal keys; a typo'd copy must not win silently."""
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[str, int] = {}
-        for k, v in node.value:
-            if isinstance(k, yaml.ScalarNode):
-                name = f"{trail}.{k.value}" if trail else k.value
-                if k.value in seen:
-                    yield Problem(path, k.start_mark.line + 1, k.start_mark.column + 1, name,
-                                  f"duplicate key (first at line {seen[k.value]})")
-                else:
-                    seen[k.value] = k.start_mark.line + 1
-                yield from _duplicate_keys(v, path, name)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            yield from _duplicate_keys(item, path, f"{trail}[{i}]")
-
-
-def _yaml_problem(path: str, text: str, exc: yaml.YAMLError) -> Problem:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    what = getattr(exc, "problem", None) or str(exc)
-    lines = text.splitlines()
-    if mark and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
-        what += " (a tab: YAML does not allow tabs for indentation, use spaces)"
-    ctx = getattr(exc, "context", None)
-    return Problem(path, line, col, "(yaml)", f"{ctx + ': ' if ctx else ''}{what}")
-
-
-def validation_problems(path: str, node: yaml.Node, exc: ValidationError) -> list[Problem]:
-    """Pydantic errors as Problems pointing at the line of the offending key."""
-    out = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        extra = (err.get("ctx") or {}).get("field")
-        if extra:
-            loc += (extra,)
-        mark = _locate(node, loc)[0].start_mark
-        message = err["msg"]
-        if err["type"] == "missing":
-            message = "required field is missing"
-        elif err["type"] == "extra_forbidden":
-            message = "unknown field (typo?)"
-        out.append(Problem(path, mark.line + 1, mark.column + 1, field_name(loc), message))
-    return out
-
-
-def read_text(path: Path) -> tuple[str | None, Problem | None]:
-    """A file's text as UTF-8, or the problem that stops reading it."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, Problem(str(path), 1, 1, "(file)", f"cannot read: {exc.strerror}")
-    return _decode(str(path), raw)
-
-
-def load_yaml(path: Path) -> tuple[list[tuple[yaml.Node, Any]], list[Problem]]:
-    """(node, data) per document of a UTF-8 YAML file, or the problem that stops reading it."""
-    text, problem = read_text(path)
-    if problem or text is None:
-        return [], [problem] if problem else []
-    try:
-        return [(n, d) for n, d in _documents(text) if d is not None], []
-    except yaml.YAMLError as exc:
-        return [], [_yaml_problem(str(path), text, exc)]
-
-
-def _decode(path: str, raw: bytes) -> tuple[str | None, Problem | None]:
-    try:
-        return raw.decode("utf-8-sig"), None
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, Problem(path, line, col, "(file)",
-                             f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset "
-                             f"{exc.start}); save the file as UTF-8")
-
-
-def _documents(text: str) -> Iterator[tuple[yaml.Node, Any]]:
-    loader = _EventLoader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            yield node, loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-def parse_text(text: str, path: str, default_id: str | None) -> tuple[list[Event], list[Problem]]:
-    """Events and problems from one file's text. `default_id` applies to a single-event file."""
-    try:
-        docs = [(n, d) for n, d in _documents(text) if n is not None]
-    except yaml.YAMLError as exc:
-        return [], [_yaml_problem(path, text, exc)]
+def parse_text(text: str, path: str, default_id: str | None,
+               warnings: list[Problem] | None = None) -> tuple[list[Event], list[Problem]]:
+    """Events and problems from one file's text. `default_id` applies to a single-event file;
+    things worth a word that do not stop the run go to `warnings`."""
+    docs, problems = documents(path, text)
+    if problems:
+        return [], problems
     docs = [(n, d) for n, d in docs if d is not None]
     if not docs:
         return [], [Problem(path, 1, 1, "(file)", "empty file: expected one event (a mapping)")]
     events: list[Event] = []
-    problems: list[Problem] = []
     several = len(docs) > 1
     for node, data in docs:
         line0 = node.start_mark.line + 1
@@ -242,7 +181,7 @@ def parse_text(text: str, path: str, default_id: str | None) -> tuple[list[Event
             problems.append(Problem(path, line0, node.start_mark.column + 1, "(event)",
                                     f"expected a mapping of event fields, got {kind}"))
             continue
-        dups = list(_duplicate_keys(node, path))
+        dups = list(duplicate_keys(node, path))
         problems += dups
         if "id" not in data:
             if several:
@@ -264,14 +203,19 @@ def parse_text(text: str, path: str, default_id: str | None) -> tuple[list[Event
         if not dups:
             event._origin = (path, line0)
             events.append(event)
+            warning = None if several else _name_date_warning(path, node, event)
+            if warning and warnings is not None:
+                warnings.append(warning)
     return events, problems
 
 
-def load_file(path: Path) -> tuple[list[Event], list[Problem]]:
-    text, problem = read_text(path)
-    if problem or text is None:
+def load_file(path: Path, follow: bool = True, warnings: list[Problem] | None = None,
+              ) -> tuple[list[Event], list[Problem]]:
+    """Events and problems from one file; `follow=False` refuses a symbolic link."""
+    text, problem = read_text(path, follow=follow)
+    if text is None:
         return [], [problem] if problem else []
-    return parse_text(text, str(path), path.stem)
+    return parse_text(text, str(path), path.stem, warnings)
 
 
 def add_unique(ev: Event, seen: dict[str, Event], events: list[Event],
@@ -287,25 +231,30 @@ def add_unique(ev: Event, seen: dict[str, Event], events: list[Event],
     events.append(ev)
 
 
-def _load(paths: Iterable[Path | str]) -> tuple[list[Event], list[Problem]]:
+def _load(paths: Iterable[Path | str], warnings: list[Problem] | None = None,
+          ) -> tuple[list[Event], list[Problem]]:
     events: list[Event] = []
     problems: list[Problem] = []
     seen: dict[str, Event] = {}
     roots = list(paths)
-    for root in roots:
-        if not Path(root).exists():
-            problems.append(Problem(str(root), 1, 1, "(path)", "no such file or folder"))
-    for f in event_files(r for r in roots if Path(r).exists()):
-        evs, probs = load_file(f)
+    found = walk_events(roots)
+    problems += found.problems
+    if warnings is not None:
+        warnings += found.warnings
+    named = {Path(r) for r in roots}
+    for f in found.files:
+        evs, probs = load_file(f, follow=f in named, warnings=warnings)
         problems += probs
         for ev in evs:
             add_unique(ev, seen, events, problems)
     return events, problems
 
 
-def load_events(paths: Iterable[Path | str]) -> list[Event]:
-    """All events under `paths`, sorted by date then id; raises InvalidEvents with every problem."""
-    events, problems = _load(paths)
+def load_events(paths: Iterable[Path | str], warnings: list[Problem] | None = None,
+                ) -> list[Event]:
+    """All events under `paths`, sorted by date then id; raises InvalidEvents with every problem.
+    Skipped files and doubtful dates go to `warnings` when given."""
+    events, problems = _load(paths, warnings)
     if problems:
         raise InvalidEvents(problems)
     return sorted(events, key=lambda e: (e.day, e.id or ""))
@@ -319,11 +268,9 @@ def taken_ids(folder: Path) -> dict[str, str]:
     lines, or its name. Read as text, not validated, so a folder of 100k files costs seconds,
     and a file that fails validation still holds its id."""
     taken: dict[str, str] = {}
-    for f in event_files([folder]) if folder.exists() else []:
-        try:
-            text = f.read_text("utf-8", errors="replace")
-        except OSError:
-            text = ""
+    for f in event_files([folder]):
+        raw = read_bytes(f, follow=False)[0] or b""  # never a FIFO or a device
+        text = raw.decode("utf-8", errors="replace")
         for ident in _ID_LINE.findall(text) or [f.stem]:
             taken.setdefault(ident.casefold(), str(f))
     return taken
@@ -370,7 +317,7 @@ def event_to_data(event: Event) -> dict[str, Any]:
 def event_to_yaml(event: Event, schema_ref: str | None = SCHEMA_FILE) -> str:
     data = event_to_data(event)
     columns = data.get("dataset", {}).pop("columns", None)
-    body = yaml.dump(data, Dumper=_Dumper, allow_unicode=True,
+    body = yaml.dump(data, Dumper=_NoAliasDumper, allow_unicode=True,
                      sort_keys=False, width=100, default_flow_style=False)
     if columns is not None:  # `dataset` is the record's last part: its cells go last
         body += "  columns:\n" + "".join(f"    {_yaml_key(k)}: {_yaml_str(v)}\n"

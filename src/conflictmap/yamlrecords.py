@@ -21,7 +21,7 @@ import pandas as pd
 from .dataset import COLUMNS as RECORD_COLUMNS
 from .dataset import flat_record
 from .model import Event
-from .store import InvalidEvents, Problem, event_files, load_file
+from .store import InvalidEvents, Problem, load_file, walk_events
 
 # besides the record's own columns: where each row comes from, and the nested parts the
 # pipeline needs, parsed once at load
@@ -74,9 +74,8 @@ def _workers(n_files: int) -> int:
 def yaml_records(paths: list[Path]) -> pd.DataFrame:
     """Every event under `paths` as a row, in file order; raises InvalidEvents with every
     problem of every file. Duplicate ids are left to the caller, which sees all sources."""
-    problems = [Problem(str(p), 1, 1, "(path)", "no such file or folder")
-                for p in paths if not Path(p).exists()]
-    files = event_files(p for p in paths if Path(p).exists())
+    found = walk_events(paths)
+    problems, files = found.problems, found.files
     workers = _workers(len(files))
     if workers == 1:
         parts = [_columns(files)]

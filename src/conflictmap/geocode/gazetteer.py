@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..atomic import write_atomic
 from ..errors import ConflictmapError
 from ..model import GeoPrecision
-from ..store import Problem, load_yaml, validation_problems
+from ..yamlio import Problem, load_yaml, validation_problems
 from .base import Place, normalize
 
 GAZETTEER = Path("geodata/gazetteer.yaml")
