@@ -1,0 +1,162 @@
+"""One verdict: a dataset row the fast bulk checks accept is one the model accepts too, for
+valid rows and for rows broken in every way the model cares about."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from conflictmap.dataset import COLUMNS, JSON_FIELDS, bulk_ok, parse_column, record_from_row
+from conflictmap.model import Event
+
+BASE: dict[str, Any] = {
+    "id": "ARM4949", "date": "2020-11-26", "date_precision": "day", "title": "Troops at Sotk",
+    "event_type": "Strategic developments",
+    "sub_event_type": "Non-violent transfer of territory",
+    "status": "reported", "description": "d", "fatalities": 0,
+    "actors": ["A", {"name": "B", "role": "side_b", "inter": 1}],
+    "location": {"name": "Sotk", "country": "AM", "lat": 40.2, "lon": 45.87,
+                 "precision": "settlement"},
+    "sources": [{"publisher": "ACLED", "published": "2020-12-01", "url": "https://a.org/x",
+                 "provenance": "Aysor; Hetq", "quote": "q", "accessed": "2026-11-27"}],
+    "tags": ["t"], "figures": {"soldiers": 80, "share": 0.5, "note": "x"},
+    "control_change": {"area": "Kalbajar", "from": "Armenia", "to": "Azerbaijan"},
+    "dataset": {"name": "acled", "release": "2024", "columns": {"a": " 1 "}},
+}
+
+
+class _Change:
+    def __init__(self, path: str, value: Any, fn):
+        self.path, self.value, self.fn = path, value, fn
+
+    def __call__(self, rec: dict[str, Any]) -> None:
+        self.fn(rec)
+
+    def __repr__(self) -> str:
+        return f"{self.path}={'(dropped)' if self.value is _DROP else repr(self.value)[:40]}"
+
+
+def _set(path: str, value: Any) -> _Change:
+    def change(rec: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node: Any = rec
+        for p in parents:  # a part an earlier change removed: nothing to change
+            try:
+                node = node[int(p)] if isinstance(node, list) else node[p]
+            except (IndexError, KeyError, TypeError, ValueError):
+                return
+        if value is _DROP:
+            node.pop(last, None)
+        elif isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+    return _Change(path, value, change)
+
+
+_DROP = object()
+BREAKS = [
+    _set("id", "a_b"), _set("id", "a" * 121), _set("title", "   "), _set("title", "x" * 301),
+    _set("date", "2020-11-26T00:00:00"), _set("date", "26/11/2020"), _set("date", "2020-02-30"),
+    _set("end_date", "2020-11-25"),
+    _set("end_date", "2020-11-27T00:00:00"),
+    _set("fatalities", -1), _set("fatalities", 1.5), _set("status", "rumoured"),
+    _set("date_precision", "decade"), _set("event_type", "Battle"),
+    _set("sub_event_type", "Armed clash"), _set("location.lon", _DROP),
+    _set("location.lat", 95.0), _set("location.country", "XX"), _set("location.lon", 49.9),
+    _set("location.name", "  "),
+    _set("location.extra", 1), _set("location.precision", "street"),
+    _set("sources", []), _set("sources.0.publisher", ""),
+    _set("sources.0.published", "2020-13-01"),
+    _set("sources.0.url", "javascript:alert(1)"), _set("sources.0.url", "https://a.org/x y"),
+    _set("sources.0.url", "http://"), _set("sources.0.archive_url", "data:text/html,x"),
+    _set("sources.0.quote", "q" * 301), _set("sources.0.extra", "x"),
+    _set("sources.0.accessed", "yesterday"), _set("sources.0.provenance", 5),
+    _set("actors", [""]), _set("actors", [{"name": ""}]),
+    _set("actors", [{"name": "x", "role": "boss"}]), _set("actors", [{"name": "x", "inter": 10}]),
+    _set("actors", [{"name": "x", "inter": 1.5}]), _set("actors", [123]),
+    _set("actors", [{"name": "x", "side": "a"}]), _set("tags", [""]), _set("tags", [1]),
+    _set("control_change", {"area": "x", "to": "y"}),
+    _set("control_change", {"area": "", "from": "a", "to": "b"}),
+    _set("figures", {"a": [1]}), _set("figures", {"a": None}),
+    _set("dataset", {"name": "ACLED", "columns": {}}),
+    _set("dataset", {"name": "acled", "columns": {"a": 1}}),
+    _set("dataset", {"name": "acled"}), _set("description", 5), _set("title", 5),
+]
+FIXES = [_set("end_date", _DROP), _set("sub_event_type", _DROP), _set("location.country", _DROP),
+         _set("control_change", _DROP), _set("dataset", _DROP), _set("actors", ["plain"]),
+         _set("date", "2020-11-26T00:00:00+03:00"), _set("end_date", "2020-11-28"),
+         _set("sources.0.url", _DROP), _set("figures", {}),
+         _set("date", "2020-11-26T23:00:00+03:00"), _set("location.country", "am"),
+         _set("end_date", "2020-11-26T01:00:00+05:00"), _set("location.lat", 40.4),
+         _set("fatalities", 3.0), _set("fatalities", None)]
+
+
+def row_of(rec: dict[str, Any]) -> dict[str, Any]:
+    """A dataset row as `write_dataset` lays one out: plain fields, nested parts as JSON."""
+    row = {c: None for c in COLUMNS}
+    for k, v in rec.items():
+        if k in JSON_FIELDS:
+            row[f"{k}_json"] = json.dumps(v)
+        else:
+            row[k] = v
+    return row
+
+
+def model_accepts(row: dict[str, Any]) -> bool:
+    try:
+        Event.model_validate(record_from_row(row))
+    except (ValidationError, ValueError):
+        return False
+    return True
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(changes=st.lists(st.sampled_from(BREAKS + FIXES), max_size=3))
+def test_a_row_the_bulk_checks_accept_the_model_accepts(changes):
+    rec = copy.deepcopy(BASE)
+    for change in changes:
+        change(rec)
+    row = row_of(rec)
+    frame = pd.DataFrame([row], columns=COLUMNS)
+    loc = [parse_column([row["location_json"]])[0] or {}]
+    if bulk_ok(frame, loc)[0]:
+        assert model_accepts(row), rec
+
+
+def test_the_base_row_passes_both_and_every_break_fails_the_model():
+    assert model_accepts(row_of(BASE))
+    frame = pd.DataFrame([row_of(BASE)], columns=COLUMNS)
+    assert bulk_ok(frame, [BASE["location"]])[0]
+    for change in BREAKS:
+        rec = copy.deepcopy(BASE)
+        change(rec)
+        assert not model_accepts(row_of(rec)), rec
+
+
+def test_a_crafted_cell_cannot_move_values_into_other_rows():
+    from conflictmap.dataset import parse_checked
+
+    cells = ['["a"', '"b"]', '["c"]']  # joined naively: [["a","b"],["c"]], one row short
+    parsed, errors = parse_checked(cells, list)
+    assert parsed[2] == ["c"] and set(errors) == {0, 1}
+    # balanced in total, shifted in place: the middle row must not get the first's tail
+    cells = ['["x"', '1],[2', '3]']
+    parsed, errors = parse_checked(cells, list)
+    assert set(errors) == {0, 1, 2}
+
+
+def test_an_escaped_key_does_not_smuggle_a_link():
+    rec = copy.deepcopy(BASE)
+    row = row_of(rec)
+    row["sources_json"] = ('[{"publisher": "p", "published": "2020-12-01", '
+                           '"\\u0075rl": "javascript:alert(1)"}]')
+    frame = pd.DataFrame([row], columns=COLUMNS)
+    assert not bulk_ok(frame, [rec["location"]])[0]
+    assert not model_accepts(row)
