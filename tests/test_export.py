@@ -252,13 +252,14 @@ def test_import_never_overwrites_and_dry_run_writes_nothing(tmp_path):
     events = tmp_path / "events"
     r = cm("import", "acled", str(DATA / "acled_sample.csv"), "--events", str(events),
            "--dry-run")
-    assert r.returncode == 0 and not events.exists()
+    assert r.returncode == 1 and not events.exists()  # two rows would be skipped
     assert "id: ARM100" in r.stdout and "2 rows skipped" in r.stderr
     r = cm("import", "acled", str(DATA / "acled_sample.csv"), "--events", str(events))
-    assert r.returncode == 0 and "wrote 2 event files" in r.stdout
+    assert r.returncode == 1 and "wrote 2 event files" in r.stdout
+    assert "the other rows were written" in r.stdout
     before = {p.name: p.read_bytes() for p in events.iterdir()}
     again = cm("import", "acled", str(DATA / "acled_sample.csv"), "--events", str(events))
-    assert "wrote 0 event files" in again.stdout
+    assert again.returncode == 1 and "wrote 0 event files" in again.stdout
     assert again.stderr.count("id already in use") == 2
     assert {p.name: p.read_bytes() for p in events.iterdir()} == before
 
@@ -278,7 +279,7 @@ def test_precision_codes_cover_our_vocabulary():
 def test_import_to_dataset_then_build_maps_it_with_the_yaml(tmp_path):
     ds = tmp_path / "acled.gpkg"
     r = cm("import", "acled", str(DATA / "acled_sample.csv"), "--to", str(ds))
-    assert r.returncode == 0 and "wrote 2 events to the dataset" in r.stdout
+    assert r.returncode == 1 and "wrote 2 events to the dataset" in r.stdout  # 2 skipped
     assert "Feature Count: 2" in ogrinfo(ds)
     again = cm("import", "acled", str(DATA / "acled_sample.csv"), "--to", str(ds))
     assert again.returncode == 1 and "exists" in again.stderr

@@ -503,36 +503,34 @@ app.add_typer(import_app, name="import")
 
 
 def _import(kind: str, path: Path, events_dir: Path, dry_run: bool, to: Path | None) -> None:
+    """Exit 1 when the file cannot be read or any row was skipped (the good rows are still
+    written), so a script can trust exit 0 to mean every row is in."""
     from . import ingest
 
     if not path.exists():
         fail(f"import {kind}: {path}: no such file")
-    if to is not None and not dry_run:
-        try:
-            report = ingest.import_to_dataset(kind, path, to)
-        except (FileExistsError, ingest.DatasetFileError) as exc:
-            fail(f"import {kind}: {exc}")
-            return
-        for s in report.skipped:
-            err.print(f"skipped {s}", markup=False)
-        typer.echo(f"wrote {report.rows} events to the dataset {to}; "
-                   f"{len(report.skipped)} rows skipped")
-        return
     try:
-        report = ingest.import_csv(kind, path, events_dir, dry_run=dry_run)
-    except ingest.DatasetFileError as exc:
+        if to is not None and not dry_run:
+            report = ingest.import_to_dataset(kind, path, to)
+            done = f"wrote {report.rows} events to the dataset {to}"
+        else:
+            report = ingest.import_csv(kind, path, events_dir, dry_run=dry_run)
+            done = (f"{len(report.events)} events would be written to {events_dir}" if dry_run
+                    else f"wrote {len(report.written)} event files to {events_dir}")
+    except (FileExistsError, ingest.ImportFailed) as exc:
         fail(f"import {kind}: {exc}")
         return
     for s in report.skipped:
-        err.print(f"skipped {s}", markup=False)
+        err.print(str(s), markup=False)
     if dry_run:
         for ev in report.events:
             sys.stdout.write("---\n" + store.event_to_yaml(ev, schema_ref=None))
-        typer.echo(f"{len(report.events)} events would be written to {events_dir}; "
-                   f"{len(report.skipped)} rows skipped", err=True)
-        return
-    typer.echo(f"wrote {len(report.written)} event files to {events_dir}; "
-               f"{len(report.skipped)} rows skipped")
+    n = len(report.skipped)
+    kept = " (the other rows were written)" if n and not dry_run else ""
+    summary = f"{done}; {n} rows skipped{kept}"
+    typer.echo(summary, err=dry_run)
+    if n:
+        raise typer.Exit(1)
 
 
 @import_app.command("acled")
