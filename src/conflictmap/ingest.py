@@ -27,6 +27,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .codes import ACLED_GEO_BACK, ACLED_TIME_BACK, UCDP_DATE_BACK, UCDP_WHERE_BACK
+from .csvsafe import unneutralise, unneutralise_column
 from .model import ID_PATTERN, Event, country_table
 from .record import OWN_COLUMNS, TABLE_COLUMNS
 from .store import drop_none, field_name, slug, taken_ids, write_events
@@ -105,7 +106,8 @@ def decode(path: Path) -> str:
 def read_table(path: Path, id_col: str) -> Table:
     """The CSV's rows, cells exactly as written. The HXL tag row, when the second row is one,
     is skipped by what it is; a row whose cell count differs from the header's is reported,
-    since its cells cannot be matched to columns."""
+    since its cells cannot be matched to columns. A CSV conflictmap exported gets its
+    neutralised formula cells back as they were (see `unneutralise`)."""
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     reader = csv.reader(io.StringIO(decode(path), newline=""))
     start = 1  # the line the next record starts on: where to look when it is wrong
@@ -143,7 +145,12 @@ def read_table(path: Path, id_col: str) -> Table:
         raise DatasetFileError(f"{path}: a header but no rows")
     ours = "sources_json" in header and "id_cm" in header
     frame = pd.DataFrame(rows, columns=header, dtype=object)
-    if not ours and id_col not in header:
+    if ours:
+        header = [unneutralise(c) for c in header]
+        frame.columns = header
+        for c in header:
+            frame[c] = unneutralise_column(frame[c])
+    elif id_col not in header:
         shown = ", ".join(map(repr, header[:8])) + (", ..." if len(header) > 8 else "")
         raise DatasetFileError(f"{path}:1: no {id_col!r} column; is it the right dataset? "
                                f"(columns: {shown})")
