@@ -328,6 +328,7 @@ def test_bad_dataset_rows_are_reported_with_their_row(tmp_path):
     ("actors_json", '{"a": 1}', "expected a JSON array"),
     ("location_json", "[40.2, 45.9]", "expected a JSON object"),
     ("tags_json", "tag-without-quotes", "not valid JSON"),
+    ("actors_json", "[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
 ])
 def test_broken_json_in_a_dataset_is_a_clear_error(tmp_path, column, text, message):
     import pyogrio

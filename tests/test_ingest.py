@@ -161,3 +161,43 @@ def test_ucdp_counts_out_of_bounds_are_reasons_for_the_row(tmp_path):
     events, skipped = ingest.convert("ucdp", write(tmp_path / "u.csv", [row], header=header))
     assert events == [] and skipped[0].line == 2
     assert skipped[0].reason == "best: '1e999' is not a whole number"
+
+
+# ---------------------------------------------------------------- our own JSON columns
+
+
+@pytest.fixture(scope="module")
+def ours(tmp_path_factory) -> tuple[list[str], list[list[str]]]:
+    """A CSV conflictmap exported (the sample's good rows through YAML and `export`)."""
+    tmp_path = tmp_path_factory.mktemp("ours")
+    events = tmp_path / "events"
+    cm("import", "acled", str(SAMPLE), "--events", str(events))
+    out = tmp_path / "ours.csv"
+    r = cm("export", "--format", "csv", "--events", str(events), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    header, *rows = list(csv.reader(out.open(newline="", encoding="utf-8")))
+    return header, rows
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize(("column", "cell", "message"), [
+    ("actors_json", DEEP, "actors_json: JSON nested too deeply"),
+    ("dataset_json", '{"a": ' * 50_000 + "1" + "}" * 50_000, "dataset_json: JSON nested too"),
+    ("location_json", DEEP, "location_json: JSON nested too deeply"),
+    ("figures_json", "[1, 2]", "figures_json: expected a JSON object"),
+    ("location_json", '"Sotk"', "location_json: expected a JSON object"),
+    ("sources_json", "{}", "sources_json: expected a JSON array"),
+    ("tags_json", "[NaN]", "tags_json: not valid JSON"),
+    ("control_change_json", "{", "control_change_json: not valid JSON"),
+])
+@pytest.mark.parametrize("to", [False, True])
+def test_broken_json_in_our_columns_is_a_reason_for_the_row(tmp_path, ours, column, cell,
+                                                            message, to):
+    header, rows = ours[0], [list(r) for r in ours[1]]
+    rows[0][header.index(column)] = cell
+    f = write(tmp_path / "edited.csv", rows, header=header)
+    err = import_fails(f, f"{f}:2: (", message, to=to)
+    assert len(err.splitlines()) == 1 and "RecursionError" not in err
+

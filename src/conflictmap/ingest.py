@@ -29,7 +29,7 @@ from pydantic import ValidationError
 from .codes import ACLED_GEO_BACK, ACLED_TIME_BACK, UCDP_DATE_BACK, UCDP_WHERE_BACK
 from .csvsafe import unneutralise, unneutralise_column
 from .model import ID_PATTERN, Event, country_table
-from .record import OWN_COLUMNS, TABLE_COLUMNS
+from .record import NESTED, OWN_COLUMNS, TABLE_COLUMNS
 from .store import drop_none, field_name, slug, taken_ids, write_events
 
 try:  # the C encoder: ~10x faster on 100k rows of 30 cells
@@ -182,6 +182,12 @@ class Derived:
         if name not in self.f:
             return pd.Series([""] * self.n, index=self.f.index, dtype=object)
         return self.f[name].str.strip()
+
+    def raw(self, name: str) -> pd.Series:
+        """A column's cells exactly as written ("" where the file has no such column)."""
+        if name not in self.f:
+            return pd.Series([""] * self.n, index=self.f.index, dtype=object)
+        return self.f[name]
 
     def optional(self, name: str) -> pd.Series:
         """A column's text, None where empty."""
@@ -395,34 +401,31 @@ def ucdp_table(table: Table) -> tuple[pd.DataFrame, dict[int, list[str]]]:
 
 def own_table(table: Table) -> tuple[pd.DataFrame, dict[int, list[str]]]:
     """A CSV conflictmap exported: our columns carry the record whole. The dataset part is
-    the row's own cells unless the CSV was written for another dataset."""
+    the row's own cells unless the CSV was written for another dataset. Each `*_json` cell is
+    checked here (strict JSON, not nested beyond the parser's limit, the part's shape), so a
+    hand-edited or hostile cell is a reason for its row."""
+    from .dataset import parse_checked
+
     d = Derived(table)
+    parsed: dict[str, list[Any]] = {}
+    for k, shape in NESTED.items():
+        parsed[k], errors = parse_checked(d.optional(f"{k}_json").tolist(), shape)
+        for i, message in errors.items():
+            d.errors.setdefault(i, []).append(f"{k}_json: {message}")
     dataset_cells = [c for c in table.header if c not in OWN_COLUMNS]
     parts = []
-    for i, (text, cells) in enumerate(zip(d.text("dataset_json"), table.frame[dataset_cells]
-                                          .itertuples(index=False, name=None), strict=True)):
-        try:
-            part = json.loads(text or "null")
-        except ValueError:
-            d.errors.setdefault(i, []).append("dataset_json: not valid JSON")
-            part = None
-        if isinstance(part, dict) and "columns" not in part:
+    for part, cells in zip(parsed["dataset"], table.frame[dataset_cells]
+                           .itertuples(index=False, name=None), strict=True):
+        if part is not None and "columns" not in part:
             part["columns"] = dict(zip(dataset_cells, cells, strict=True))
         parts.append(None if part is None else json.dumps(part, ensure_ascii=False))
-    loc = []
-    for i, text in enumerate(d.text("location_json")):
-        try:
-            value = json.loads(text or "null")
-        except ValueError:
-            d.errors.setdefault(i, []).append("location_json: not valid JSON")
-            value = None
-        loc.append(value if isinstance(value, dict) else {})
+    loc = [v or {} for v in parsed["location"]]
     cols = {
-        "id": d.text("id_cm"), "date": d.optional("date_cm"), "title": d.f["title"],
+        "id": d.text("id_cm"), "date": d.optional("date_cm"), "title": d.raw("title"),
         "status": d.optional("status"), "event_type": d.text("event_type_cm"),
         "sub_event_type": d.optional("sub_event_type_cm"),
         "date_precision": d.optional("date_precision_cm"), "end_date": d.optional("end_date_cm"),
-        "description": d.f["description_cm"].where(d.f["description_cm"] != "", None),
+        "description": d.raw("description_cm").where(d.raw("description_cm") != "", None),
         "fatalities": [None if v != v else int(v) for v in d.whole("fatalities_cm").tolist()],
         **{f"{k}_json": d.optional(f"{k}_json") for k in
            ("actors", "sources", "figures", "tags", "control_change")},
