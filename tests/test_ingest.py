@@ -201,3 +201,65 @@ def test_broken_json_in_our_columns_is_a_reason_for_the_row(tmp_path, ours, colu
     err = import_fails(f, f"{f}:2: (", message, to=to)
     assert len(err.splitlines()) == 1 and "RecursionError" not in err
 
+
+
+# ---------------------------------------------------------------- two imports at once
+
+
+def many_rows(path: Path, n: int) -> Path:
+    header, rows = sample()
+    at = header.index("event_id_cnty")
+    out = []
+    for k in range(n):
+        row = list(rows[k % 2])
+        row[at] = f"{row[at][:3]}{10_000 + k}"
+        out.append(row)
+    return write(path, out, header=header)
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([str(EXE), *args], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+
+
+def test_two_imports_into_one_folder_at_once_share_the_rows_without_a_traceback(tmp_path):
+    n = 600
+    f = many_rows(tmp_path / "many.csv", n)
+    events = tmp_path / "events"
+    runs = [start("import", "acled", str(f), "--events", str(events)) for _ in range(2)]
+    done = [(*p.communicate(timeout=120), p.returncode) for p in runs]
+    done = [(code, out, err) for out, err, code in done]
+    written = 0
+    for code, out, err in done:
+        assert "Traceback" not in err and "FileExistsError" not in err, err
+        wrote = int(out.split("wrote ")[1].split(" ")[0])
+        skipped = int(out.split("; ")[1].split(" ")[0])
+        assert wrote + skipped == n and code == (1 if skipped else 0), (out, err)
+        assert len(err.splitlines()) == skipped
+        assert [x for x in err.splitlines() if not x.startswith(f"{f}:")] == []
+        written += wrote
+    assert written == n == len(list(events.glob("*.yaml")))  # each row once, by one of them
+
+
+def test_two_imports_into_one_dataset_at_once_never_replace_each_other(tmp_path):
+    f = many_rows(tmp_path / "many.csv", 600)
+    target = tmp_path / "d.gpkg"
+    runs = [start("import", "acled", str(f), "--to", str(target)) for _ in range(2)]
+    done = [(*p.communicate(timeout=120), p.returncode) for p in runs]
+    done = [(code, out, err) for out, err, code in done]
+    assert sorted(code for code, _, _ in done) == [0, 1]
+    for code, out, err in done:
+        assert "Traceback" not in err, err
+        if code == 1:
+            assert f"{target} exists" in err and not out
+    assert not list(tmp_path.glob(".d.*"))  # no temp file left behind
+
+
+
+def test_line_100_stays_a_line_number(tmp_path):
+    """The console must not read ':100:' as an emoji code."""
+    f = many_rows(tmp_path / "many.csv", 120)
+    text = f.read_text("utf-8").splitlines(keepends=True)
+    text[99] = text[99].replace(",1607000000", ",1e999", 1)
+    f.write_text("".join(text), encoding="utf-8")
+    import_fails(f, f"{f}:100: (ARM10098): timestamp: '1e999' is not a whole number")

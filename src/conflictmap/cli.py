@@ -512,21 +512,23 @@ def _import(kind: str, path: Path, events_dir: Path, dry_run: bool, to: Path | N
     try:
         if to is not None and not dry_run:
             report = ingest.import_to_dataset(kind, path, to)
-            done = f"wrote {report.rows} events to the dataset {to}"
+            wrote, done = report.rows, f"wrote {report.rows} events to the dataset {to}"
         else:
             report = ingest.import_csv(kind, path, events_dir, dry_run=dry_run)
+            wrote = len(report.written)
             done = (f"{len(report.events)} events would be written to {events_dir}" if dry_run
                     else f"wrote {len(report.written)} event files to {events_dir}")
     except (FileExistsError, ingest.ImportFailed) as exc:
-        fail(f"import {kind}: {exc}")
-        return
+        # not fail(): rich would turn "x.csv:100:" into an emoji without emoji=False
+        err.print(f"import {kind}: {exc}", markup=False, emoji=False)
+        raise typer.Exit(1) from None
     for s in report.skipped:
-        err.print(str(s), markup=False)
+        err.print(str(s), markup=False, emoji=False)
     if dry_run:
         for ev in report.events:
             sys.stdout.write("---\n" + store.event_to_yaml(ev, schema_ref=None))
     n = len(report.skipped)
-    kept = " (the other rows were written)" if n and not dry_run else ""
+    kept = " (the other rows were written)" if n and wrote else ""
     summary = f"{done}; {n} rows skipped{kept}"
     typer.echo(summary, err=dry_run)
     if n:

@@ -54,16 +54,16 @@ def write_dataset(events: list[Event], target: Path) -> Path:
     return write_table(rows, target)
 
 
-def write_table(records: pd.DataFrame, target: Path) -> Path:
+def write_table(records: pd.DataFrame, target: Path, *, overwrite: bool = True) -> Path:
     """A records table (COLUMNS, and `_loc` with each row's point) as one GPKG table,
-    atomically."""
+    atomically (never over a file that exists unless `overwrite`)."""
     loc = records["_loc"].tolist()
     frame = gpd.GeoDataFrame(
         records[COLUMNS].reset_index(drop=True),
         geometry=points([x.get("lon") for x in loc], [x.get("lat") for x in loc]), crs=4326)
     frame["fatalities"] = pd.array(frame["fatalities"].tolist(), dtype="Int64")
     return write_via_temp(target, lambda t: pyogrio.write_dataframe(
-        frame, t, driver="GPKG", layer=LAYER))
+        frame, t, driver="GPKG", layer=LAYER), overwrite=overwrite)
 
 
 def explain(row: dict[str, Any]) -> str:

@@ -573,7 +573,10 @@ def import_to_dataset(kind: str, path: Path, target: Path) -> DatasetReport:
         skipped.append(Skipped(int(line.iat[i]), rid, reason, str(path)))
     good = records[ok & ~dup]
     try:
-        write_table(good, target)
+        write_table(good, target, overwrite=False)
+    except FileExistsError:
+        raise FileExistsError(f"{target} exists (written meanwhile by another import?); "
+                              "choose a new file name") from None
     except OSError as exc:
         raise ImportFailed(f"{target}: cannot write the dataset: {exc.strerror or exc}") from None
     return DatasetReport([target], len(good), sorted(skipped, key=lambda s: s.line))
