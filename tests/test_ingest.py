@@ -263,3 +263,12 @@ def test_line_100_stays_a_line_number(tmp_path):
     text[99] = text[99].replace(",1607000000", ",1e999", 1)
     f.write_text("".join(text), encoding="utf-8")
     import_fails(f, f"{f}:100: (ARM10098): timestamp: '1e999' is not a whole number")
+
+
+def test_a_file_where_the_folder_should_be_is_a_message(tmp_path):
+    (tmp_path / "afile").touch()
+    r = cm("import", "acled", str(SAMPLE), "--events", str(tmp_path / "afile"))
+    assert r.returncode == 1 and "afile: not a folder" in r.stderr and "Traceback" not in r.stderr
+    r = cm("import", "acled", str(SAMPLE), "--to", str(tmp_path / "afile" / "d.gpkg"))
+    assert r.returncode == 1 and "cannot write the dataset: File exists" in r.stderr
+    assert "Traceback" not in r.stderr

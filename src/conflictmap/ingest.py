@@ -499,6 +499,8 @@ def import_csv(kind: str, path: Path, events_dir: Path, dry_run: bool = False) -
 
     The folder's ids are read once and the files written in one pass, so N rows cost O(N).
     """
+    if events_dir.exists() and not events_dir.is_dir():
+        raise ImportFailed(f"{events_dir}: not a folder; --events names the events folder")
     events, lines, skipped = _convert(kind, path)
     taken = taken_ids(events_dir)
     first: dict[str, int] = {}  # id or file name -> the line that had it first
@@ -574,7 +576,10 @@ def import_to_dataset(kind: str, path: Path, target: Path) -> DatasetReport:
     good = records[ok & ~dup]
     try:
         write_table(good, target, overwrite=False)
-    except FileExistsError:
+    except FileExistsError as exc:
+        if not target.exists():  # a file where a folder on the way should be
+            raise ImportFailed(f"{target}: cannot write the dataset: {exc.strerror}: "
+                               f"{exc.filename}") from None
         raise FileExistsError(f"{target} exists (written meanwhile by another import?); "
                               "choose a new file name") from None
     except OSError as exc:
