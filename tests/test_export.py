@@ -252,13 +252,14 @@ def test_import_never_overwrites_and_dry_run_writes_nothing(tmp_path):
     events = tmp_path / "events"
     r = cm("import", "acled", str(DATA / "acled_sample.csv"), "--events", str(events),
            "--dry-run")
-    assert r.returncode == 0 and not events.exists()
+    assert r.returncode == 1 and not events.exists()  # two rows would be skipped
     assert "id: ARM100" in r.stdout and "2 rows skipped" in r.stderr
     r = cm("import", "acled", str(DATA / "acled_sample.csv"), "--events", str(events))
-    assert r.returncode == 0 and "wrote 2 event files" in r.stdout
+    assert r.returncode == 1 and "wrote 2 event files" in r.stdout
+    assert "the other rows were written" in r.stdout
     before = {p.name: p.read_bytes() for p in events.iterdir()}
     again = cm("import", "acled", str(DATA / "acled_sample.csv"), "--events", str(events))
-    assert "wrote 0 event files" in again.stdout
+    assert again.returncode == 1 and "wrote 0 event files" in again.stdout
     assert again.stderr.count("id already in use") == 2
     assert {p.name: p.read_bytes() for p in events.iterdir()} == before
 
@@ -278,7 +279,7 @@ def test_precision_codes_cover_our_vocabulary():
 def test_import_to_dataset_then_build_maps_it_with_the_yaml(tmp_path):
     ds = tmp_path / "acled.gpkg"
     r = cm("import", "acled", str(DATA / "acled_sample.csv"), "--to", str(ds))
-    assert r.returncode == 0 and "wrote 2 events to the dataset" in r.stdout
+    assert r.returncode == 1 and "wrote 2 events to the dataset" in r.stdout  # 2 skipped
     assert "Feature Count: 2" in ogrinfo(ds)
     again = cm("import", "acled", str(DATA / "acled_sample.csv"), "--to", str(ds))
     assert again.returncode == 1 and "exists" in again.stderr
@@ -327,6 +328,7 @@ def test_bad_dataset_rows_are_reported_with_their_row(tmp_path):
     ("actors_json", '{"a": 1}', "expected a JSON array"),
     ("location_json", "[40.2, 45.9]", "expected a JSON object"),
     ("tags_json", "tag-without-quotes", "not valid JSON"),
+    ("actors_json", "[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
 ])
 def test_broken_json_in_a_dataset_is_a_clear_error(tmp_path, column, text, message):
     import pyogrio

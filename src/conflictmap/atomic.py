@@ -61,8 +61,11 @@ def write_atomic(path: Path, data: bytes | str, *, overwrite: bool = True) -> Pa
     return path
 
 
-def write_via_temp(target: Path, write: Callable[[Path], None]) -> Path:
-    """For writers that need a path (GDAL): write a temp name beside `target`, then rename."""
+def write_via_temp(target: Path, write: Callable[[Path], None], *,
+                   overwrite: bool = True) -> Path:
+    """For writers that need a path (GDAL): write a temp name beside `target`, then rename.
+    With overwrite=False a file that appeared at `target` meanwhile (another process) is
+    never replaced: FileExistsError, as in `write_atomic`."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix,
                                 dir=target.parent)
@@ -71,7 +74,10 @@ def write_via_temp(target: Path, write: Callable[[Path], None]) -> Path:
     tmp.unlink()  # GDAL refuses to overwrite some formats; let it create the file
     try:
         write(tmp)
-        os.replace(tmp, target)
+        if overwrite:
+            os.replace(tmp, target)
+        else:
+            os.link(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -66,7 +66,7 @@ def load_or_exit(paths: list[Path]) -> list[Event]:
         return store.load_events(paths, warnings)
     finally:  # skipped files and doubtful dates: worth a word, not a failure
         for w in warnings:
-            err.print(f"warning: {w}", markup=False)
+            err.print(f"warning: {w}", markup=False, emoji=False)
 
 
 @app.command()
@@ -495,37 +495,37 @@ app.add_typer(import_app, name="import")
 
 
 def _import(kind: str, path: Path, events_dir: Path | None, dry_run: bool, to: Path | None) -> None:
+    """Exit 1 when the file cannot be read or any row was skipped (the good rows are still
+    written), so a script can trust exit 0 to mean every row is in."""
     from . import ingest
 
     events_dir = events_of(events_dir)
     if not path.exists():
         fail(f"import {kind}: {path}: no such file")
-    if to is not None and not dry_run:
-        try:
-            report = ingest.import_to_dataset(kind, path, to)
-        except (FileExistsError, ingest.DatasetFileError) as exc:
-            fail(f"import {kind}: {exc}")
-            return
-        for s in report.skipped:
-            err.print(f"skipped {s}", markup=False)
-        typer.echo(f"wrote {report.rows} events to the dataset {to}; "
-                   f"{len(report.skipped)} rows skipped")
-        return
     try:
-        report = ingest.import_csv(kind, path, events_dir, dry_run=dry_run)
-    except ingest.DatasetFileError as exc:
-        fail(f"import {kind}: {exc}")
-        return
+        if to is not None and not dry_run:
+            report = ingest.import_to_dataset(kind, path, to)
+            wrote, done = report.rows, f"wrote {report.rows} events to the dataset {to}"
+        else:
+            report = ingest.import_csv(kind, path, events_dir, dry_run=dry_run)
+            wrote = len(report.written)
+            done = (f"{len(report.events)} events would be written to {events_dir}" if dry_run
+                    else f"wrote {len(report.written)} event files to {events_dir}")
+    except (FileExistsError, ingest.ImportFailed) as exc:
+        # not fail(): rich would turn "x.csv:100:" into an emoji without emoji=False
+        err.print(f"import {kind}: {exc}", markup=False, emoji=False)
+        raise typer.Exit(1) from None
     for s in report.skipped:
-        err.print(f"skipped {s}", markup=False)
+        err.print(str(s), markup=False, emoji=False)
     if dry_run:
         for ev in report.events:
             sys.stdout.write("---\n" + store.event_to_yaml(ev, schema_ref=None))
-        typer.echo(f"{len(report.events)} events would be written to {events_dir}; "
-                   f"{len(report.skipped)} rows skipped", err=True)
-        return
-    typer.echo(f"wrote {len(report.written)} event files to {events_dir}; "
-               f"{len(report.skipped)} rows skipped")
+    n = len(report.skipped)
+    kept = " (the other rows were written)" if n and wrote else ""
+    summary = f"{done}; {n} rows skipped{kept}"
+    typer.echo(summary, err=dry_run)
+    if n:
+        raise typer.Exit(1)
 
 
 @import_app.command("acled")
@@ -602,8 +602,8 @@ def main() -> None:
     except ConflictmapError as exc:
         if _DEBUG:
             raise
-        for line in exc.lines():
-            err.print(line, markup=False)
+        for line in exc.lines():  # no emoji: rich would turn "x.csv:100:" into one
+            err.print(line, markup=False, emoji=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

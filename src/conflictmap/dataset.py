@@ -69,16 +69,16 @@ def write_dataset(events: list[Event], target: Path) -> Path:
     return write_table(rows, target)
 
 
-def write_table(records: pd.DataFrame, target: Path) -> Path:
+def write_table(records: pd.DataFrame, target: Path, *, overwrite: bool = True) -> Path:
     """A records table (COLUMNS, and `_loc` with each row's point) as one GPKG table,
-    atomically."""
+    atomically (never over a file that exists unless `overwrite`)."""
     loc = records["_loc"].tolist()
     frame = gpd.GeoDataFrame(
         records[COLUMNS].reset_index(drop=True),
         geometry=points([x.get("lon") for x in loc], [x.get("lat") for x in loc]), crs=4326)
     frame["fatalities"] = pd.array(frame["fatalities"].tolist(), dtype="Int64")
     return write_via_temp(target, lambda t: pyogrio.write_dataframe(
-        frame, t, driver="GPKG", layer=LAYER))
+        frame, t, driver="GPKG", layer=LAYER), overwrite=overwrite)
 
 
 def explain(row: dict[str, Any]) -> str | None:
@@ -118,24 +118,30 @@ def parse_column(values: list[str | None]) -> list[Any]:
 
 
 _BROKEN = object()  # marks a row whose text did not parse
+_DEEP = object()  # marks a row nested deeper than the parser's recursion limit
 
 
 def parse_checked(values: list[str | None], shape: type) -> tuple[list[Any], dict[int, str]]:
     """Parse a column of JSON texts; rows that are not strict JSON of the expected shape come
-    back as None, with a message by row number."""
+    back as None, with a message by row number. Nesting too deep for the parser (a hostile
+    or mangled file) is a message for that row too, not a RecursionError."""
     try:
         parsed = parse_column(values)
-    except ValueError:  # find the culprits one by one: only when a row is broken
+    except (ValueError, RecursionError):  # find the culprits one by one: only when one is bad
         parsed = []
         for v in values:
             try:
                 parsed.append(parse_column([v])[0])
             except ValueError:
                 parsed.append(_BROKEN)
+            except RecursionError:
+                parsed.append(_DEEP)
     errors: dict[int, str] = {}
     for i, v in enumerate(parsed):
         if v is _BROKEN:
             errors[i] = f"not valid JSON: {values[i]!r:.60}"
+        elif v is _DEEP:
+            errors[i] = f"JSON nested too deeply: {values[i]!r:.60}"
         elif v is not None and not isinstance(v, shape):
             errors[i] = f"expected a JSON {'object' if shape is dict else 'array'}"
         else:

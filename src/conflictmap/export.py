@@ -22,6 +22,7 @@ import pyogrio
 from . import geojson
 from .atomic import write_atomic, write_via_temp
 from .codes import ACLED_GEO, ACLED_TIME, UCDP_DATE, UCDP_WHERE
+from .csvsafe import neutralise
 from .errors import ConflictmapError
 from .model import Event, country_table
 from .pipeline import COLUMNS, Result
@@ -349,11 +350,15 @@ def ucdp_row(ev: Event, row: Any) -> dict[str, Any]:
 
 
 def csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    """The rows as CSV, every text cell (column names too) neutralised against spreadsheet
+    formulas (see `csvsafe`); our own import takes the neutralising quote off again."""
     buf = io.StringIO()
     # RFC 4180 line ends: the writer then quotes every cell holding a CR or LF
-    w = csv.DictWriter(buf, fieldnames=[*columns, *OWN], lineterminator="\r\n", restval="")
-    w.writeheader()
-    w.writerows(rows)
+    w = csv.writer(buf, lineterminator="\r\n")
+    fields = [*columns, *OWN]
+    w.writerow([neutralise(c) for c in fields])
+    w.writerows([neutralise(v) if isinstance(v, str) else v for v in
+                 (row.get(c, "") for c in fields)] for row in rows)
     return buf.getvalue()
 
 

@@ -11,6 +11,7 @@ does). A CSV that conflictmap exported carries our own columns after the dataset
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from collections.abc import Callable
@@ -26,9 +27,10 @@ import pandas as pd
 from pydantic import ValidationError
 
 from .codes import ACLED_GEO_BACK, ACLED_TIME_BACK, UCDP_DATE_BACK, UCDP_WHERE_BACK
+from .csvsafe import unneutralise, unneutralise_column
 from .errors import ConflictmapError
 from .model import ID_PATTERN, Event, country_table
-from .record import OWN_COLUMNS, TABLE_COLUMNS
+from .record import NESTED, OWN_COLUMNS, TABLE_COLUMNS
 from .store import drop_none, field_name, slug, taken_ids, write_events
 
 try:  # the C encoder: ~10x faster on 100k rows of 30 cells
@@ -37,8 +39,13 @@ except ImportError:  # pragma: no cover
     _quote = _py_quote
 
 
-class DatasetFileError(ConflictmapError):
-    """The file as a whole cannot be read as the dataset (no header, repeated column names)."""
+class ImportFailed(ConflictmapError):
+    """The import as a whole cannot go on; the message names the file (and line)."""
+
+
+class DatasetFileError(ImportFailed):
+    """The file as a whole cannot be read as the dataset (encoding, no header, no rows,
+    repeated column names, a cell the csv module refuses)."""
 
 
 @dataclass(frozen=True)
@@ -46,9 +53,10 @@ class Skipped:
     line: int
     row_id: str
     reason: str
+    file: str = ""
 
     def __str__(self) -> str:
-        return f"line {self.line} ({self.row_id or 'no id'}): {self.reason}"
+        return f"{self.file}:{self.line}: ({self.row_id or 'no id'}): {self.reason}"
 
 
 @dataclass
@@ -60,6 +68,7 @@ class Table:
     frame: pd.DataFrame
     lines: list[int]
     skipped: list[Skipped] = field(default_factory=list)
+    ours: bool = False
 
 
 def _is_hxl(cells: list[str]) -> bool:
@@ -68,32 +77,93 @@ def _is_hxl(cells: list[str]) -> bool:
     return bool(filled) and all(v.startswith("#") for v in filled)
 
 
+# A cell may hold a whole report, but a cell of 10 MB is almost always a quote left open that
+# swallowed the rest of the file; the csv module's own limit (128 KiB) is too low for real notes.
+FIELD_LIMIT = 10_000_000
+
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig"))
+
+
+def decode(path: Path) -> str:
+    """The file's text: UTF-16/32 when a BOM says so, else strict UTF-8 (BOM tolerated).
+
+    No guessing of Latin-1 or Windows-1252: a wrong guess changes every accented name without
+    a word, so a file that is not UTF-8 is refused with the byte and line to look at."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DatasetFileError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+    encoding = next((e for bom, e in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DatasetFileError(
+            f"{path}:{line}: not {encoding.upper().removesuffix('-SIG')} (byte "
+            f"0x{data[exc.start]:02x} at line {line}); save the file as UTF-8") from None
+
+
 def read_table(path: Path, id_col: str) -> Table:
-    """The CSV's rows, cells exactly as written (BOM tolerated). The HXL tag row, when the
-    second row is one, is skipped by what it is; a row whose cell count differs from the
-    header's is reported, since its cells cannot be matched to columns."""
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if not header:
-            raise DatasetFileError(f"{path}: empty file, expected a header row")
-        repeated = sorted({c for c in header if header.count(c) > 1})
-        if repeated:
-            raise DatasetFileError(f"{path}: column(s) named twice: {', '.join(repeated)}")
-        at = header.index(id_col) if id_col in header else None
-        rows, lines, skipped = [], [], []
-        for k, cells in enumerate(reader):
-            if not cells or (k == 0 and _is_hxl(cells)):
+    """The CSV's rows, cells exactly as written. The HXL tag row, when the second row is one,
+    is skipped by what it is; a row whose cell count differs from the header's is reported,
+    since its cells cannot be matched to columns. A CSV conflictmap exported gets its
+    neutralised formula cells back as they were (see `unneutralise`)."""
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+    reader = csv.reader(io.StringIO(decode(path), newline=""))
+    start = 1  # the line the next record starts on: where to look when it is wrong
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    skipped: list[Skipped] = []
+    header: list[str] = []
+    try:
+        for cells in reader:
+            line, start = start, reader.line_num + 1
+            if not cells:  # a blank line is no row
                 continue
+            if not header:
+                header, hxl_next = _check_header(path, line, cells), True
+                at = header.index(id_col) if id_col in header else None
+                continue
+            if hxl_next and _is_hxl(cells):
+                hxl_next = False
+                continue
+            hxl_next = False
             if len(cells) != len(header):
                 rid = cells[at] if at is not None and at < len(cells) else ""
-                skipped.append(Skipped(reader.line_num, rid, f"{len(cells)} cells where the "
-                                                            f"header has {len(header)} columns"))
+                skipped.append(Skipped(line, rid, f"{len(cells)} cells where the header has "
+                                                  f"{len(header)} columns", str(path)))
                 continue
             rows.append(cells)
-            lines.append(reader.line_num)
+            lines.append(line)
+    except csv.Error as exc:
+        why = (f"a cell of over {FIELD_LIMIT:,} characters starts here; a quote left open?"
+               if "field larger" in str(exc) else f"not readable as CSV: {exc}")
+        raise DatasetFileError(f"{path}:{start}: {why}") from None
+    if not header:
+        raise DatasetFileError(f"{path}: no header row: the file is empty or blank")
+    if not rows and not skipped:
+        raise DatasetFileError(f"{path}: a header but no rows")
+    ours = "sources_json" in header and "id_cm" in header
     frame = pd.DataFrame(rows, columns=header, dtype=object)
-    return Table(path, header, frame, lines, skipped)
+    if ours:
+        header = [unneutralise(c) for c in header]
+        frame.columns = header
+        for c in header:
+            frame[c] = unneutralise_column(frame[c])
+    elif id_col not in header:
+        shown = ", ".join(map(repr, header[:8])) + (", ..." if len(header) > 8 else "")
+        raise DatasetFileError(f"{path}:1: no {id_col!r} column; is it the right dataset? "
+                               f"(columns: {shown})")
+    return Table(path, header, frame, lines, skipped, ours)
+
+
+def _check_header(path: Path, line: int, header: list[str]) -> list[str]:
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise DatasetFileError(f"{path}:{line}: column(s) named twice: "
+                               f"{', '.join(map(repr, repeated))}")
+    return header
 
 
 # ---------------------------------------------------------------- column helpers
@@ -114,18 +184,28 @@ class Derived:
             return pd.Series([""] * self.n, index=self.f.index, dtype=object)
         return self.f[name].str.strip()
 
+    def raw(self, name: str) -> pd.Series:
+        """A column's cells exactly as written ("" where the file has no such column)."""
+        if name not in self.f:
+            return pd.Series([""] * self.n, index=self.f.index, dtype=object)
+        return self.f[name]
+
     def optional(self, name: str) -> pd.Series:
         """A column's text, None where empty."""
         s = self.text(name)
         return s.where(s != "", None)
 
     def whole(self, name: str) -> pd.Series:
-        """A column of whole numbers as floats (NaN where empty); other text is a problem."""
+        """A column of whole numbers as floats (NaN where empty); other text (`inf`, `nan`,
+        `1.5`) and numbers beyond what a float holds exactly (2**53) are problems."""
         s = self.text(name)
         num = pd.to_numeric(s, errors="coerce").astype(float)
-        bad = (s != "") & ~(np.isfinite(num) & (num == np.floor(num)) & (np.abs(num) < 2**53))
+        whole = np.isfinite(num) & (num == np.floor(num))
+        bad = (s != "") & ~whole
+        big = whole & (np.abs(num) >= 2**53)
         self.fail(bad, lambda i: f"{name}: {s.iat[i]!r} is not a whole number")
-        return num.where(~bad)
+        self.fail(big, lambda i: f"{name}: {s.iat[i]!r} is too large")
+        return num.where(~(bad | big))
 
     def real(self, name: str) -> pd.Series:
         s = self.text(name)
@@ -239,6 +319,8 @@ def acled_table(table: Table) -> tuple[pd.DataFrame, dict[int, list[str]]]:
         row += [{"name": n, "role": "assoc_b"} for n in _split(s2)]
         actors.append([{k: v for k, v in a.items() if v is not None} for a in row])
     stamp = d.whole("timestamp")
+    d.fail((stamp < 0) | (stamp >= 2**33), lambda i: f"timestamp: {d.text('timestamp').iat[i]!r}"
+           " is not a time in seconds from 1970 (to 2242)")
     published = [datetime.fromtimestamp(s, UTC).date().isoformat()
                  if s == s and 0 <= s < 2**33 else w for s, w in zip(stamp, when, strict=True)]
     place, sub = d.optional("location"), d.optional("sub_event_type")
@@ -320,34 +402,31 @@ def ucdp_table(table: Table) -> tuple[pd.DataFrame, dict[int, list[str]]]:
 
 def own_table(table: Table) -> tuple[pd.DataFrame, dict[int, list[str]]]:
     """A CSV conflictmap exported: our columns carry the record whole. The dataset part is
-    the row's own cells unless the CSV was written for another dataset."""
+    the row's own cells unless the CSV was written for another dataset. Each `*_json` cell is
+    checked here (strict JSON, not nested beyond the parser's limit, the part's shape), so a
+    hand-edited or hostile cell is a reason for its row."""
+    from .dataset import parse_checked
+
     d = Derived(table)
+    parsed: dict[str, list[Any]] = {}
+    for k, shape in NESTED.items():
+        parsed[k], errors = parse_checked(d.optional(f"{k}_json").tolist(), shape)
+        for i, message in errors.items():
+            d.errors.setdefault(i, []).append(f"{k}_json: {message}")
     dataset_cells = [c for c in table.header if c not in OWN_COLUMNS]
     parts = []
-    for i, (text, cells) in enumerate(zip(d.text("dataset_json"), table.frame[dataset_cells]
-                                          .itertuples(index=False, name=None), strict=True)):
-        try:
-            part = json.loads(text or "null")
-        except ValueError:
-            d.errors.setdefault(i, []).append("dataset_json: not valid JSON")
-            part = None
-        if isinstance(part, dict) and "columns" not in part:
+    for part, cells in zip(parsed["dataset"], table.frame[dataset_cells]
+                           .itertuples(index=False, name=None), strict=True):
+        if part is not None and "columns" not in part:
             part["columns"] = dict(zip(dataset_cells, cells, strict=True))
         parts.append(None if part is None else json.dumps(part, ensure_ascii=False))
-    loc = []
-    for i, text in enumerate(d.text("location_json")):
-        try:
-            value = json.loads(text or "null")
-        except ValueError:
-            d.errors.setdefault(i, []).append("location_json: not valid JSON")
-            value = None
-        loc.append(value if isinstance(value, dict) else {})
+    loc = [v or {} for v in parsed["location"]]
     cols = {
-        "id": d.text("id_cm"), "date": d.optional("date_cm"), "title": d.f["title"],
+        "id": d.text("id_cm"), "date": d.optional("date_cm"), "title": d.raw("title"),
         "status": d.optional("status"), "event_type": d.text("event_type_cm"),
         "sub_event_type": d.optional("sub_event_type_cm"),
         "date_precision": d.optional("date_precision_cm"), "end_date": d.optional("end_date_cm"),
-        "description": d.f["description_cm"].where(d.f["description_cm"] != "", None),
+        "description": d.raw("description_cm").where(d.raw("description_cm") != "", None),
         "fatalities": [None if v != v else int(v) for v in d.whole("fatalities_cm").tolist()],
         **{f"{k}_json": d.optional(f"{k}_json") for k in
            ("actors", "sources", "figures", "tags", "control_change")},
@@ -385,51 +464,75 @@ class ImportReport:
 
 def convert(kind: str, path: Path) -> tuple[list[Event], list[Skipped]]:
     """Validated events from a dataset CSV, and the rows skipped with their reasons."""
+    events, _, skipped = _convert(kind, path)
+    return events, skipped
+
+
+def _convert(kind: str, path: Path) -> tuple[list[Event], list[int], list[Skipped]]:
+    """Validated events, the line each came from, and the rows skipped."""
     from .dataset import record_from_row
 
     table, records, errors = derive(kind, path)
-    events, skipped = [], list(table.skipped)
+    events, lines, skipped = [], [], list(table.skipped)
     id_col = READERS[kind][1]
     raw_ids = table.frame[id_col].tolist() if id_col in table.frame else [""] * len(records)
     for i, rec in enumerate(records.drop(columns=["_loc"]).to_dict("records")):
         line, rid = int(rec["_line"]), raw_ids[i]
         if i in errors:
-            skipped.append(Skipped(line, rid, "; ".join(errors[i])))
+            skipped.append(Skipped(line, rid, "; ".join(errors[i]), str(path)))
             continue
         if not _ID_RE.match(rec["id"] or ""):
-            skipped.append(Skipped(line, rid, f"cannot make an id from {rid!r}"))
+            skipped.append(Skipped(line, rid, f"cannot make an id from {rid!r}", str(path)))
             continue
         try:
             events.append(Event.model_validate(drop_none(record_from_row(rec))))
+            lines.append(line)
         except (ValidationError, ValueError) as exc:
             why = ("; ".join(f"{field_name(tuple(e['loc']))}: {e['msg']}" for e in exc.errors())
                    if isinstance(exc, ValidationError) else str(exc))
-            skipped.append(Skipped(line, rid, why))
-    return events, skipped
+            skipped.append(Skipped(line, rid, why, str(path)))
+    return events, lines, skipped
 
 
 def import_csv(kind: str, path: Path, events_dir: Path, dry_run: bool = False) -> ImportReport:
-    """Write one event file per row; never overwrites (ids in use are skipped and reported).
+    """Write one event file per row; never overwrites (ids in use are skipped and reported,
+    also when another import writes the same ids at the same time).
 
     The folder's ids are read once and the files written in one pass, so N rows cost O(N).
     """
-    events, skipped = convert(kind, path)
+    if events_dir.exists() and not events_dir.is_dir():
+        raise ImportFailed(f"{events_dir}: not a folder; --events names the events folder")
+    events, lines, skipped = _convert(kind, path)
     taken = taken_ids(events_dir)
-    kept = []
-    for ev in events:
-        key = (ev.id or "").casefold()
+    first: dict[str, int] = {}  # id or file name -> the line that had it first
+    kept, line_of = [], {}
+    for ev, line in zip(events, lines, strict=True):
+        key, name = (ev.id or "").casefold(), import_file_name(kind, ev)
         if key in taken:
-            skipped.append(Skipped(0, ev.id or "", f"id already in use ({taken[key]})"))
+            why = f"id already in use ({taken[key]})"
+        elif key in first:
+            why = f"id {ev.id} already on line {first[key]}"
+        elif name in first:  # ids that differ only in punctuation share a file name
+            why = f"its file name {name} is that of line {first[name]}"
+        else:
+            first[key] = first[name] = line
+            kept.append(ev)
+            line_of[id(ev)] = line
             continue
-        taken[key] = f"another row of {path.name}"
-        kept.append(ev)
+        skipped.append(Skipped(line, ev.id or "", why, str(path)))
     if dry_run:
-        return ImportReport([], kept, skipped)
-    written, clashes = write_events(events_dir, kept, name=lambda ev: import_file_name(kind, ev))
+        return ImportReport([], kept, sorted(skipped, key=lambda s: s.line))
+    try:
+        written, clashes = write_events(events_dir, kept,
+                                        name=lambda ev: import_file_name(kind, ev))
+    except OSError as exc:
+        raise ImportFailed(f"{events_dir}: cannot write event files: "
+                           f"{exc.strerror or exc}") from None
     for ev, reason in clashes:
-        skipped.append(Skipped(0, ev.id or "", reason))
+        skipped.append(Skipped(line_of[id(ev)], ev.id or "", reason, str(path)))
     lost = {id(e) for e, _ in clashes}
-    return ImportReport(written, [ev for ev in kept if id(ev) not in lost], skipped)
+    return ImportReport(written, [ev for ev in kept if id(ev) not in lost],
+                        sorted(skipped, key=lambda s: s.line))
 
 
 def import_file_name(kind: str, ev: Event) -> str:
@@ -453,24 +556,37 @@ def import_to_dataset(kind: str, path: Path, target: Path) -> DatasetReport:
         raise FileExistsError(f"{target} exists; choose a new file name")
     table, records, errors = derive(kind, path)
     skipped = list(table.skipped)
-    key = records["id"].str.casefold()
     ok = bulk_ok(records, records["_loc"].tolist())
     ok[list(errors)] = False
-    dup = key.duplicated(keep="first").to_numpy() & ok
     id_col = READERS[kind][1]
     raw = table.frame[id_col] if id_col in table.frame else records["id"]
-    for i in np.flatnonzero(~ok | dup).tolist():
-        line, rid = int(records["_line"].iat[i]), str(raw.iat[i])
-        if dup[i]:
-            reason = "id appears twice in the file"
-        elif i in errors:
-            reason = "; ".join(errors[i])
-        else:
+    line = records["_line"]
+    for i in np.flatnonzero(~ok).tolist():
+        if i in errors:
+            reason: str | None = "; ".join(errors[i])
+        else:  # the bulk checks only pre-filter: the model has the last word
             reason = explain(records.iloc[i].to_dict())
-            if reason is None:  # the model accepts what the fast checks could not pass
+            if reason is None:
                 ok[i] = True
                 continue
-        skipped.append(Skipped(line, rid, reason))
+        skipped.append(Skipped(int(line.iat[i]), str(raw.iat[i]), reason, str(path)))
+    # an id seen before on a row that is kept: the later row goes, naming the first one's line
+    key = records["id"].str.casefold().where(ok)
+    dup = (key.duplicated(keep="first") & key.notna()).to_numpy()
+    first_line = line.groupby(key).transform("first")
+    for i in np.flatnonzero(dup).tolist():
+        skipped.append(Skipped(int(line.iat[i]), str(raw.iat[i]),
+                               f"id {records['id'].iat[i]} already on line "
+                               f"{int(first_line.iat[i])}", str(path)))
     good = records[ok & ~dup]
-    write_table(good, target)
+    try:
+        write_table(good, target, overwrite=False)
+    except FileExistsError as exc:
+        if not target.exists():  # a file where a folder on the way should be
+            raise ImportFailed(f"{target}: cannot write the dataset: {exc.strerror}: "
+                               f"{exc.filename}") from None
+        raise FileExistsError(f"{target} exists (written meanwhile by another import?); "
+                              "choose a new file name") from None
+    except OSError as exc:
+        raise ImportFailed(f"{target}: cannot write the dataset: {exc.strerror or exc}") from None
     return DatasetReport([target], len(good), sorted(skipped, key=lambda s: s.line))
