@@ -68,6 +68,8 @@ class Table:
     frame: pd.DataFrame
     lines: list[int]
     skipped: list[Skipped] = field(default_factory=list)
+    # the nested parts of the derived records, when built here (not parsed from JSON text)
+    parts: dict[str, list[Any]] | None = None
     ours: bool = False
 
 
@@ -173,6 +175,7 @@ class Derived:
     """Record columns derived from a table, and the problems found per row on the way."""
 
     def __init__(self, table: Table):
+        self.table = table
         self.f = table.frame
         self.n = len(self.f)
         self.errors: dict[int, list[str]] = {}
@@ -278,6 +281,18 @@ def _location(name: pd.Series, country: list[str | None], lat: pd.Series, lon: p
     return out
 
 
+def _with_parts(d: Derived, cols: dict[str, Any], loc: list[dict[str, Any]],
+                **parts: list[Any]) -> pd.DataFrame:
+    """The records table, with the nested parts we built kept beside their JSON text, so the
+    bulk checks need not parse back what we have just written (`Table.parts`)."""
+    for name, values in parts.items():
+        cols[f"{name}_json"] = _json(values)
+    out = _frame(d, cols, loc)
+    nothing = [None] * d.n  # parts this dataset never fills; `dataset` is ours, cell by cell
+    d.table.parts = {k: parts.get(k, nothing) for k in NESTED if k != "location"}
+    return out
+
+
 def _frame(d: Derived, cols: dict[str, Any], loc: list[dict[str, Any]]) -> pd.DataFrame:
     out = pd.DataFrame({c: cols.get(c) for c in TABLE_COLUMNS}, index=range(d.n), dtype=object)
     out["location_json"] = _json(loc)
@@ -338,14 +353,13 @@ def acled_table(table: Table) -> tuple[pd.DataFrame, dict[int, list[str]]]:
         "description": d.optional("notes"),
         "fatalities": [None if v != v else int(v) for v in fatalities.tolist()],
         "status": "reported",
-        "actors_json": _json(actors),
-        "sources_json": _json([[{k: v for k, v in (("publisher", "ACLED"), ("published", p),
-                                                   ("provenance", s)) if v is not None}]
-                               for p, s in zip(published, provenance, strict=True)]),
-        "tags_json": _json([_split(t) for t in d.text("tags")]),
         "dataset_json": _dataset_json(table, "acled"),
     }
-    return _frame(d, cols, loc), d.errors
+    sources = [[{k: v for k, v in (("publisher", "ACLED"), ("published", p),
+                                   ("provenance", s)) if v is not None}]
+               for p, s in zip(published, provenance, strict=True)]
+    return _with_parts(d, cols, loc, actors=actors, sources=sources,
+                       tags=[_split(t) for t in d.text("tags")]), d.errors
 
 
 # ---------------------------------------------------------------- UCDP GED
@@ -389,12 +403,10 @@ def ucdp_table(table: Table) -> tuple[pd.DataFrame, dict[int, list[str]]]:
         "event_type": [k[0] for k in kinds], "sub_event_type": [k[1] for k in kinds],
         "fatalities": [f.get("best") for f in figures],
         "status": "reported",
-        "actors_json": _json(actors),
-        "figures_json": _json(figures),
-        "sources_json": _json(sources),
+
         "dataset_json": _dataset_json(table, "ucdp"),
     }
-    return _frame(d, cols, loc), d.errors
+    return _with_parts(d, cols, loc, actors=actors, sources=sources, figures=figures), d.errors
 
 
 # ---------------------------------------------------------------- our own columns
@@ -556,7 +568,7 @@ def import_to_dataset(kind: str, path: Path, target: Path) -> DatasetReport:
         raise FileExistsError(f"{target} exists; choose a new file name")
     table, records, errors = derive(kind, path)
     skipped = list(table.skipped)
-    ok = bulk_ok(records, records["_loc"].tolist())
+    ok = bulk_ok(records, records["_loc"].tolist(), table.parts)
     ok[list(errors)] = False
     id_col = READERS[kind][1]
     raw = table.frame[id_col] if id_col in table.frame else records["id"]
