@@ -68,9 +68,9 @@ class Table:
     frame: pd.DataFrame
     lines: list[int]
     skipped: list[Skipped] = field(default_factory=list)
+    ours: bool = False
     # the nested parts of the derived records, when built here (not parsed from JSON text)
     parts: dict[str, list[Any]] | None = None
-    ours: bool = False
 
 
 def _is_hxl(cells: list[str]) -> bool:
