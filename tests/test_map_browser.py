@@ -372,3 +372,12 @@ def test_hash_finds_a_dataset_id_in_its_own_case(browser, acled_map, asked):
     assert "acled ARM4949" in text and "cites: Aysor; Hetq; News.am" in text
     assert "not reported" in text
     assert "event=ARM4949" in w.page.evaluate("location.hash")
+
+
+@pytest.mark.parametrize("hash_", ["#date=%", "#event=%E0%A4%A", "#date=9999-99-99",
+                                   "#date=2020-02-30&event=nope", "#%=%&=&&"])
+def test_a_broken_hash_leaves_the_page_working(browser, bundled, hash_):
+    w = open_offline(browser, bundled.as_uri() + hash_)  # waits for the page's ready flag
+    assert w.errors == []
+    assert len(w.page.evaluate("conflictmap.drawn()")) > 0
+    assert w.page.evaluate("conflictmap.openEvent('2020-11-26-sotk-mine-entry')")

@@ -552,17 +552,21 @@
       if (state.selected !== null) h += "&event=" + encodeURIComponent(E.id[state.selected]);
       if (location.hash !== h) history.replaceState(null, "", h);
     }
+    function decoded(text) {  // a hand-edited or truncated link ("%E0%A4%A") is taken as typed
+      try { return decodeURIComponent(text); } catch (e) { return text; }
+    }
     function readHash() {
       var q = {};
       location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
         var p = kv.split("=");
-        if (p[0]) q[decodeURIComponent(p[0])] = decodeURIComponent(p[1] || "");
+        if (p[0]) q[decoded(p[0])] = decoded(p[1] || "");
       });
       return q;
     }
     function applyHash(q) {
       hashLock = true;
-      if (/^\d{4}-\d{2}-\d{2}$/.test(q.date || "")) setDay(dayIndex(D.start, q.date));
+      var day = /^\d{4}-\d{2}-\d{2}$/.test(q.date || "") ? dayIndex(D.start, q.date) : NaN;
+      if (isFinite(day)) setDay(Math.max(0, Math.min(D.days - 1, day)));  // 9999-99-99: ignored
       hashLock = false;
       if (q.event) {
         var i = indexOfId(q.event);
