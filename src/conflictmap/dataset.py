@@ -35,8 +35,8 @@ from .model import (
     Status,
     country_bboxes,
 )
+from .record import DATASET_ID, REQUIRED_COLUMNS, TABLE_COLUMNS
 from .record import NESTED as JSON_SHAPES
-from .record import REQUIRED_COLUMNS, TABLE_COLUMNS
 from .store import InvalidEvents, Problem, event_to_data, field_name
 
 LAYER = "events"
@@ -379,6 +379,10 @@ def read_records(path: Path) -> pd.DataFrame:
     out["location"] = loc
     out["actors"] = actor_names(parsed["actors"])
     out["source_urls"] = source_urls(parsed["sources"])
+    # the dataset's name and the row's own id, read once here for every output
+    refs = [dataset_ref_of(p) for p in parsed["dataset"]]
+    out["dataset_name"] = [r[0] for r in refs]
+    out["dataset_id"] = [r[1] for r in refs]
     return out
 
 
@@ -392,3 +396,11 @@ def source_urls(sources: list[list[dict[str, Any]] | None]) -> list[list[str]]:
     """Each row's source links (rows without sources give an empty list)."""
     return [[s["url"] for s in (x or []) if isinstance(s, dict) and s.get("url")]
             for x in sources]
+
+
+def dataset_ref_of(part: Any) -> tuple[str | None, str | None]:
+    """(dataset name, the row's own id in it) of a parsed `dataset` part, or (None, None)."""
+    if not isinstance(part, dict):
+        return None, None
+    name = part.get("name")
+    return name, (part.get("columns") or {}).get(DATASET_ID.get(name, "id"))

@@ -23,10 +23,11 @@ from . import geojson
 from .atomic import write_atomic, write_via_temp
 from .codes import ACLED_GEO, ACLED_TIME, UCDP_DATE, UCDP_WHERE
 from .csvsafe import neutralise
+from .dataset import parse_column
 from .errors import ConflictmapError
 from .model import Event, country_table
 from .pipeline import COLUMNS, Result
-from .record import OWN_COLUMNS, dataset_ref
+from .record import OWN_COLUMNS
 from .store import event_to_data
 
 FORMATS = ("geojson", "gpkg", "kml", "csv", "fgb", "ucdp-csv")
@@ -75,15 +76,14 @@ def events_frame(result: Result) -> gpd.GeoDataFrame:
     f["description"] = [_text(v) for v in rec["description"].tolist()]
     f["fatalities"] = pd.array([None if v is None or v != v else int(v)
                                 for v in rec["fatalities"].tolist()], dtype="Int64")
-    sources = [json.loads(t) if isinstance(t, str) else [] for t in rec["sources_json"]]
+    sources = [x or [] for x in parse_column(rec["sources_json"].tolist())]
     f["source_publishers"] = [[s.get("publisher") or "" for s in x] for x in sources]
     f["source_dates"] = [[str(s.get("published") or "") for s in x] for x in sources]
-    f["tags"] = [json.loads(t) if isinstance(t, str) else [] for t in rec["tags_json"]]
+    f["tags"] = [x or [] for x in parse_column(rec["tags_json"].tolist())]
     for part in ("actors", "figures", "sources"):
         f[f"{part}_json"] = [t if isinstance(t, str) and t != "null" else None
                              for t in rec[f"{part}_json"]]
-    f["dataset"], f["dataset_id"] = zip(*(dataset_ref(t) for t in rec["dataset_json"]),
-                                        strict=True) if len(rec) else ([], [])
+    f["dataset"], f["dataset_id"] = rec["dataset_name"].tolist(), rec["dataset_id"].tolist()
     for col in LIST_COLUMNS:  # always a list, empty when the record has none
         f[col] = [list(v) if v else [] for v in f[col]]
     return gpd.GeoDataFrame(f, geometry="geometry", crs=4326)

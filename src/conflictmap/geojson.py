@@ -47,31 +47,51 @@ def _plain(value: Any) -> Any:
     return value if isinstance(value, str | int) else str(value)
 
 
-def feature_collection(frame: gpd.GeoDataFrame, name: str | None = None) -> dict[str, Any]:
-    """The frame as a FeatureCollection dict (reprojected to WGS84 when it is not)."""
+def feature_collection_text(frame: gpd.GeoDataFrame, name: str | None = None) -> str:
+    """The frame as FeatureCollection text (reprojected to WGS84 when it is not).
+
+    Properties go through pandas' C JSON writer in one call, one record a line (a line break
+    inside text is written as `\\n`, so the lines are the records); points are written from
+    their coordinates, other shapes by GEOS. Per-cell Python took 10 s for 100k events.
+    """
     if frame.crs is not None and frame.crs.to_epsg() != 4326:
         frame = frame.to_crs(4326)
     geoms = np.asarray(frame.geometry.values)
-    geoms = shapely.orient_polygons(geoms, exterior_cw=False)
-    geoms = shapely.transform(geoms, lambda xy: np.round(xy, PRECISION))
-    texts = shapely.to_geojson(geoms)
     columns = [c for c in frame.columns if c != frame.geometry.name]
-    records = frame[columns].to_dict("records")
-    features = [{"type": "Feature", "properties": {k: _plain(v) for k, v in rec.items()},
-                 "geometry": None if g is None else json.loads(g)}
-                for rec, g in zip(records, texts, strict=True)]
-    doc: dict[str, Any] = {"type": "FeatureCollection"}
+    table = frame[columns].copy()
+    for col in table.columns:  # what pandas' writer would not write as we want
+        if table[col].dtype == object:
+            table[col] = [v if isinstance(v, str | list | type(None)) else _plain(v)
+                          for v in table[col].tolist()]
+    props = (table.to_json(orient="records", lines=True, force_ascii=False,
+                           double_precision=15, date_format="iso").rstrip("\n").split("\n")
+             if len(table) else [])
+    if not columns:
+        props = ["{}"] * len(geoms)
+    missing = shapely.is_missing(geoms)
+    points = shapely.get_type_id(geoms) == 0
+    shapes = ["null"] * len(geoms)
+    xy = np.round(shapely.get_coordinates(geoms[points]), PRECISION).tolist()
+    for i, (x, y) in zip(np.flatnonzero(points).tolist(), xy, strict=True):
+        shapes[i] = f'{{"type":"Point","coordinates":[{x!r},{y!r}]}}'
+    other = np.flatnonzero(~points & ~missing)
+    if len(other):
+        parts = shapely.orient_polygons(geoms[other], exterior_cw=False)
+        parts = shapely.transform(parts, lambda c: np.round(c, PRECISION))
+        for i, text in zip(other.tolist(), shapely.to_geojson(parts), strict=True):
+            shapes[i] = text
+    head = '{"type":"FeatureCollection"'
     if name:
-        doc["name"] = name
-    present = geoms[~shapely.is_missing(geoms)]
+        head += ',"name":' + json.dumps(name, ensure_ascii=False)
+    present = geoms[~missing]
     if len(present):
-        doc["bbox"] = [round(float(v), PRECISION) for v in shapely.total_bounds(present)]
-    doc["features"] = features
-    return doc
+        box = [round(float(v), PRECISION) for v in shapely.total_bounds(present)]
+        head += ',"bbox":' + json.dumps(box)
+    features = ",".join(f'{{"type":"Feature","properties":{p},"geometry":{g}}}'
+                        for p, g in zip(props, shapes, strict=True))
+    return head + ',"features":[' + features + "]}\n"
 
 
 def write(frame: gpd.GeoDataFrame, target: Path) -> Path:
     """The frame as an RFC 7946 file, written atomically."""
-    doc = feature_collection(frame, target.name.split(".")[0])
-    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return write_atomic(target, text + "\n")
+    return write_atomic(target, feature_collection_text(frame, target.name.split(".")[0]))

@@ -8,7 +8,6 @@ to the model reaches every table without another list to update.
 
 from __future__ import annotations
 
-import json
 import types
 import typing
 from typing import Any
@@ -60,12 +59,3 @@ OWN_COLUMNS = ("id_cm", "title", "status", "event_type_cm", "sub_event_type_cm",
 
 # the column holding each dataset's own id
 DATASET_ID = {"acled": "event_id_cnty", "ucdp": "id"}
-
-
-def dataset_ref(text: Any) -> tuple[str | None, str | None]:
-    """(dataset name, the row's id in it) of a record, or (None, None) for our own events."""
-    part = json.loads(text) if isinstance(text, str) else None
-    if not isinstance(part, dict):
-        return None, None
-    name = part.get("name")
-    return name, (part.get("columns") or {}).get(DATASET_ID.get(name, "id"))

@@ -19,13 +19,14 @@ from typing import Any
 import pandas as pd
 
 from .dataset import COLUMNS as RECORD_COLUMNS
-from .dataset import flat_record
+from .dataset import dataset_ref_of, flat_record
 from .model import Event
 from .store import InvalidEvents, Problem, load_file, walk_events
 
 # besides the record's own columns: where each row comes from, and the nested parts the
 # pipeline needs, parsed once at load
-PARSED_COLUMNS = ["origin_path", "origin_line", "location", "actors", "source_urls"]
+PARSED_COLUMNS = ["origin_path", "origin_line", "location", "actors", "source_urls",
+                  "dataset_name", "dataset_id"]
 ALL_COLUMNS = [*RECORD_COLUMNS, *PARSED_COLUMNS]
 PARALLEL_MIN = 2_000  # files a worker must have to pay for its start-up
 CHUNK = 1_000  # files a task: small enough to balance two cores, big enough to batch
@@ -38,6 +39,8 @@ def row(ev: Event) -> dict[str, Any]:
     out["location"] = ev.location.model_dump(exclude_none=True)
     out["actors"] = [a.name for a in ev.actors]
     out["source_urls"] = [s.url for s in ev.sources if s.url]
+    ref = dataset_ref_of(ev.dataset.model_dump() if ev.dataset else None)
+    out["dataset_name"], out["dataset_id"] = ref
     return out
 
 

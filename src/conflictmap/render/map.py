@@ -28,7 +28,6 @@ from folium.template import Template
 
 from ..model import ACLED_TYPES, GeoPrecision, Status
 from ..pipeline import Result
-from ..record import dataset_ref
 from .assets import ASSETS, Bundle, inline_all
 
 TYPE_COLORS = {
@@ -135,8 +134,7 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
             return values.tolist()
         return values.astype(object).where(~missing, None).tolist()
 
-    refs = [dataset_ref(t) for t in rec["dataset_json"].tolist()]
-    dataset_refs = ([r[0] for r in refs], [r[1] for r in refs])
+    refs = (column(rec, "dataset_name"), column(rec, "dataset_id"))
     when = rec["date"].astype(str)
     until = rec["end_date"]
     # columnar popups, nested parts as the JSON text they are stored as: no object per event
@@ -159,7 +157,7 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         "admin1_candidates": [json.dumps(list(c), ensure_ascii=False)
                               for c in f["admin1_candidates"].tolist()],
         "handover_area": column(f, "handover_area"),
-        "dataset": dataset_refs[0], "dataset_id": dataset_refs[1],
+        "dataset": refs[0], "dataset_id": refs[1],
     }
     handover = [lyr for lyr in result.layers.values() if lyr.spec.kind == "handover"]
     area_frame = handover[0].frame if handover else gpd.GeoDataFrame(
