@@ -8,6 +8,7 @@ Targets (2 cores): 10k YAML files validated <= 3 s; build from 100k YAML files <
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -33,7 +34,7 @@ def main() -> None:
         small = Path(tmp) / "small"
         small.mkdir()
         for f in files[:n_validate]:
-            (small / f.name).symlink_to(f)
+            os.link(f, small / f.name)  # a hard link: a regular file (symlinks are refused)
         t = time.perf_counter()
         load_events([small])
         figures[f"validate {n_validate} YAML files (s)"] = round(time.perf_counter() - t, 2)
