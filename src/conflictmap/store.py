@@ -276,11 +276,6 @@ def taken_ids(folder: Path) -> dict[str, str]:
     return taken
 
 
-def known_ids(folder: Path) -> set[str]:
-    """Ids in use in `folder`, case-folded."""
-    return set(taken_ids(folder))
-
-
 # ---------------------------------------------------------------- writing
 
 
