@@ -88,6 +88,10 @@ BREAKS = [
     _set("dataset", {"name": "ACLED", "columns": {}}),
     _set("dataset", {"name": "acled", "columns": {"a": 1}}),
     _set("dataset", {"name": "acled"}), _set("description", 5), _set("title", 5),
+    # found by review: these crashed the bulk checks or slipped through them
+    _set("location.lat", "abc"), _set("location.lat", [1]), _set("location.precision", []),
+    _set("actors", [{"name": "x", "role": []}]), _set("fatalities", float("inf")),
+    _set("date", "2020-11-10T00+03:00"), _set("date", "2020-11-10T0000+0300"),
 ]
 FIXES = [_set("end_date", _DROP), _set("sub_event_type", _DROP), _set("location.country", _DROP),
          _set("control_change", _DROP), _set("dataset", _DROP), _set("actors", ["plain"]),
@@ -95,7 +99,7 @@ FIXES = [_set("end_date", _DROP), _set("sub_event_type", _DROP), _set("location.
          _set("sources.0.url", _DROP), _set("figures", {}),
          _set("date", "2020-11-26T23:00:00+03:00"), _set("location.country", "am"),
          _set("end_date", "2020-11-26T01:00:00+05:00"), _set("location.lat", 40.4),
-         _set("fatalities", 3.0), _set("fatalities", None)]
+         _set("fatalities", 3.0), _set("fatalities", None), _set("location.lat", "40.2")]
 
 
 def row_of(rec: dict[str, Any]) -> dict[str, Any]:

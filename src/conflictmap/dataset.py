@@ -195,14 +195,13 @@ def bulk_ok(frame: pd.DataFrame, loc: list[dict[str, Any]],
     ok &= (end.isna() | (_when_ok(end) & (end.str.slice(0, 10) >= start.str.slice(0, 10)))
            ).fillna(False).to_numpy()
     fat = pd.to_numeric(frame["fatalities"], errors="coerce")
-    ok &= (frame["fatalities"].isna() | ((fat >= 0) & (fat == np.floor(fat)))).to_numpy()
-    lat = np.array([x.get("lat", np.nan) if x.get("lat") is not None else np.nan for x in loc],
-                   dtype=float)
-    lon = np.array([x.get("lon", np.nan) if x.get("lon") is not None else np.nan for x in loc],
-                   dtype=float)
+    numeric = frame["fatalities"].map(lambda v: v is None or v != v or type(v) in (int, float))
+    ok &= (frame["fatalities"].isna() | (numeric & np.isfinite(fat) & (fat >= 0)
+                                         & (fat == np.floor(fat)))).to_numpy(dtype=bool)
+    lat = np.array([_number(x.get("lat")) for x in loc], dtype=float)
+    lon = np.array([_number(x.get("lon")) for x in loc], dtype=float)
     ok &= (lat >= -90) & (lat <= 90) & (lon >= -180) & (lon <= 180)
-    precisions = {p.value for p in GeoPrecision} | {None}
-    ok &= np.array([x.get("precision") in precisions and set(x) <= LOCATION_KEYS
+    ok &= np.array([_precision_ok(x.get("precision")) and set(x) <= LOCATION_KEYS
                     and _place_ok(x) for x in loc], dtype=bool)
     ok &= np.array([_sources_ok(v) for v in parts["sources"]], dtype=bool)
     ok &= np.array([_actors_ok(v) for v in parts["actors"]], dtype=bool)
@@ -216,7 +215,7 @@ def bulk_ok(frame: pd.DataFrame, loc: list[dict[str, Any]],
 # ---------------------------------------------------------------- the model's rules, fast
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_OFFSET = re.compile(r".{10}[T ].*(?:[+-]\d{2}:?\d{2}|Z)")
+_OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*(?:[+-]\d{2}:?\d{2}|Z)")
 _URL = re.compile(r"https?://[^/?#\s\x00-\x1f\x7f]+[^\s\x00-\x1f\x7f]*", re.IGNORECASE)
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 TEXT_COLUMNS = ("id", "date", "end_date", "date_precision", "title", "event_type",
@@ -251,10 +250,25 @@ def _day(v: Any) -> bool:
     return True
 
 
+def _number(v: Any) -> float:
+    """A coordinate as the model takes it (a JSON number); NaN for anything else, which the
+    range check then refuses (a NaN compares false)."""
+    return float(v) if type(v) in (int, float) else np.nan
+
+
+PRECISIONS = {p.value for p in GeoPrecision}
+
+
+def _precision_ok(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and v in PRECISIONS)
+
+
 def _place_ok(loc: dict[str, Any]) -> bool:
     lat, lon, country = loc.get("lat"), loc.get("lon"), loc.get("country")
     if (lat is None) != (lon is None) or (lat is None and not _text(loc.get("name"))):
         return False
+    if lat is not None and not (type(lat) in (int, float) and type(lon) in (int, float)):
+        return False  # text or lists: the model says what it makes of them
     if "name" in loc and loc["name"] is not None and not _text(loc["name"]):
         return False
     if country is None:
@@ -301,7 +315,8 @@ def _actors_ok(actors: Any) -> bool:
             if not _text(a):
                 return False
         elif not (isinstance(a, dict) and set(a) <= ACTOR_KEYS and _text(a.get("name"))
-                  and a.get("role") in ROLES
+                  and (a.get("role") is None or (isinstance(a["role"], str)
+                                                 and a["role"] in ROLES))
                   and (a.get("inter") is None or (type(a["inter"]) is int
                                                   and 0 <= a["inter"] <= 9))):
             return False
