@@ -76,12 +76,16 @@ def validate(
     manifest: ManifestOpt = None,
 ) -> None:
     """Check event files: prints `N events OK`, or every problem as path:line:col: field: msg."""
+    import pandas as pd
+
     from .pipeline import UnresolvedPlaces, check_places
-    from .yamlrecords import yaml_records
+    from .yamlrecords import row
 
     paths = paths or [events_of(None)]
     events = load_or_exit(paths)
-    unresolved = check_places(yaml_records(paths), manifest_of(manifest))
+    # the events just read, as records rows: the files are not parsed a second time
+    records = pd.DataFrame([row(e) for e in events])
+    unresolved = check_places(records, manifest_of(manifest)) if events else []
     if unresolved:  # the same offline chain and messages as build
         raise UnresolvedPlaces(unresolved)
     typer.echo(f"{len(events)} events OK")
