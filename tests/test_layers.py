@@ -34,7 +34,8 @@ def test_bundled_layers_check_passes_with_counts():
     r = cm("layers", "check")
     assert r.returncode == 0, r.stderr
     counts = {line.split()[0]: int(line.split()[2]) for line in r.stdout.splitlines()}
-    assert counts == {"countries": 6, "world": 250, "borders": 11, "admin1": 89, "handover": 3}
+    assert counts == {"countries": 6, "world": 250, "borders": 11, "admin1": 89, "handover": 3,
+                      "lakes": 3}
 
 
 def test_layers_list_shows_licences():

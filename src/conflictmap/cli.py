@@ -266,7 +266,7 @@ def layers_check(
 def layers_add(
     path: Annotated[Path, typer.Argument(help="A file GDAL reads (GeoJSON, GPKG, Shapefile, FlatGeobuf ...).")],
     name: Annotated[str, typer.Option(help="Layer name, [a-z0-9-].")],
-    kind: Annotated[str, typer.Option(help="country|admin1|admin2|disputed|handover|line|custom")],
+    kind: Annotated[str, typer.Option(help="country|admin1|admin2|disputed|handover|line|water|custom")],
     name_field: Annotated[str, typer.Option(help="Attribute holding each feature's name.")],
     source: Annotated[str, typer.Option(help="Where the data comes from.")],
     licence: Annotated[str, typer.Option(help="Its licence.")],

