@@ -77,6 +77,11 @@
     return new Response(stream).text().then(JSON.parse);
   }
 
+  // a ring on screen, large enough to mean something, not so large it veils the whole view
+  function ringShown(x, y, r, size) {
+    return r > 8 && r < 0.5 * Math.min(size.x, size.y) &&
+      x + r > 0 && y + r > 0 && x - r < size.x && y - r < size.y;
+  }
   var PREC_RADIUS_KM = {"site": 0, "settlement": 2, "near-settlement": 5, "district": 15,
                         "province": 40, "country": 0, "unspecified": 0};
 
@@ -160,7 +165,7 @@
     D.areas.forEach(function (a) { areaByName[a.name] = a; });
     function areaStyle(f) {
       var c = controllerOn(areaByName[f.properties.name], state.day);
-      return {color: "#333", weight: 1.5, fillOpacity: 0.45,
+      return {color: "#333", weight: 1.5, fillOpacity: 0.3,  // light: symbols keep 3:1 on it
               fillColor: c === null ? D.controller_colors._unknown
                 : D.controller_colors[c] || D.controller_colors._other};
     }
@@ -184,8 +189,8 @@
     // ---------------------------------------------------------------- the event canvas
     var EventCanvas = L.Layer.extend({
       onAdd: function (m) {
-        this._canvas = L.DomUtil.create("canvas", "cm-events");
-        m.getPanes().overlayPane.appendChild(this._canvas);
+        this._canvas = L.DomUtil.create("canvas", "cm-events");  // own pane, above the overlays
+        (m.getPane("cmEvents") || m.createPane("cmEvents")).appendChild(this._canvas);
         m.on("moveend zoomend resize viewreset", this._reset, this);
         m.on("click", this._click, this);
         m.on("mousemove", this._hover, this);
@@ -197,6 +202,7 @@
         m.off("click", this._click, this);
         m.off("mousemove", this._hover, this);
         VISIBLE.fill(0); state.hits = [];
+        m.fire("cm:drawn");
       },
       _reset: function () {
         var size = map.getSize(), dpr = window.devicePixelRatio || 1;
@@ -249,10 +255,10 @@
           }
           var j = first[bin], color = D.type_colors[TYPE[j]];
           var ring = PREC_RADIUS_KM[D.precisions[E.prec[j]]] * 1000 / mpp;
-          if (ring > 8) {  // imprecise: shade the area it may be in, not a pin-point claim
+          if (ringShown(bx, by, ring, size)) {  // imprecise: the area it may be in, lightly
             ctx.beginPath(); ctx.arc(bx, by, ring, 0, 2 * Math.PI);
-            ctx.fillStyle = color + "22"; ctx.fill();
-            ctx.setLineDash([4, 3]); ctx.lineWidth = 1; ctx.strokeStyle = color; ctx.stroke();
+            ctx.fillStyle = color + "0d"; ctx.fill();
+            ctx.setLineDash([4, 3]); ctx.lineWidth = 1; ctx.strokeStyle = color + "80"; ctx.stroke();
             ctx.setLineDash([]);
           }
           if (E.side[j]) {  // side of the border uncertain: a dashed red halo
@@ -269,6 +275,7 @@
         this._geom = {cell: cell, margin: margin, cols: cols, ox: ox, oy: oy, scale: scale};
         state.hits = hits;
         document.body.setAttribute("data-cm-drawn", String(drawn));
+        map.fire("cm:drawn");  // labels move out of the marks' way
       },
       members: function (bin) {  // the events of one bin, found again only when clicked
         var g = this._geom, out = [];
@@ -315,7 +322,7 @@
     var events = new EventCanvas();
     events.addTo(map);
     overlays[escapeHtml(D.events_title)] = events;
-    L.control.layers(bases, overlays, {collapsed: true}).addTo(map);
+    var layersControl = L.control.layers(bases, overlays, {collapsed: true}).addTo(map);
 
     // ---------------------------------------------------------------- popups
     function row(dl, label, value) {
@@ -592,7 +599,14 @@
         return out;
       },
       openEvent: function (id) { var i = indexOfId(id); if (i >= 0) openEvent(i, false); return i >= 0; },
-      controller: function (area) { return controllerOn(areaByName[area], state.day); }
+      controller: function (area) { return controllerOn(areaByName[area], state.day); },
+      layersControl: layersControl,
+      marks: function () {  // screen boxes of the drawn event and group marks
+        return state.hits.map(function (h) {
+          var r = h.n === 1 && E.side[h.only] ? 12 : h.r;  // a side-uncertain halo is wider
+          return {x: h.x - r, y: h.y - r, w: 2 * r, h: 2 * r};
+        });
+      }
     };
     document.body.setAttribute("data-cm-ready", "1");
   }

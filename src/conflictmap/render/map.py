@@ -13,6 +13,7 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from html import escape
 from importlib import resources
 from typing import Any
 
@@ -26,17 +27,22 @@ import xyzservices.providers as xyz
 from branca.element import MacroElement
 from folium.template import Template
 
+from ..geocode.gazetteer import load_index
 from ..model import ACLED_TYPES, GeoPrecision, Status
 from ..pipeline import Result
 from .assets import ASSETS, Bundle, inline_all
+from .labels import area_names, attribution, label_data, page_title
 
+# Dark symbols (WCAG luminance <= 0.09) on light district fills (30 %): each keeps 3:1 against
+# every controller fill and the grey ground, also under protan/deutan/tritan simulation
+# (tests/test_map_style.py); no symbol shares the controllers' orange or blue.
 TYPE_COLORS = {
-    "Battles": "#d7191c",
-    "Explosions/Remote violence": "#fdae61",
-    "Violence against civilians": "#7b3294",
-    "Protests": "#1a9641",
-    "Riots": "#a6611a",
-    "Strategic developments": "#2b83ba",
+    "Battles": "#a50026",
+    "Explosions/Remote violence": "#7a3d00",
+    "Violence against civilians": "#5b2a86",
+    "Protests": "#00602f",
+    "Riots": "#00566b",
+    "Strategic developments": "#1a1a1a",
 }
 # A shape a type, so the map reads without colour vision (and in greyscale print)
 TYPE_SHAPES = {
@@ -93,6 +99,27 @@ conflictmapInit({{ this._parent.get_name() }}, {{ this.placeholder }});
         self._name = "ConflictmapEvents"
         self.js = _read("eventlayer.js").replace("</script", "<\\/script")
         self.css = _read("eventlayer.css")
+
+
+class LabelLayer(MacroElement):
+    """Place names (`labels.js`): after the event layer, whose marks they keep clear of."""
+
+    _template = Template("""
+{% macro header(this, kwargs) %}
+<style>{{ this.css }}</style>
+<script>{{ this.js }}</script>
+{% endmacro %}
+{% macro script(this, kwargs) %}
+conflictmapLabels({{ this._parent.get_name() }}, {{ this.placeholder }});
+{% endmacro %}
+""")
+    placeholder = "__CONFLICTMAP_LABELS_5d1e0b__"
+
+    def __init__(self):
+        super().__init__()
+        self._name = "ConflictmapLabels"
+        self.js = _read("labels.js").replace("</script", "<\\/script")
+        self.css = _read("labels.css")
 
 
 def _geojson(frame: gpd.GeoDataFrame, props: list[str]) -> dict[str, Any]:
@@ -313,6 +340,17 @@ def drawn_layers(result: Result, events: gpd.GeoDataFrame,
     return out
 
 
+def labels_for(result: Result) -> dict[str, Any]:
+    """The label candidates and the attribution (towns from the GeoNames index when it loads)."""
+    try:
+        index = load_index()
+    except (OSError, ImportError, ValueError):  # no gazetteer here: the map goes without towns
+        index = None
+    data = label_data(result.layers, result.frame, index)
+    data["attribution"] = attribution(result.layers, with_towns=index is not None)
+    return data
+
+
 def _bounds(frame: gpd.GeoDataFrame, pad: float = 0.15) -> list[list[float]] | None:
     if not len(frame):
         return None
@@ -332,13 +370,18 @@ def render(result: Result, *, self_contained: bool = True, basemap: str = "none"
     folium.plugins.MeasureControl(position="topleft", primary_length_unit="kilometers",
                                   primary_area_unit="sqkilometers").add_to(m)
     EventLayer().add_to(m)
+    LabelLayer().add_to(m)
+    title = page_title(result.frame, area_names(result.layers, result.frame["country"]))
     m.get_root().header.add_child(folium.Element(
-        '<meta name="generator" content="conflictmap">'), name="cm_meta")
+        '<meta name="generator" content="conflictmap">'
+        f"<title>{escape(title)}</title>"), name="cm_meta")
     html = m.get_root().render()
-    if html.count(EventLayer.placeholder) != 1:
-        raise RuntimeError("the page template lost the data placeholder")
+    for holder in (EventLayer.placeholder, LabelLayer.placeholder):
+        if html.count(holder) != 1:
+            raise RuntimeError("the page template lost a data placeholder")
     script_data, block = page_parts(data)
     html = html.replace(EventLayer.placeholder, script_data)
+    html = html.replace(LabelLayer.placeholder, safe_json(labels_for(result)))
     end = html.rindex("</body>")
     html = html[:end] + block + "\n" + html[end:]
     if self_contained:  # the CDN tags are all in <head>; the (large) body is left alone
