@@ -342,18 +342,27 @@
       if (typeof a === "string") return a;
       return a.name + (a.role ? " (" + ROLE[a.role] + ")" : "");
     }
-    function popupNode(i, P) {
+    function popupNode(i, P) {  // title first, badges, the facts, the text, the sources
       var box = el("div", "cm-popup");
-      var actors = parsed(P.actors, []), figures = parsed(P.figures, {});
-      var sources = parsed(P.sources, []);
+      box.appendChild(el("h3", "cm-popup-title", P.title));
+      box.appendChild(badges(i, P));
+      box.appendChild(facts(i, P));
+      if (P.description) box.appendChild(collapsible(P.description));
+      box.appendChild(sourceList(parsed(P.sources, [])));
+      box.setAttribute("data-event", E.id[i]);
+      return box;
+    }
+    function badges(i, P) {
       var head = el("div", "cm-popup-head");
       head.appendChild(el("span", "cm-badge cm-status-" + D.statuses[E.status[i]],
                           D.statuses[E.status[i]]));
       if (E.side[i]) head.appendChild(el("span", "cm-badge cm-side", "side of border uncertain"));
-      var candidates = parsed(P.admin1_candidates, []);
       if (P.admin1_uncertain) head.appendChild(el("span", "cm-badge cm-side", "district uncertain"));
-      box.appendChild(head);
-      box.appendChild(el("h3", null, P.title));
+      return head;
+    }
+    function facts(i, P) {  // a two-column table in small type
+      var actors = parsed(P.actors, []), figures = parsed(P.figures, {});
+      var candidates = parsed(P.admin1_candidates, []);
       var dl = el("dl");
       row(dl, "Date", P.date + (P.date_precision !== "day" ? " (to the " + P.date_precision + ")" : ""));
       row(dl, "Type", D.types[E.type[i]] + (P.sub_type ? " / " + P.sub_type : ""));
@@ -369,25 +378,39 @@
       var tags = parsed(P.tags, []);
       if (tags.length) row(dl, "Tags", tags.join(", "));
       if (P.dataset) row(dl, "Dataset", P.dataset + (P.dataset_id ? " " + P.dataset_id : ""));
-      box.appendChild(dl);
-      if (P.description) box.appendChild(el("p", "cm-desc", P.description));
-      var src = el("ol", "cm-sources");
+      return dl;
+    }
+    function collapsible(text) {  // a few lines, the rest one click away
+      var wrap = el("div", "cm-desc-wrap"), p = el("p", "cm-desc cm-collapsed", text);
+      wrap.appendChild(p);
+      if (String(text).length > 160) {
+        var more = el("button", "cm-more", "more"); more.type = "button";
+        more.addEventListener("click", function () {
+          var open = p.classList.toggle("cm-collapsed") === false;
+          more.textContent = open ? "less" : "more";
+          popup.update();
+        });
+        wrap.appendChild(more);
+      } else p.classList.remove("cm-collapsed");
+      return wrap;
+    }
+    function sourceList(sources) {  // publisher (linked), date; quote and provenance in small
+      var wrap = el("div", "cm-sources-box"), src = el("ul", "cm-sources");
+      wrap.appendChild(el("div", "cm-sources-title", "Sources"));
       sources.forEach(function (s) {
         var li = el("li");
         li.appendChild(link(s.url, s.publisher));
-        li.appendChild(document.createTextNode(", " + s.published));
-        if (s.quote) li.appendChild(el("q", null, s.quote));
-        if (s.provenance) li.appendChild(el("div", "cm-provenance", "cites: " + s.provenance));
+        li.appendChild(el("span", "cm-source-date", " · " + s.published));
         if (isHttp(s.archive_url)) {
           li.appendChild(document.createTextNode(" "));
           li.appendChild(link(s.archive_url, "(archive)"));
         }
+        if (s.quote) li.appendChild(el("q", null, s.quote));
+        if (s.provenance) li.appendChild(el("div", "cm-provenance", "cites: " + s.provenance));
         src.appendChild(li);
       });
-      box.appendChild(el("div", "cm-sources-title", "Sources"));
-      box.appendChild(src);
-      box.setAttribute("data-event", E.id[i]);
-      return box;
+      wrap.appendChild(src);
+      return wrap;
     }
     function clusterList(members) {
       var box = el("div", "cm-popup"), ul = el("ul");
@@ -404,7 +427,29 @@
         return box;
       });
     }
-    var popup = L.popup({maxWidth: 380, maxHeight: 440, autoPanPadding: [20, 20]});
+    var popup = L.popup({maxWidth: 340, minWidth: 260, maxHeight: 440, autoPanPadding: [20, 20]});
+    function corner(sel) {  // the box around one corner's controls, in container pixels
+      var c = map.getContainer(), o = c.getBoundingClientRect(), box = null;
+      var node = c.querySelector(sel);
+      Array.prototype.forEach.call(node ? node.children : [], function (k) {
+        var r = k.getBoundingClientRect();
+        if (!r.width || !r.height) return;
+        box = box ? {l: Math.min(box.l, r.left), t: Math.min(box.t, r.top), r: Math.max(box.r, r.right),
+                     b: Math.max(box.b, r.bottom)} : {l: r.left, t: r.top, r: r.right, b: r.bottom};
+      });
+      return box && {l: box.l - o.left, t: box.t - o.top, r: box.r - o.left, b: box.b - o.top};
+    }
+    function clearOfControls() {  // autopan keeps the popup off every control; it scrolls to fit
+      var size = map.getSize(), gap = 8;
+      var tl = corner(".leaflet-top.leaflet-left"), tr = corner(".leaflet-top.leaflet-right");
+      var bl = corner(".leaflet-bottom.leaflet-left"), br = corner(".leaflet-bottom.leaflet-right");
+      var left = tl ? tl.r + gap : gap, right = tr ? size.x - tr.l + gap : gap;
+      var bottom = Math.max(bl ? size.y - bl.t : 0, br ? size.y - br.t : 0) + gap;
+      popup.options.autoPanPaddingTopLeft = L.point(left, gap);
+      popup.options.autoPanPaddingBottomRight = L.point(right, bottom);
+      popup.options.maxHeight = Math.max(160, size.y - gap - bottom - 60);  // tip and close button
+      popup.options.maxWidth = Math.max(200, Math.min(340, size.x - left - right - 40));
+    }
     function openEvent(i, fly) {
       state.selected = i;
       if (E.day[i] > state.day) setDay(E.day[i]);
@@ -413,6 +458,7 @@
         Promise.all([popupData(i), titleOf(i)]).then(function (got) {
           if (state.selected !== i) return;  // another event was chosen meanwhile
           got[0].title = got[1];
+          clearOfControls();
           popup.setLatLng(ll).setContent(popupNode(i, got[0])).openOn(map);
           document.body.setAttribute("data-cm-popup", E.id[i]);
         });
