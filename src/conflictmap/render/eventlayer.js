@@ -137,7 +137,7 @@
         style: function () {
           return {color: s.color || "#666", weight: s.weight || 1, dashArray: s.dash_array || null,
                   fillOpacity: s.fill_opacity !== undefined ? s.fill_opacity : 0,
-                  fillColor: s.color || "#666"};
+                  fillColor: s.fill_color || s.color || "#666"};
         },
         onEachFeature: function (f, layer) {
           layer.bindTooltip(function () { return el("span", null, f.properties.name); },

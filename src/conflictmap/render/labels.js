@@ -20,12 +20,19 @@
 
   function init(map, D) {
     var cm = window.conflictmap;  // the event layer's hook: its marks' boxes, its layer control
-    function marks() { return cm && cm.marks ? cm.marks() : []; }
+    function marks() { return (cm && cm.marks && cm.marks()) || []; }
     var ctx = document.createElement("canvas").getContext("2d"), widths = {};
     function width(text, cls) {
       var key = cls + "\n" + text;
       if (!(key in widths)) { ctx.font = FONT[cls]; widths[key] = Math.ceil(ctx.measureText(text).width); }
       return widths[key];
+    }
+    function controls() {  // a name under the panel or the legend is a name nobody reads
+      var c = map.getContainer(), o = c.getBoundingClientRect();
+      return Array.prototype.map.call(c.querySelectorAll(".leaflet-control"), function (k) {
+        var r = k.getBoundingClientRect();
+        return {x: r.left - o.left, y: r.top - o.top, w: r.width, h: r.height};
+      });
     }
     var pane = map.getPane("cmLabels") || map.createPane("cmLabels");
     var placed = [];
@@ -51,7 +58,8 @@
       },
       place: function () {
         var z = map.getZoom(), size = map.getSize(), view = {x: 0, y: 0, w: size.x, h: size.y};
-        var taken = (marks() || []).map(function (b) { return grown(b, PAD); }), out = [];
+        var taken = marks().concat(controls()).map(function (b) { return grown(b, PAD); });
+        var out = [];
         var frag = document.createDocumentFragment();
         D.items.forEach(function (it) {
           var text = it[0], cls = it[3];
