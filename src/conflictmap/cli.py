@@ -322,7 +322,7 @@ def _online(service: str, user_agent: str | None, domain: str | None, scheme: st
 
     try:
         return Online(service, user_agent, domain=domain, scheme=scheme,
-                      warn=lambda m: err.print(f"warning: {m}", markup=False))
+                      warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     except ValueError as exc:
         fail(f"--geocoder: {exc}", 2)
 
@@ -386,10 +386,9 @@ def enrich_cmd(
     from .pipeline import build
 
     events_dir, manifest = events_of(events_dir), manifest_of(manifest)
-    load_or_exit([events_dir])
     result = build(events_dir, manifest, online=_online(service, user_agent, domain, scheme),
                    allow_unresolved=allow_unresolved,
-                   warn=lambda m: err.print(f"warning: {m}", markup=False))
+                   warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     for u in result.unresolved:
         err.print(f"skipped: {u}", markup=False)
     frame = result.frame.drop(columns="geometry")
@@ -450,11 +449,10 @@ def build(
     exporter.refuse_inside(out_dir, events_dir)
     if self_contained:
         Bundle().check()  # missing assets are said before any slow step
-    load_or_exit([events_dir])
     result = run_pipeline(events_dir, manifest, datasets=dataset or [],
                           online=_online(service, user_agent, domain, scheme),
                           allow_unresolved=allow_unresolved,
-                          warn=lambda m: err.print(f"warning: {m}", markup=False))
+                          warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     html = render(result, self_contained=self_contained, basemap=basemap)
     for u in result.unresolved:
         err.print(f"skipped: {u}", markup=False)
@@ -486,9 +484,9 @@ def export_cmd(
     events_dir, manifest = events_of(events_dir), manifest_of(manifest)
     target = out_path or root() / "outputs" / f"events{exporter.SUFFIX[fmt]}"
     exporter.refuse_inside(target, events_dir)
-    load_or_exit([events_dir])
     result = run_pipeline(events_dir, manifest, datasets=dataset or [],
-                          allow_unresolved=allow_unresolved)
+                          allow_unresolved=allow_unresolved,
+                          warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     written = exporter.export(result, fmt, target, events_dir)
     typer.echo(f"wrote {written} ({written.stat().st_size:,} bytes, {len(result.frame)} events)")
 
