@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -28,7 +29,6 @@ from typing import Any
 
 from platformdirs import user_cache_dir
 
-from .atomic import write_atomic
 from .yamlio import Problem
 
 FORMAT = 1  # bump when the pack's layout changes
@@ -151,8 +151,24 @@ class RecordCache:
                           ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         data = hashlib.sha256(body).hexdigest().encode() + b"\n" + body
         with contextlib.suppress(OSError):
-            write_atomic(self.path, data)
+            _replace(self.path, data)
 
     def unchanged(self, keys: Iterable[str]) -> bool:
         """Whether the pack already holds exactly these entries (then nothing is written)."""
         return set(keys) == set(self._stored)
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write through a temp file and a rename, so a reader sees the old pack or the new one;
+    unlike outputs, without fsync (150 MB at 100k events): after a crash the checksum tells
+    a torn pack from a whole one, and a torn pack only costs one cold build."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
