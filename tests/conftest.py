@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from conflictmap import layers
 from conflictmap.pipeline import enrich_with, layer_frames
+from conflictmap.recordcache import ENV
 from conflictmap.timeline import Timeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +27,15 @@ def enrich_points(points: list[tuple[float, float]], day: date = date(2020, 11, 
         [lon for _, lon in points], [lat for lat, _ in points]), crs=4326)
     timeline = Timeline.with_layer([], layer_frames(loaded)["handover"])
     return enrich_with(events, loaded, timeline)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def records_cache(tmp_path_factory) -> Path:
+    """The validated-records cache of this test run, never the user's own (subprocesses
+    inherit it through the environment)."""
+    folder = tmp_path_factory.mktemp("records-cache")
+    os.environ[ENV] = str(folder)
+    return folder
 
 
 @pytest.fixture

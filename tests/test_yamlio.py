@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conflictmap import store, yamlio
 from conflictmap.text import printable
@@ -147,3 +148,28 @@ def test_a_file_of_endless_documents_is_refused_at_the_limit():
     docs, problems = yamlio.documents("f.yaml", "---\n[]\n" * (yamlio.MAX_DOCUMENTS + 5))
     assert docs == [] and problems[0].line == 2 * yamlio.MAX_DOCUMENTS + 2
     assert "more than 1,000 documents" in problems[0].message
+
+
+@pytest.mark.parametrize("text", [
+    "a: 1\nb: 0x1F\nc: 1_000\nd: 1:30\ne: .inf\nf: -.5e3\ng: yes\nh: ~\ni: ''\nj: '12'\n",
+    "k: [1, 2.5, true, null, {x: y}]\nl: {1: one, 2.0: two, false: no, null: n}\n",
+    "base: {a: 1}\nmerged: {<<: {a: 2}, b: 3}\n",  # a merge key: PyYAML's own rules
+    "dup: 1\ndup: 2\n",  # PyYAML keeps the last; duplicate_keys reports it
+    "s: !!set {a, b}\no: !!omap [{a: 1}]\nb: !!binary aGk=\nt: 2020-11-26\n",
+    "? [complex, key]\n: value\n",
+    "!!str 123\n",
+    "- - - deep\n",
+])
+def test_the_fast_constructor_builds_what_pyyaml_builds(text):
+    loader = yamlio._Loader(text)
+    try:
+        expected: object = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        expected = type(exc)
+    finally:
+        loader.dispose()
+    docs, problems = yamlio.documents("x.yaml", text)
+    if problems:  # the same refusal (an unhashable key here), not a crash
+        assert isinstance(expected, type) and issubclass(expected, yaml.YAMLError)
+    else:
+        assert docs[0][1] == expected and type(docs[0][1]) is type(expected)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -322,7 +323,7 @@ def _online(service: str, user_agent: str | None, domain: str | None, scheme: st
 
     try:
         return Online(service, user_agent, domain=domain, scheme=scheme,
-                      warn=lambda m: err.print(f"warning: {m}", markup=False))
+                      warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     except ValueError as exc:
         fail(f"--geocoder: {exc}", 2)
 
@@ -386,10 +387,9 @@ def enrich_cmd(
     from .pipeline import build
 
     events_dir, manifest = events_of(events_dir), manifest_of(manifest)
-    load_or_exit([events_dir])
     result = build(events_dir, manifest, online=_online(service, user_agent, domain, scheme),
                    allow_unresolved=allow_unresolved,
-                   warn=lambda m: err.print(f"warning: {m}", markup=False))
+                   warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     for u in result.unresolved:
         err.print(f"skipped: {u}", markup=False)
     frame = result.frame.drop(columns="geometry")
@@ -435,6 +435,8 @@ def build(
     user_agent: UserAgentOpt = None,
     domain: DomainOpt = None,
     scheme: SchemeOpt = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Rebuild whenever a file in the events folder changes, serve OUT on 127.0.0.1, and make the open page reload itself; Ctrl-C stops.")] = False,
+    port: Annotated[int, typer.Option("--port", help="With --watch: the local port to serve OUT on (0: any free port).")] = 8000,
 ) -> None:
     """Build OUT/map.html (and the other outputs) from the events; all or nothing."""
     from . import export as exporter
@@ -442,6 +444,7 @@ def build(
     from .publish import publish
     from .render.assets import Bundle
     from .render.map import BASEMAPS, render
+    from .render.reload import with_reload, write_stamp
 
     if basemap not in BASEMAPS:
         fail(f"--basemap: expected one of {', '.join(BASEMAPS)}", 2)
@@ -450,22 +453,50 @@ def build(
     exporter.refuse_inside(out_dir, events_dir)
     if self_contained:
         Bundle().check()  # missing assets are said before any slow step
-    load_or_exit([events_dir])
-    result = run_pipeline(events_dir, manifest, datasets=dataset or [],
-                          online=_online(service, user_agent, domain, scheme),
-                          allow_unresolved=allow_unresolved,
-                          warn=lambda m: err.print(f"warning: {m}", markup=False))
-    html = render(result, self_contained=self_contained, basemap=basemap)
-    for u in result.unresolved:
-        err.print(f"skipped: {u}", markup=False)
-    written = publish(out_dir, {  # the three files replace the old three together
-        "events.geojson": lambda t: exporter.write_geojson(exporter.events_frame(result), t),
-        "layers.geojson": lambda t: exporter.write_layers_geojson(result, t),
-        "map.html": lambda t: t.write_text(html, encoding="utf-8"),
-    })
+    online = _online(service, user_agent, domain, scheme)
+
+    def once(warn: Callable[[str], None], stamp: str | None = None) -> tuple[list[Path], Any]:
+        result = run_pipeline(events_dir, manifest, datasets=dataset or [], online=online,
+                              allow_unresolved=allow_unresolved, warn=warn)
+        html = render(result, self_contained=self_contained, basemap=basemap)
+        if stamp:
+            html = with_reload(html, stamp)
+        for u in result.unresolved:
+            err.print(f"skipped: {u}", markup=False)
+        written = publish(out_dir, {  # the three files replace the old three together
+            "events.geojson": lambda t: exporter.write_geojson(exporter.events_frame(result), t),
+            "layers.geojson": lambda t: exporter.write_layers_geojson(result, t),
+            "map.html": lambda t: t.write_text(html, encoding="utf-8"),
+        })
+        if stamp:
+            write_stamp(out_dir, stamp)  # after the outputs: open pages reload onto them
+        return written, result
+
+    if watch:
+        _watch([events_dir, *(dataset or [])], out_dir, port, once)
+        return
+    written, result = once(lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     for target in written:
         typer.echo(f"wrote {target} ({target.stat().st_size:,} bytes)")
     typer.echo(f"{len(result.frame)} events mapped")
+
+
+def _watch(paths: list[Path], out_dir: Path, port: int, once: Callable[..., Any]) -> None:
+    """`build --watch`: serve OUT, rebuild on every change, one line a rebuild (warnings
+    included)."""
+    import secrets
+
+    from .watch import serving, watch
+
+    def rebuild() -> str:
+        warnings: list[str] = []
+        written, result = once(warnings.append, secrets.token_hex(8))
+        return "; ".join([f"{len(result.frame)} events mapped to {written[-1]}", *warnings])
+
+    with serving(out_dir, port) as url:
+        typer.echo(f"watching {', '.join(map(str, paths))}; serving {url}map.html "
+                   f"(or open {out_dir / 'map.html'}); Ctrl-C stops")
+        watch(paths, rebuild, lambda line: typer.echo(printable(line)))
 
 
 @app.command("export")
@@ -486,9 +517,9 @@ def export_cmd(
     events_dir, manifest = events_of(events_dir), manifest_of(manifest)
     target = out_path or root() / "outputs" / f"events{exporter.SUFFIX[fmt]}"
     exporter.refuse_inside(target, events_dir)
-    load_or_exit([events_dir])
     result = run_pipeline(events_dir, manifest, datasets=dataset or [],
-                          allow_unresolved=allow_unresolved)
+                          allow_unresolved=allow_unresolved,
+                          warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     written = exporter.export(result, fmt, target, events_dir)
     typer.echo(f"wrote {written} ({written.stat().st_size:,} bytes, {len(result.frame)} events)")
 

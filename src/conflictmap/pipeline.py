@@ -30,7 +30,7 @@ from .geocode.gazetteer import GAZETTEER, Curated, GeoNames
 from .model import Event
 from .store import InvalidEvents, Problem, field_position
 from .timeline import Change, Timeline
-from .yamlrecords import yaml_records
+from .yamlrecords import read_yaml
 
 COLUMNS = ["id", "date", "end_date", "date_precision", "title", "event_type", "sub_event_type",
            "actors", "status", "place_name", "geo_precision", "geocoder", "country", "admin1",
@@ -135,19 +135,27 @@ class Geocoders:
         return Chain(order)
 
 
-def load_records(paths: list[Path], datasets: list[Path]) -> pd.DataFrame:
+def load_records(paths: list[Path], datasets: list[Path],
+                 warn: Callable[[str], None] | None = None, cache: bool = True) -> pd.DataFrame:
     """All events as one records table sorted by date and id; an id used twice is an error
-    naming both places."""
-    parts = [yaml_records(paths)] + [read_records(p) for p in datasets]
+    naming both places. Each YAML file is read once (and not at all when the records cache
+    has it): its problems, those of the other files and the duplicate ids fail together,
+    as `validate` reports them; skipped files and doubtful dates go to `warn` either way."""
+    file_warnings: list[Problem] = []
+    records, problems = read_yaml(paths, file_warnings, cache)
+    for w in file_warnings:
+        (warn or (lambda _m: None))(str(w))
+    parts = [records] + [read_records(p) for p in datasets]
     records = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     key = records["id"].str.casefold()  # ids differing only in case are the same id
     dup = key.duplicated(keep="first")
     if dup.any():
         first = records.assign(_key=key).drop_duplicates("_key").set_index("_key")
-        problems = [Problem(r.origin_path, int(r.origin_line), 1, "id",
-                            f"duplicate id {r.id!r}: also in {first.at[k, 'origin_path']}:"
-                            f"{int(first.at[k, 'origin_line'])}")
-                    for k, r in zip(key[dup], records[dup].itertuples(), strict=True)]
+        problems += [Problem(r.origin_path, int(r.origin_line), 1, "id",
+                             f"duplicate id {r.id!r}: also in {first.at[k, 'origin_path']}:"
+                             f"{int(first.at[k, 'origin_line'])}")
+                     for k, r in zip(key[dup], records[dup].itertuples(), strict=True)]
+    if problems:
         raise InvalidEvents(problems)
     day = pd.to_datetime(records["date"].str.slice(0, 10), format="%Y-%m-%d")
     order = np.lexsort((records["id"].to_numpy(), day.to_numpy()))
@@ -237,9 +245,11 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
           datasets: list[Path] | None = None,
           gazetteer: Path | None = None, online: Geocoder | None = None,
           allow_unresolved: bool = False,
-          warn: Callable[[str], None] | None = None) -> Result:
+          warn: Callable[[str], None] | None = None, cache: bool = True) -> Result:
+    """load -> geocode -> enrich. `warn` hears what is worth a word but fails nothing;
+    `cache=False` validates every YAML file afresh instead of trusting the records cache."""
     paths = events_dir if isinstance(events_dir, list) else [events_dir]
-    records = load_records(paths, datasets or [])
+    records = load_records(paths, datasets or [], warn, cache)
     loaded = layer_io.load_layers(manifest)
     frames = layer_frames(loaded)
     # the curated gazetteer sits beside the manifest: a project is one folder, wherever it is

@@ -1,6 +1,7 @@
 """YAML event files as records-table rows, on all cores when there are many.
 
-Reading and validating one file costs ~0.25 ms in one process, so 100k files take ~25 s. The
+Reading and validating one file costs ~0.25 ms in one process, so 100k files take ~25 s. A
+file read before with the same bytes is not parsed again (`recordcache`). The other
 files are independent: worker processes each take a share and send back plain columns, which
 pickle in a fraction of the time model objects would. Model objects for export are rebuilt
 from the rows on demand (`pipeline.Result.events`), exactly as for dataset rows.
@@ -21,7 +22,9 @@ import pandas as pd
 from .dataset import COLUMNS as RECORD_COLUMNS
 from .dataset import dataset_ref_of, flat_record
 from .model import Event
-from .store import InvalidEvents, Problem, load_file, walk_events
+from .recordcache import Entry, RecordCache, file_key
+from .store import InvalidEvents, Problem, parse_text, walk_events
+from .yamlio import decode, read_bytes
 
 # besides the record's own columns: where each row comes from, and the nested parts the
 # pipeline needs, parsed once at load
@@ -44,17 +47,29 @@ def row(ev: Event) -> dict[str, Any]:
     return out
 
 
-def _columns(files: list[Path]) -> tuple[dict[str, list[Any]], list[Problem]]:
-    cols: dict[str, list[Any]] = {c: [] for c in ALL_COLUMNS}
-    problems: list[Problem] = []
-    for f in files:
-        events, found = load_file(f)
-        problems += found
-        for ev in events:
-            r = row(ev)
-            for c in ALL_COLUMNS:
-                cols[c].append(r.get(c))  # a part the record leaves out is missing (None)
-    return cols, problems
+def _entry(path: Path, follow: bool, raw: bytes | None = None) -> tuple[str | None, Entry]:
+    """Read (unless `raw` is given), validate and turn into rows one file; the key is None
+    when the file could not be read, so nothing is cached for it."""
+    if raw is None:
+        raw, problem = read_bytes(path, follow=follow)
+        if raw is None:
+            return None, Entry(problems=[problem] if problem else [])
+    where = str(path)
+    text, problem = decode(where, raw)
+    warnings: list[Problem] = []
+    if text is None:
+        events, problems = [], [problem] if problem else []
+    else:
+        events, problems = parse_text(text, where, path.stem, warnings)
+    rows = []
+    for ev in events:
+        r = row(ev)
+        rows.append([r.get(c) for c in ALL_COLUMNS])  # a part the record leaves out is None
+    return file_key(path, raw), Entry(rows, problems, warnings)
+
+
+def _entries(files: list[tuple[Path, bool]]) -> list[tuple[str | None, Entry]]:
+    return [_entry(f, follow) for f, follow in files]
 
 
 def _die_with_parent() -> None:
@@ -74,26 +89,75 @@ def _workers(n_files: int) -> int:
     return max(1, min(os.cpu_count() or 1, n_files // PARALLEL_MIN))
 
 
-def yaml_records(paths: list[Path]) -> pd.DataFrame:
+def yaml_records(paths: list[Path], warnings: list[Problem] | None = None,
+                 cache: bool = True) -> pd.DataFrame:
     """Every event under `paths` as a row, in file order; raises InvalidEvents with every
-    problem of every file. Duplicate ids are left to the caller, which sees all sources."""
-    found = walk_events(paths)
-    problems, files = found.problems, found.files
-    workers = _workers(len(files))
-    if workers == 1:
-        parts = [_columns(files)]
-    else:
-        chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else None)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                 initializer=_die_with_parent) as pool:
-            parts = list(pool.map(_columns, chunks))
-    cols: dict[str, list[Any]] = {c: [] for c in ALL_COLUMNS}
-    for part, found in parts:
-        problems += found
-        for c in ALL_COLUMNS:
-            cols[c] += part[c]
+    problem of every file. Skipped files and doubtful dates go to `warnings` when given.
+    Duplicate ids are left to the caller, which sees all sources."""
+    records, problems = read_yaml(paths, warnings, cache)
     if problems:
         raise InvalidEvents(problems)
-    return pd.DataFrame(cols, columns=ALL_COLUMNS)
+    return records
+
+
+def read_yaml(paths: list[Path], warnings: list[Problem] | None = None, cache: bool = True,
+              ) -> tuple[pd.DataFrame, list[Problem]]:
+    """The rows of every event that passed, and the problems of those that did not.
+
+    With `cache`, files read before with the same path and bytes are not parsed again (see
+    `recordcache`); the rows and problems are the same either way.
+    """
+    found = walk_events(paths)
+    problems = list(found.problems)
+    if warnings is not None:
+        warnings += found.warnings
+    named = {Path(p) for p in paths}
+    store = RecordCache(paths, ALL_COLUMNS) if cache else None
+    if store is not None:
+        store.load()
+    entries: list[tuple[str | None, Entry] | None] = [None] * len(found.files)
+    misses: list[int] = []
+    raws: dict[int, bytes] = {}
+    for i, f in enumerate(found.files):
+        if not store:  # nothing stored: every file is read below, once
+            misses.append(i)
+            continue
+        raw, _ = read_bytes(f, follow=f in named)
+        key = file_key(f, raw) if raw is not None else None
+        hit = store.get(key, str(f)) if key is not None else None
+        if hit is None:
+            misses.append(i)
+            if raw is not None and len(raws) < PARALLEL_MIN:
+                raws[i] = raw  # read once: a few misses are parsed here, from these bytes
+        else:
+            entries[i] = (key, hit)
+    read = _read_misses([(found.files[i], found.files[i] in named) for i in misses],
+                        [raws.get(i) for i in misses])
+    for i, got in zip(misses, read, strict=True):
+        entries[i] = got
+    rows: list[list[Any]] = []
+    fresh: dict[str, Entry] = {}
+    for key, entry in entries:  # type: ignore[misc]
+        rows += entry.rows
+        problems += entry.problems
+        if warnings is not None:
+            warnings += entry.warnings
+        if key is not None:
+            fresh[key] = entry
+    if store is not None and (misses or not store.unchanged(fresh)):
+        store.save(fresh)
+    return pd.DataFrame(rows, columns=ALL_COLUMNS), problems
+
+
+def _read_misses(files: list[tuple[Path, bool]], raws: list[bytes | None],
+                 ) -> list[tuple[str | None, Entry]]:
+    """Read the files the cache did not have: on all cores when there are many."""
+    workers = _workers(len(files))
+    if workers == 1:
+        return [_entry(f, follow, raw) for (f, follow), raw in zip(files, raws, strict=True)]
+    chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                             initializer=_die_with_parent) as pool:
+        return [e for part in pool.map(_entries, chunks) for e in part]
