@@ -320,11 +320,8 @@ def _online(service: str, user_agent: str | None, domain: str | None, scheme: st
         return None
     from .geocode.online import Online
 
-    try:
-        return Online(service, user_agent, domain=domain, scheme=scheme,
-                      warn=lambda m: err.print(f"warning: {m}", markup=False))
-    except ValueError as exc:
-        fail(f"--geocoder: {exc}", 2)
+    return Online(service, user_agent, domain=domain, scheme=scheme,
+                  warn=lambda m: err.print(f"warning: {m}", markup=False))
 
 
 def _place_json(place) -> dict[str, Any]:
