@@ -207,3 +207,23 @@ def test_list_shows_control_characters_as_escapes(runner, tmp_path):
     r = runner.invoke(app, ["list", str(tmp_path), "--json"])
     assert not any(c in r.stdout for c in "\x1b\x07\x9b")
     assert json.loads(r.stdout)[0]["location"]["name"] == "Sotk \x1b]52;c;aGk=\x07\x1b[2J [/b] \x9b"
+
+
+def test_dates_print_in_the_records_own_form_everywhere(runner, tmp_path):
+    """A day as `2020-11-26`, a date-time as ISO 8601 with the record's offset: in the list
+    table, in `enrich --json` and in error messages alike (never `2020-11-10 00:00:00+03:00`
+    nor `2020-11-26T00:00:00.000`)."""
+    table = runner.invoke(app, ["list", str(ROOT / "events")])
+    assert "2020-11-10T00:00:00+03:00" in table.stdout and "2020-11-26 " in table.stdout
+    assert "00:00:00+03:00 " not in table.stdout.replace("T00:00:00+03:00", "")
+    r = runner.invoke(app, ["enrich", "--json", "--events", str(ROOT / "events")])
+    assert r.exit_code == 0, r.stdout
+    dates = {row["id"]: (row["date"], row["end_date"]) for row in json.loads(r.stdout)}
+    assert dates["2020-11-10-trilateral-ceasefire"] == ("2020-11-10T00:00:00+03:00", None)
+    assert dates["2020-11-26-sotk-mine-entry"] == ("2020-11-26", None)
+    text = (ROOT / "events" / "2020-11-10-trilateral-ceasefire.yaml").read_text("utf-8")
+    (tmp_path / "2020-11-10-x.yaml").write_text(
+        text.replace("date_precision: day", "end_date: 2020-11-09\ndate_precision: day"), "utf-8")
+    bad = run("validate", str(tmp_path))
+    assert bad.returncode == 1
+    assert "end_date 2020-11-09 is before date 2020-11-10T00:00:00+03:00" in bad.stderr

@@ -268,6 +268,8 @@ def add(manifest: Path, file: Path, *, name: str, kind: str, name_field: str, so
         licence: str, accuracy_km: float, iso_field: str | None = None, title: str = "",
         copy: bool = False) -> LayerSpec:
     """Register a user's layer: validate it, then append its entry to the manifest atomically."""
+    if not file.exists():
+        raise LayerError(f"layers add: {file}: no such file")
     spec_list, problems = read_manifest(manifest) if manifest.exists() else (Manifest(), [])
     if problems:
         raise LayerError(problems)
@@ -275,9 +277,13 @@ def add(manifest: Path, file: Path, *, name: str, kind: str, name_field: str, so
         raise LayerError([Problem(str(manifest), 1, 1, "name", f"layer {name!r} already exists")])
     target = file.resolve()
     rel = _relative(target, manifest.parent.resolve())
-    spec = LayerSpec(name=name, title=title or name, path=rel, kind=kind, name_field=name_field,
-                     iso_field=iso_field, source=source, licence=licence,
-                     accuracy_km=accuracy_km)
+    try:
+        spec = LayerSpec(name=name, title=title or name, path=rel, kind=kind,
+                         name_field=name_field, iso_field=iso_field, source=source,
+                         licence=licence, accuracy_km=accuracy_km)
+    except ValidationError as exc:  # the values as the user gave them: in the flags' words
+        raise LayerError([f"layers add: --{'.'.join(map(str, e['loc'])).replace('_', '-')}: "
+                          f"{e['msg']}" for e in exc.errors()]) from None
     layer, errors = load_layer(spec, manifest.parent)
     if layer is None or errors:
         raise LayerError([Problem(str(file), 1, 1, name, e) for e in errors])
