@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import json
 import os
 import pickle
 from collections.abc import Sequence
-from importlib import metadata
+from functools import cache
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -222,6 +224,14 @@ def load_index() -> _Index:
     return _Index(state)
 
 
+@cache
+def admin1_names() -> dict[str, str]:
+    """GeoNames admin-1 code (`AZ.26`) -> province name as our admin-1 layers spell it
+    (`Kəlbəcər`), derived by geodata/build.py; a code missing here has no name we trust."""
+    text = resources.files("conflictmap").joinpath("data/geonames_admin1.json").read_text("utf-8")
+    return json.loads(text)["name"]
+
+
 def _km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
     """Great-circle distances, element-wise."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
@@ -305,8 +315,11 @@ class GeoNames(_Keyed):
         return q, rows
 
     def _places(self, rows: np.ndarray) -> list[Place]:
+        """Places for index rows, admin-1 as a name (GeoNames gives a code), or None."""
         names, country, admin1 = self.idx.names, self.idx.country, self.idx.admin1
-        return [Place(la, lo, names[i], country[i], admin1[i], "settlement", f"geonames:{g}")
+        province = admin1_names().get
+        return [Place(la, lo, names[i], country[i], province(admin1[i]), "settlement",
+                      f"geonames:{g}")
                 for i, la, lo, g in zip(rows.tolist(), self.idx.lat[rows].tolist(),
                                         self.idx.lon[rows].tolist(), self.idx.ids[rows].tolist(),
                                         strict=True)]
