@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import layers, project, store, views
+from . import layers, progress, project, store, views
 from .errors import ConflictmapError, UsageError
 from .model import Event, event_json_schema
 from .text import printable
@@ -394,11 +394,12 @@ def build(
     html = render(result, self_contained=self_contained, basemap=basemap)
     for u in result.unresolved:
         err.print(f"skipped: {u}", markup=False)
-    written = publish(out_dir, {  # the three files replace the old three together
-        "events.geojson": lambda t: exporter.write_geojson(exporter.events_frame(result), t),
-        "layers.geojson": lambda t: exporter.write_layers_geojson(result, t),
-        "map.html": lambda t: t.write_text(html, encoding="utf-8"),
-    })
+    with progress.step("writing the outputs"):
+        written = publish(out_dir, {  # the three files replace the old three together
+            "events.geojson": lambda t: exporter.write_geojson(exporter.events_frame(result), t),
+            "layers.geojson": lambda t: exporter.write_layers_geojson(result, t),
+            "map.html": lambda t: t.write_text(html, encoding="utf-8"),
+        })
     for target in written:
         typer.echo(f"wrote {target} ({target.stat().st_size:,} bytes)")
     typer.echo(f"{len(result.frame)} events mapped")
@@ -425,7 +426,8 @@ def export_cmd(
     load_or_exit([events_dir])
     result = run_pipeline(events_dir, manifest, datasets=dataset or [],
                           allow_unresolved=allow_unresolved)
-    written = exporter.export(result, fmt, target, events_dir)
+    with progress.step(f"writing {fmt}"):
+        written = exporter.export(result, fmt, target, events_dir)
     typer.echo(f"wrote {written} ({written.stat().st_size:,} bytes, {len(result.frame)} events)")
 
 
@@ -442,11 +444,14 @@ def _import(kind: str, path: Path, events_dir: Path | None, dry_run: bool, to: P
     events_dir = events_of(events_dir)
     if not path.exists():
         fail(f"import {kind}: {path}: no such file")
-    if to is not None and not dry_run:
-        report = ingest.import_to_dataset(kind, path, to)
+    with progress.step(f"importing {path.name}"):
+        if to is not None and not dry_run:
+            report = ingest.import_to_dataset(kind, path, to)
+        else:
+            report = ingest.import_csv(kind, path, events_dir, dry_run=dry_run)
+    if isinstance(report, ingest.DatasetReport):
         wrote, done = report.rows, f"wrote {report.rows} events to the dataset {to}"
     else:
-        report = ingest.import_csv(kind, path, events_dir, dry_run=dry_run)
         wrote = len(report.written)
         done = (f"{len(report.events)} events would be written to {events_dir}" if dry_run
                 else f"wrote {len(report.written)} event files to {events_dir}")
@@ -533,7 +538,8 @@ def _globals_first(argv: list[str]) -> list[str]:
 def main() -> None:
     """Run the command; every error a user can fix is shown once, here, as plain lines."""
     try:
-        app(args=_globals_first(sys.argv[1:]), prog_name="conflictmap")
+        with progress.reporting(progress.Bars(err) if progress.wanted(sys.stderr) else None):
+            app(args=_globals_first(sys.argv[1:]), prog_name="conflictmap")
     except (ConflictmapError, FileExistsError) as exc:
         if _DEBUG:
             raise

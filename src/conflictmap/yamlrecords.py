@@ -12,12 +12,14 @@ import ctypes
 import multiprocessing
 import os
 import signal
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from . import progress
 from .dataset import COLUMNS as RECORD_COLUMNS
 from .dataset import dataset_ref_of, flat_record
 from .model import Event
@@ -44,7 +46,10 @@ def row(ev: Event) -> dict[str, Any]:
     return out
 
 
-def _columns(files: list[Path]) -> tuple[dict[str, list[Any]], list[Problem]]:
+Columns = tuple[dict[str, list[Any]], list[Problem]]
+
+
+def _columns(files: list[Path]) -> Columns:
     cols: dict[str, list[Any]] = {c: [] for c in ALL_COLUMNS}
     problems: list[Problem] = []
     for f in files:
@@ -74,21 +79,32 @@ def _workers(n_files: int) -> int:
     return max(1, min(os.cpu_count() or 1, n_files // PARALLEL_MIN))
 
 
+def _read_chunks(chunks: list[list[Path]], results: Iterator[Columns], n_files: int,
+                 ) -> list[Columns]:
+    """The chunks' results in order, reported as files read."""
+    parts = []
+    with progress.step("reading event files", n_files) as advance:
+        for chunk, part in zip(chunks, results, strict=True):
+            parts.append(part)
+            advance(len(chunk))
+    return parts
+
+
 def yaml_records(paths: list[Path]) -> pd.DataFrame:
     """Every event under `paths` as a row, in file order; raises InvalidEvents with every
     problem of every file. Duplicate ids are left to the caller, which sees all sources."""
     found = walk_events(paths)
     problems, files = found.problems, found.files
     workers = _workers(len(files))
+    chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
     if workers == 1:
-        parts = [_columns(files)]
+        parts = _read_chunks(chunks, map(_columns, chunks), len(files))
     else:
-        chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                  initializer=_die_with_parent) as pool:
-            parts = list(pool.map(_columns, chunks))
+            parts = _read_chunks(chunks, pool.map(_columns, chunks), len(files))
     cols: dict[str, list[Any]] = {c: [] for c in ALL_COLUMNS}
     for part, found in parts:
         problems += found

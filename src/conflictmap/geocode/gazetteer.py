@@ -21,6 +21,7 @@ import numpy as np
 from platformdirs import user_cache_dir
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .. import progress
 from ..atomic import write_atomic
 from ..errors import ConflictmapError
 from ..model import GeoPrecision
@@ -170,7 +171,7 @@ def _build_state() -> dict[str, Any]:
     raw: dict[str, dict[str, Any]] = json.loads(path.read_bytes())
     recs = sorted(raw.values(), key=lambda r: int(r["geonameid"]))
     by_key: dict[str, list[int]] = {}
-    for i, r in enumerate(recs):
+    for i, r in enumerate(progress.track(recs, "building the GeoNames index (once)", len(recs))):
         for n in {r["name"], *r.get("alternatenames", ())}:
             k = normalize(n).replace("\n", " ")
             if k:
