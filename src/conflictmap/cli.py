@@ -213,7 +213,7 @@ def layers_check(
     for r in reports:
         status = "ok" if not r.problems else "FAILED"
         typer.echo(f"{r.name:<16} {r.kind:<9} {r.features:>6} features  {status}")
-        bad += [f"{manifest}: layer {r.name}: {msg}" for msg in r.problems]
+        bad += [f"{manifest}:{r.line}:1: layer {r.name}: {msg}" for msg in r.problems]
     if bad:
         fail([*bad, f"{len(bad)} problem(s)"])
 

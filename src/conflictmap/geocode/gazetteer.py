@@ -25,7 +25,7 @@ from .. import progress
 from ..atomic import write_atomic
 from ..errors import ConflictmapError
 from ..model import GeoPrecision
-from ..yamlio import Problem, load_yaml, validation_problems
+from ..yamlio import Problem, load_yaml, locate, validation_problems
 from .base import Place, normalize
 
 GAZETTEER = Path("geodata/gazetteer.yaml")
@@ -80,9 +80,40 @@ def read_gazetteer(path: Path = GAZETTEER) -> GazetteerFile:
         raise GazetteerError(problems)
     node, data = docs[0]
     try:
-        return GazetteerFile.model_validate(data)
+        gazetteer = GazetteerFile.model_validate(data)
     except ValidationError as exc:
         raise GazetteerError(validation_problems(str(path), node, exc)) from None
+    problems = _duplicates(str(path), node, gazetteer)
+    if problems:
+        raise GazetteerError(problems)
+    return gazetteer
+
+
+def _duplicates(path: str, node: Any, gazetteer: GazetteerFile) -> list[Problem]:
+    """An id used twice, or a name (or alias) two entries of one country share: lookups would
+    pick one of them silently. Each problem points at the later entry's line."""
+    def at(loc: tuple[Any, ...], field: str, message: str) -> Problem:
+        mark = locate(node, loc)[0].start_mark
+        return Problem(path, mark.line + 1, mark.column + 1, field, message)
+
+    out: list[Problem] = []
+    ids: dict[str, int] = {}
+    names: dict[tuple[str, str], int] = {}
+    for i, e in enumerate(gazetteer.features):
+        if e.id in ids:
+            first = locate(node, ("features", ids[e.id], "id"))[0].start_mark.line + 1
+            out.append(at(("features", i, "id"), f"features[{i}].id",
+                          f"id {e.id!r} is used twice (also line {first})"))
+        ids.setdefault(e.id, i)
+        for n in dict.fromkeys([e.name, *e.aliases]):
+            key = (e.country, normalize(n))
+            if key in names and names[key] != i:
+                other = gazetteer.features[names[key]]
+                out.append(at(("features", i, "name"), f"features[{i}].name",
+                              f"{n!r} also names {other.id!r} in {e.country}: a lookup could "
+                              "not tell them apart; rename one or make it an alias of the other"))
+            names.setdefault(key, i)
+    return out
 
 
 class _Keyed:
