@@ -234,3 +234,10 @@ def test_every_bad_gazetteer_fails_geocode_validate_and_build(name, tmp_path):
     checked(cli("build", "--events", GOOD, "--manifest", manifest, "--out", tmp_path / "out"),
             "gazetteer.yaml", where)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_name_field_the_layer_lacks_is_refused_naming_what_it_has(tmp_path):
+    good = ROOT / "geodata" / "handover.geojson"
+    checked(cli("layers", "add", good, "--name", "x", "--kind", "handover", "--name-field",
+                "nosuch", "--source", "s", "--licence", "l", "--manifest", tmp_path / "m.yaml"),
+            "attribute 'nosuch' not in handover.geojson (has: name, iso, handover_date")

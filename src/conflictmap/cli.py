@@ -74,16 +74,10 @@ def validate(
     manifest: ManifestOpt = None,
 ) -> None:
     """Check event files: prints `N events OK`, or every problem as path:line:col: field: msg."""
-    import pandas as pd
+    from .pipeline import UnresolvedPlaces, events_places
 
-    from .pipeline import UnresolvedPlaces, check_places
-    from .yamlrecords import row
-
-    paths = paths or [events_of(None)]
-    events = load_or_exit(paths)
-    # the events just read, as records rows: the files are not parsed a second time
-    records = pd.DataFrame([row(e) for e in events])
-    unresolved = check_places(records, manifest_of(manifest)) if events else []
+    events = load_or_exit(paths or [events_of(None)])
+    unresolved = events_places(events, manifest_of(manifest))
     if unresolved:  # the same offline chain and messages as build
         raise UnresolvedPlaces(unresolved)
     typer.echo(f"{len(events)} events OK")

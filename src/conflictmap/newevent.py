@@ -69,12 +69,9 @@ def resolve(event: Event, manifest: Path) -> None:
     """Refuse a place the offline geocoders cannot find now, not at the next build."""
     if event.location.lat is not None:
         return
-    import pandas as pd
+    from .pipeline import events_places
 
-    from .pipeline import check_places
-    from .yamlrecords import row
-
-    unresolved = check_places(pd.DataFrame([row(event)]), manifest)
+    unresolved = events_places([event], manifest)
     if unresolved:
         raise AddError([f"add: --place: {str(u).split('location.name: ', 1)[1]}"
                         for u in unresolved])

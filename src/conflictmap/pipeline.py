@@ -225,6 +225,13 @@ def check_places(records: pd.DataFrame, manifest: Path,
     return _locate_missing(records.copy(), geocoders)[1]
 
 
+def events_places(events: list[Event], manifest: Path) -> list[Unresolved]:
+    """`check_places` for events already read (by `validate`, `add`): no file parsed twice."""
+    from .yamlrecords import row
+
+    return check_places(pd.DataFrame([row(e) for e in events]), manifest) if events else []
+
+
 def timeline_of(records: pd.DataFrame, handover: gpd.GeoDataFrame) -> Timeline:
     """Control changes from the rows that carry one; the handover layer fills the gaps."""
     changes = []
