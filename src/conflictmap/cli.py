@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import layers, progress, project, store, views
+from . import progress, project, store, views
 from .errors import ConflictmapError, UsageError
 from .model import Event, event_json_schema
 from .text import printable
@@ -183,6 +183,8 @@ def layers_list(ctx: typer.Context, manifest: ManifestOpt = None) -> None:
     if ctx.invoked_subcommand is not None:
         return
     manifest = manifest_of(manifest)
+    from . import layers
+
     loaded = layers.load_layers(manifest)
     table = Table(title=f"{len(loaded)} layers in {manifest}")
     for col in ("name", "kind", "features", "bbox (W S E N)", "licence"):
@@ -202,6 +204,8 @@ def layers_check(
     """Validate every layer: readable, CRS, valid geometry, unique names, licence, handover dates."""
     manifest, events_dir = manifest_of(manifest), events_of(events_dir)
     events = load_or_exit([events_dir]) if events_dir.exists() else []
+    from . import layers
+
     reports, problems = layers.check(manifest, events)
     bad = [str(p) for p in problems]
     for r in reports:
@@ -227,6 +231,8 @@ def layers_add(
     manifest: ManifestOpt = None,
 ) -> None:
     """Register your own layer in the manifest (validated first; refuses a duplicate name)."""
+    from . import layers
+
     spec = layers.add(manifest := manifest_of(manifest), path, name=name, kind=kind,
                       name_field=name_field, source=source, licence=licence,
                       accuracy_km=accuracy_km, iso_field=iso_field, title=title, copy=copy)
@@ -284,6 +290,8 @@ def geocode(
     from .pipeline import Geocoders, concat_layers
 
     manifest = manifest_of(manifest)
+    from . import layers
+
     admin1 = concat_layers(layers.of_kind(layers.load_layers(manifest), "admin1"))
     g = Geocoders.offline(admin1, manifest.parent / "gazetteer.yaml",
                           online=_online(service, user_agent, domain, scheme))
