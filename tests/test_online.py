@@ -25,6 +25,26 @@ from .conftest import ROOT
 EXE = Path(sys.executable).with_name("conflictmap")
 
 
+def send_json(handler: BaseHTTPRequestHandler, body: object) -> None:
+    data = json.dumps(body).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+def serve(handler: type[BaseHTTPRequestHandler]) -> typing.Iterator[str]:
+    """A local server on a free port, for the length of a fixture: its host:port."""
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    srv.daemon_threads = True
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{srv.server_address[1]}"
+    srv.shutdown()
+    srv.server_close()
+
+
 class FakeNominatim(BaseHTTPRequestHandler):
     hits: typing.ClassVar[list[tuple[float, str]]] = []
 
@@ -36,12 +56,7 @@ class FakeNominatim(BaseHTTPRequestHandler):
         type(self).hits.append((time.monotonic(), q))
         body = [] if q == "Nowhere" else [{"lat": "40.2000", "lon": "45.8700", "place_id": 7,
                                            "osm_id": 42, "display_name": f"{q}, Armenia"}]
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, body)
 
     def log_message(self, *args):
         pass
@@ -50,12 +65,7 @@ class FakeNominatim(BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     FakeNominatim.hits = []
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), FakeNominatim)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
+    yield from serve(FakeNominatim)
 
 
 def closed_port() -> str:
@@ -157,14 +167,8 @@ class Hostile(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
-        body = [{"place_id": 7, "osm_id": 42, "display_name": f"{q}, Armenia",
-                 **self.answers[q]}]
-        data = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, [{"place_id": 7, "osm_id": 42, "display_name": f"{q}, Armenia",
+                          **self.answers[q]}])
 
     def log_message(self, *args):
         pass
@@ -172,13 +176,7 @@ class Hostile(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hostile():
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
-    srv.daemon_threads = True
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{srv.server_address[1]}"
-    srv.shutdown()
-    srv.server_close()
+    yield from serve(Hostile)
 
 
 def test_a_trickling_server_meets_a_deadline_for_the_whole_request(hostile, tmp_path):
