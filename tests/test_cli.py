@@ -207,3 +207,64 @@ def test_list_shows_control_characters_as_escapes(runner, tmp_path):
     r = runner.invoke(app, ["list", str(tmp_path), "--json"])
     assert not any(c in r.stdout for c in "\x1b\x07\x9b")
     assert json.loads(r.stdout)[0]["location"]["name"] == "Sotk \x1b]52;c;aGk=\x07\x1b[2J [/b] \x9b"
+
+
+def test_dates_print_in_the_records_own_form_everywhere(runner, tmp_path):
+    """A day as `2020-11-26`, a date-time as ISO 8601 with the record's offset: in the list
+    table, in `enrich --json` and in error messages alike (never `2020-11-10 00:00:00+03:00`
+    nor `2020-11-26T00:00:00.000`)."""
+    table = runner.invoke(app, ["list", str(ROOT / "events")])
+    assert "2020-11-10T00:00:00+03:00" in table.stdout and "2020-11-26 " in table.stdout
+    assert "00:00:00+03:00 " not in table.stdout.replace("T00:00:00+03:00", "")
+    r = runner.invoke(app, ["enrich", "--json", "--events", str(ROOT / "events")])
+    assert r.exit_code == 0, r.stdout
+    dates = {row["id"]: (row["date"], row["end_date"]) for row in json.loads(r.stdout)}
+    assert dates["2020-11-10-trilateral-ceasefire"] == ("2020-11-10T00:00:00+03:00", None)
+    assert dates["2020-11-26-sotk-mine-entry"] == ("2020-11-26", None)
+    text = (ROOT / "events" / "2020-11-10-trilateral-ceasefire.yaml").read_text("utf-8")
+    (tmp_path / "2020-11-10-x.yaml").write_text(
+        text.replace("date_precision: day", "end_date: 2020-11-09\ndate_precision: day"), "utf-8")
+    bad = run("validate", str(tmp_path))
+    assert bad.returncode == 1
+    assert "end_date 2020-11-09 is before date 2020-11-10T00:00:00+03:00" in bad.stderr
+
+
+def _on_a_terminal(*args: str, cwd: Path = ROOT) -> tuple[int, str, str]:
+    """Run with stderr on a pseudo-terminal (as a person at a terminal sees it); stdout piped."""
+    master, slave = os.openpty()
+    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
+    env.pop("CONFLICTMAP_PROGRESS", None)
+    proc = subprocess.Popen([str(EXE), *args], cwd=cwd, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    seen = bytearray()
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the command has ended and closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    return proc.wait(timeout=60), out, seen.decode("utf-8", "replace")
+
+
+STEPS = ("checking event files", "reading event files", "geocoding 8 events",
+         "enriching 8 events", "drawing the map", "writing the outputs")
+
+
+def test_progress_bars_on_a_terminal(tmp_path):
+    code, out, err = _on_a_terminal("build", "--out", str(tmp_path / "a"))
+    assert code == 0, err
+    assert all(label in err for label in STEPS), err
+    assert "━" in err and "8 events mapped" in out  # a bar, and stdout untouched
+
+
+def test_no_progress_bars_on_a_pipe():
+    """`list` reads the folder through the same tracked step a terminal sees as a bar."""
+    code, _, on_tty = _on_a_terminal("list")
+    assert code == 0 and "checking event files" in on_tty
+    piped = run("list")
+    assert piped.returncode == 0 and piped.stderr == ""

@@ -175,3 +175,20 @@ def test_chain_passes_on_only_what_earlier_geocoders_left(geonames):
     assert town is not None and town.name == "Sotk" and town.source.startswith("geonames:")
     assert nothing is None and again == town
     assert [chain.geocode(n, c) for n, c in queries] == [mine, town, nothing, again]
+
+
+# Towns whose GeoNames province and Natural Earth polygon agree (Lachin town lies in NE's Şuşa
+# polygon and GeoNames puts Stepanakert in Xocalı: there the sources disagree, not the names).
+SAME_PROVINCE = [("Kalbajar", "AZ", "Kəlbəcər"), ("Vardenis", "AM", "Gegharkunik"),
+                 ("Sotk", "AM", "Gegharkunik"), ("Goris", "AM", "Syunik"),
+                 ("Ganja", "AZ", "Gəncə"), ("Aghdam", "AZ", "Ağdam")]
+
+
+def test_geocode_names_the_province_as_enrich_does(geonames):
+    from .conftest import enrich_points
+
+    places = [geonames.geocode(name, country) for name, country, _ in SAME_PROVINCE]
+    enriched = enrich_points([(p.lat, p.lon) for p in places])["admin1"].tolist()
+    assert [p.admin1 for p in places] == enriched == [a for _, _, a in SAME_PROVINCE]
+    code, place, _ = geocode_json("Lachin", "--country", "AZ")
+    assert code == 0 and place["admin1"] == "Laçın"  # AZ.28, labelled "Lankaran" in NE

@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import layers, project, store
+from . import progress, project, store, views
 from .errors import ConflictmapError, UsageError
 from .model import Event, event_json_schema
 from .text import printable
@@ -77,16 +75,10 @@ def validate(
     manifest: ManifestOpt = None,
 ) -> None:
     """Check event files: prints `N events OK`, or every problem as path:line:col: field: msg."""
-    import pandas as pd
+    from .pipeline import UnresolvedPlaces, events_places
 
-    from .pipeline import UnresolvedPlaces, check_places
-    from .yamlrecords import row
-
-    paths = paths or [events_of(None)]
-    events = load_or_exit(paths)
-    # the events just read, as records rows: the files are not parsed a second time
-    records = pd.DataFrame([row(e) for e in events])
-    unresolved = check_places(records, manifest_of(manifest)) if events else []
+    events = load_or_exit(paths or [events_of(None)])
+    unresolved = events_places(events, manifest_of(manifest))
     if unresolved:  # the same offline chain and messages as build
         raise UnresolvedPlaces(unresolved)
     typer.echo(f"{len(events)} events OK")
@@ -101,36 +93,22 @@ def list_events(
     path = events_of(path)
     events = load_or_exit([path])
     if as_json:
-        rows = [e.model_dump(mode="json", by_alias=True, exclude_none=True) for e in events]
-        sys.stdout.write(printable(json.dumps(rows, ensure_ascii=False, indent=2)) + "\n")
+        sys.stdout.write(printable(json.dumps(views.event_json(events), ensure_ascii=False,
+                                              indent=2)) + "\n")
         return
     table = Table(title=Text(printable(f"{len(events)} events in {path}")))
-    for col in ("date", "id", "type", "place", "status"):
+    for col in views.LIST_COLUMNS:
         table.add_column(col)
-    for e in events:
-        place = e.location.name or f"{e.location.lat:.4f}, {e.location.lon:.4f}"
-        cells = (str(e.date), e.id or "", e.event_type, place, e.status)
-        table.add_row(*(Text(printable(c)) for c in cells), style=None)  # no markup, no escapes
+    for e in events:  # Text: no markup, no escapes
+        table.add_row(*(Text(printable(c)) for c in views.event_cells(e)), style=None)
     out.print(table)
-
-
-# Event field -> the `add` flag that sets it, so errors speak the user's words.
-FLAG_OF = {
-    "id": "--id", "date": "--date", "end_date": "--end-date", "title": "--title",
-    "event_type": "--type", "sub_event_type": "--sub-type", "location.name": "--place",
-    "location.country": "--country", "location.lat": "--lat", "location.lon": "--lon",
-    "location.precision": "--precision", "sources[0].url": "--source-url",
-    "sources[0].publisher": "--publisher", "sources[0].published": "--published",
-    "sources[0].quote": "--quote", "status": "--status", "fatalities": "--fatalities",
-    "description": "--description", "date_precision": "--date-precision",
-}
 
 
 def _prompt_missing(values: dict[str, Any]) -> None:
     """Ask for required fields, only when a person is at the keyboard."""
     if not sys.stdin.isatty():
         return
-    for key, label in (("date", "Date (YYYY-MM-DD)"), ("title", "Title"),
+    for key, label in (("date_", "Date (YYYY-MM-DD)"), ("title", "Title"),
                        ("event_type", "ACLED event type"), ("place", "Place name"),
                        ("publisher", "Source publisher"),
                        ("published", "Source published (YYYY-MM-DD)")):
@@ -163,49 +141,21 @@ def add(
     dry_run: DryRunOpt = False,
 ) -> None:
     """Create one new event file from flags; validates first and never overwrites."""
-    values: dict[str, Any] = {"date": date_, "title": title, "event_type": event_type,
+    from . import newevent
+
+    values: dict[str, Any] = {"date_": date_, "title": title, "event_type": event_type,
                               "place": place, "lat": lat, "publisher": publisher,
                               "published": published}
     _prompt_missing(values)
-    record: dict[str, Any] = {
-        "date": values["date"], "title": values["title"], "event_type": values["event_type"],
-        "sub_event_type": sub_type, "actors": actor or [], "description": description,
-        "status": status, "fatalities": fatalities, "tags": tag or [],
-        "location": {"name": values["place"] or None, "country": country, "lat": lat, "lon": lon,
-                     "precision": precision},
-        "sources": [{"url": source_url, "publisher": values["publisher"],
-                     "published": values["published"], "quote": quote,
-                     "accessed": date.today().isoformat()}],
-    }
-    record = store.drop_none(record)
-    if event_id is None and record.get("date") and record.get("title"):
-        event_id = f"{str(record['date'])[:10]}-{store.slug(str(record['title']))}"
-    record["id"] = event_id
-    try:
-        event = Event.model_validate(record)
-    except ValidationError as exc:
-        lines = []
-        for e in exc.errors():
-            name = store.field_name(tuple(e["loc"]))
-            lines.append(f"add: {FLAG_OF.get(name, name)}: "
-                         f"{'required' if e['type'] == 'missing' else e['msg']}")
-        fail(lines)
-    if event.location.lat is None:  # resolve the place now, not at the next build
-        import pandas as pd
-
-        from .pipeline import check_places
-        from .yamlrecords import row
-
-        for u in check_places(pd.DataFrame([row(event)]), manifest_of(None)):
-            fail(f"add: --place: {str(u).split('location.name: ', 1)[1]}")
+    event = newevent.draft(**values, sub_type=sub_type, actors=actor, description=description,
+                           status=status, fatalities=fatalities, tags=tag, country=country,
+                           lon=lon, precision=precision, source_url=source_url, quote=quote,
+                           event_id=event_id)
+    newevent.resolve(event, manifest_of(None))
     if dry_run:
         sys.stdout.write(store.event_to_yaml(event))
         return
-    try:
-        path = store.write_event(events_of(events_dir), event)
-    except (FileExistsError, ValueError) as exc:
-        fail(f"add: {exc}")
-    typer.echo(str(path))
+    typer.echo(str(newevent.write(events_of(events_dir), event)))
 
 
 @app.command()
@@ -234,6 +184,8 @@ def layers_list(ctx: typer.Context, manifest: ManifestOpt = None) -> None:
     if ctx.invoked_subcommand is not None:
         return
     manifest = manifest_of(manifest)
+    from . import layers
+
     loaded = layers.load_layers(manifest)
     table = Table(title=f"{len(loaded)} layers in {manifest}")
     for col in ("name", "kind", "features", "bbox (W S E N)", "licence"):
@@ -253,12 +205,14 @@ def layers_check(
     """Validate every layer: readable, CRS, valid geometry, unique names, licence, handover dates."""
     manifest, events_dir = manifest_of(manifest), events_of(events_dir)
     events = load_or_exit([events_dir]) if events_dir.exists() else []
+    from . import layers
+
     reports, problems = layers.check(manifest, events)
     bad = [str(p) for p in problems]
     for r in reports:
         status = "ok" if not r.problems else "FAILED"
         typer.echo(f"{r.name:<16} {r.kind:<9} {r.features:>6} features  {status}")
-        bad += [f"{manifest}: layer {r.name}: {msg}" for msg in r.problems]
+        bad += [f"{manifest}:{r.line}:1: layer {r.name}: {msg}" for msg in r.problems]
     if bad:
         fail([*bad, f"{len(bad)} problem(s)"])
 
@@ -278,15 +232,11 @@ def layers_add(
     manifest: ManifestOpt = None,
 ) -> None:
     """Register your own layer in the manifest (validated first; refuses a duplicate name)."""
-    if not path.exists():
-        fail(f"layers add: {path}: no such file")
-    try:
-        spec = layers.add(manifest := manifest_of(manifest), path, name=name, kind=kind, name_field=name_field,
-                          source=source, licence=licence, accuracy_km=accuracy_km,
-                          iso_field=iso_field, title=title, copy=copy)
-    except ValidationError as exc:  # the flags' values, in the flags' words
-        fail([f"layers add: --{'.'.join(map(str, e['loc'])).replace('_', '-')}: {e['msg']}"
-              for e in exc.errors()])
+    from . import layers
+
+    spec = layers.add(manifest := manifest_of(manifest), path, name=name, kind=kind,
+                      name_field=name_field, source=source, licence=licence,
+                      accuracy_km=accuracy_km, iso_field=iso_field, title=title, copy=copy)
     typer.echo(f"added layer {spec.name} ({spec.path}) to {manifest}")
 
 
@@ -321,16 +271,8 @@ def _online(service: str, user_agent: str | None, domain: str | None, scheme: st
         return None
     from .geocode.online import Online
 
-    try:
-        return Online(service, user_agent, domain=domain, scheme=scheme,
-                      warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
-    except ValueError as exc:
-        fail(f"--geocoder: {exc}", 2)
-
-
-def _place_json(place) -> dict[str, Any]:
-    keys = ("name", "lat", "lon", "country", "admin1", "precision", "source")
-    return {k: getattr(place, k) for k in keys}
+    return Online(service, user_agent, domain=domain, scheme=scheme,
+                  warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
 
 
 @app.command()
@@ -349,6 +291,8 @@ def geocode(
     from .pipeline import Geocoders, concat_layers
 
     manifest = manifest_of(manifest)
+    from . import layers
+
     admin1 = concat_layers(layers.of_kind(layers.load_layers(manifest), "admin1"))
     g = Geocoders.offline(admin1, manifest.parent / "gazetteer.yaml",
                           online=_online(service, user_agent, domain, scheme))
@@ -360,8 +304,7 @@ def geocode(
         fail(printable(f"no place called {name!r}" + (f" in {code}" if code else "")
              + (f"; did you mean: {', '.join(hints)}?" if hints else "; no close names either")))
     if as_json:
-        data = _place_json(place) | {"candidates": [_place_json(c) for c in place.candidates]}
-        typer.echo(printable(json.dumps(data, ensure_ascii=False, indent=2)))
+        typer.echo(printable(json.dumps(views.place_json(place), ensure_ascii=False, indent=2)))
         return
     typer.echo(printable(f"{place.name}  {place.lat:.5f}, {place.lon:.5f}  {place.country or '?'}"
                          f"  precision={place.precision}  via {place.source}"))
@@ -392,20 +335,15 @@ def enrich_cmd(
                    warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     for u in result.unresolved:
         err.print(f"skipped: {u}", markup=False)
-    frame = result.frame.drop(columns="geometry")
     if as_json:
-        rows = json.loads(frame.to_json(orient="records", date_format="iso", force_ascii=False))
-        for row, (lon, lat) in zip(rows, zip(result.frame.geometry.x, result.frame.geometry.y, strict=True), strict=True):
-            row["lat"], row["lon"] = round(lat, 6), round(lon, 6)
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        typer.echo(printable(json.dumps(views.enriched_json(result), ensure_ascii=False,
+                                        indent=2)))
         return
-    table = Table(title=f"{len(frame)} events enriched")
-    cols = ("date", "id", "place_name", "geocoder", "country", "admin1", "admin1_uncertain", "border_distance_km", "side_uncertain", "controller")
-    for c in cols:
+    table = Table(title=f"{len(result.frame)} events enriched")
+    for c in views.ENRICH_COLUMNS:
         table.add_column(c.replace("border_distance_km", "km to border"))
-    for row in frame.itertuples():
-        vals = [getattr(row, c) for c in cols]
-        table.add_row(*["" if v is None or v != v else str(v) for v in vals])
+    for cells in views.enriched_cells(result):
+        table.add_row(*(Text(printable(c)) for c in cells))
     out.print(table)
 
 
@@ -463,11 +401,13 @@ def build(
             html = with_reload(html, stamp)
         for u in result.unresolved:
             err.print(f"skipped: {u}", markup=False)
-        written = publish(out_dir, {  # the three files replace the old three together
-            "events.geojson": lambda t: exporter.write_geojson(exporter.events_frame(result), t),
-            "layers.geojson": lambda t: exporter.write_layers_geojson(result, t),
-            "map.html": lambda t: t.write_text(html, encoding="utf-8"),
-        })
+        with progress.step("writing the outputs"):
+            written = publish(out_dir, {  # the three files replace the old three together
+                "events.geojson": lambda t: exporter.write_geojson(exporter.events_frame(result),
+                                                                   t),
+                "layers.geojson": lambda t: exporter.write_layers_geojson(result, t),
+                "map.html": lambda t: t.write_text(html, encoding="utf-8"),
+            })
         if stamp:
             write_stamp(out_dir, stamp)  # after the outputs: open pages reload onto them
         return written, result
@@ -520,7 +460,8 @@ def export_cmd(
     result = run_pipeline(events_dir, manifest, datasets=dataset or [],
                           allow_unresolved=allow_unresolved,
                           warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
-    written = exporter.export(result, fmt, target, events_dir)
+    with progress.step(f"writing {fmt}"):
+        written = exporter.export(result, fmt, target, events_dir)
     typer.echo(f"wrote {written} ({written.stat().st_size:,} bytes, {len(result.frame)} events)")
 
 
@@ -537,19 +478,17 @@ def _import(kind: str, path: Path, events_dir: Path | None, dry_run: bool, to: P
     events_dir = events_of(events_dir)
     if not path.exists():
         fail(f"import {kind}: {path}: no such file")
-    try:
+    with progress.step(f"importing {path.name}"):
         if to is not None and not dry_run:
             report = ingest.import_to_dataset(kind, path, to)
-            wrote, done = report.rows, f"wrote {report.rows} events to the dataset {to}"
         else:
             report = ingest.import_csv(kind, path, events_dir, dry_run=dry_run)
-            wrote = len(report.written)
-            done = (f"{len(report.events)} events would be written to {events_dir}" if dry_run
-                    else f"wrote {len(report.written)} event files to {events_dir}")
-    except (FileExistsError, ingest.ImportFailed) as exc:
-        # not fail(): rich would turn "x.csv:100:" into an emoji without emoji=False
-        err.print(f"import {kind}: {exc}", markup=False, emoji=False)
-        raise typer.Exit(1) from None
+    if isinstance(report, ingest.DatasetReport):
+        wrote, done = report.rows, f"wrote {report.rows} events to the dataset {to}"
+    else:
+        wrote = len(report.written)
+        done = (f"{len(report.events)} events would be written to {events_dir}" if dry_run
+                else f"wrote {len(report.written)} event files to {events_dir}")
     for s in report.skipped:
         err.print(str(s), markup=False, emoji=False)
     if dry_run:
@@ -633,13 +572,16 @@ def _globals_first(argv: list[str]) -> list[str]:
 def main() -> None:
     """Run the command; every error a user can fix is shown once, here, as plain lines."""
     try:
-        app(args=_globals_first(sys.argv[1:]), prog_name="conflictmap")
-    except ConflictmapError as exc:
+        with progress.reporting(progress.Bars(err) if progress.wanted(sys.stderr) else None):
+            app(args=_globals_first(sys.argv[1:]), prog_name="conflictmap")
+    except (ConflictmapError, FileExistsError) as exc:
         if _DEBUG:
             raise
-        for line in exc.lines():  # no emoji: rich would turn "x.csv:100:" into one
+        # FileExistsError: our writers' "never overwrite" refusal, raised as the OS says it
+        lines = exc.lines() if isinstance(exc, ConflictmapError) else [str(exc)]
+        for line in lines:  # no emoji: rich would turn "x.csv:100:" into one
             err.print(line, markup=False, emoji=False)
-        sys.exit(exc.exit_code)
+        sys.exit(exc.exit_code if isinstance(exc, ConflictmapError) else 1)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # a bug: one line, not a wall of traceback

@@ -19,16 +19,19 @@ from typing import Any
 
 import geopandas as gpd
 import pyogrio
+import pyproj
 import shapely
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .atomic import write_atomic
 from .errors import ConflictmapError
 from .model import ID_PATTERN, Event
-from .yamlio import Problem, load_yaml, validation_problems
+from .yamlio import Problem, load_yaml, locate, validation_problems
 
 MANIFEST = Path("geodata/layers.yaml")
 COMMON = ["layer", "name", "iso", "kind", "source"]
+AREAS = ("Polygon", "MultiPolygon")
+LINES = ("LineString", "MultiLineString")
 
 
 class Kind(StrEnum):
@@ -57,6 +60,11 @@ class LayerSpec(BaseModel):
     licence: str = Field(min_length=1)
     accuracy_km: float = Field(gt=0, le=1000)
     style: dict[str, str | int | float] = Field(default_factory=dict)
+
+
+# the geometry each kind of layer is made of (enrichment joins points to areas, measures to lines)
+GEOMETRY = {Kind.country: AREAS, Kind.admin1: AREAS, Kind.admin2: AREAS, Kind.disputed: AREAS,
+            Kind.handover: AREAS, Kind.line: LINES + AREAS}
 
 
 class Manifest(BaseModel):
@@ -106,7 +114,12 @@ def _read(spec: LayerSpec, file: Path) -> tuple[gpd.GeoDataFrame | None, list[st
             warnings.simplefilter("ignore")
             frame = pyogrio.read_dataframe(file, datetime_as_string=True)
     except Exception as exc:  # GDAL raises several types; all mean "cannot read"
+        if _is_sqlite(file):
+            return None, [f"{file.name}: a GeoPackage (SQLite) file with no layer GDAL can "
+                          "read; was its table dropped?"]
         return None, [f"GDAL cannot read {file.name}: {exc}"]
+    if isinstance(frame, gpd.GeoDataFrame) and len(frame) == 0:
+        return None, [f"{file.name} has no features"]
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.isna().all():
         return None, [f"{file.name} has no geometry: not a spatial layer"]
     if frame.crs is None:
@@ -116,7 +129,59 @@ def _read(spec: LayerSpec, file: Path) -> tuple[gpd.GeoDataFrame | None, list[st
     if missing:
         has = ", ".join(map(str, frame.columns[:-1]))
         return None, [f"attribute {m!r} not in {file.name} (has: {has})" for m in missing]
-    return frame, []
+    errors = _shape_problems(spec, file, frame)
+    return (None, errors) if errors else (frame, [])
+
+
+def _is_sqlite(file: Path) -> bool:
+    try:
+        with file.open("rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def entry_lines(manifest: Path) -> list[int]:
+    """The line each manifest entry starts on, so a layer's problems point at its entry."""
+    docs, problems = load_yaml(manifest)
+    if problems or len(docs) != 1 or not isinstance(docs[0][1], dict):
+        return []
+    node, data = docs[0]
+    layers = data.get("layers")
+    count = len(layers) if isinstance(layers, list) else 0
+    return [locate(node, ("layers", i))[0].start_mark.line + 1 for i in range(count)]
+
+
+def _features(mask: Any) -> str:
+    """"features 2, 5" (1-based, as a person counts them in the file), at most five."""
+    rows = [str(i + 1) for i in mask.to_numpy().nonzero()[0][:5]]
+    more = ", ..." if int(mask.sum()) > 5 else ""
+    return f"feature{'s' if len(rows) > 1 else ''} {', '.join(rows)}{more}"
+
+
+def _shape_problems(spec: LayerSpec, file: Path, frame: gpd.GeoDataFrame) -> list[str]:
+    """What makes a readable file unusable as this kind of layer: features without geometry,
+    the wrong geometry for the kind, names that are not text."""
+    out = []
+    empty = frame.geometry.isna() | frame.geometry.is_empty
+    if empty.any():
+        out.append(f"{file.name}: {_features(empty)} {'have' if empty.sum() > 1 else 'has'} "
+                   "no geometry; remove or draw them")
+    allowed = GEOMETRY.get(Kind(spec.kind))
+    types = frame.geometry.geom_type
+    wrong = ~empty & ~types.isin(allowed) if allowed else empty & False
+    if wrong.any():
+        found = ", ".join(sorted(set(types[wrong].astype(str))))
+        out.append(f"{file.name}: {spec.kind} layers are made of {' or '.join(allowed)}; "
+                   f"{_features(wrong)} {'are' if wrong.sum() > 1 else 'is'} {found}")
+    names = frame[spec.name_field]
+    text = names.map(lambda v: v is None or v != v or isinstance(v, str))
+    if not text.all():
+        sample = names[~text].iloc[0]
+        out.append(f"{file.name}: attribute {spec.name_field!r} holds "
+                   f"{type(sample).__name__} values (like {str(sample)[:40]!r}), not names; "
+                   "--name-field names the attribute with each feature's name")
+    return out
 
 
 def load_layer(spec: LayerSpec, base: Path) -> tuple[Layer | None, list[str]]:
@@ -124,18 +189,36 @@ def load_layer(spec: LayerSpec, base: Path) -> tuple[Layer | None, list[str]]:
     frame, errors = _read(spec, file)
     if frame is None:
         return None, errors
-    frame = frame.to_crs(4326)
+    try:
+        frame = frame.to_crs(4326)
+    except (pyproj.exceptions.CRSError, pyproj.exceptions.ProjError):
+        return None, [f"{file.name}: its CRS ({frame.crs.name}) cannot be converted to WGS84 "
+                      "longitude/latitude; write the file in a CRS with a datum"]
+    bounds = frame.geometry.bounds
+    outside = ~(bounds["minx"].ge(-180 - 1e-6) & bounds["maxx"].le(180 + 1e-6)
+                & bounds["miny"].ge(-90 - 1e-6) & bounds["maxy"].le(90 + 1e-6))
+    outside &= frame.geometry.notna() & ~frame.geometry.is_empty
+    if outside.any():
+        verb = "lie" if outside.sum() > 1 else "lies"
+        return None, [f"{file.name}: {_features(outside)} {verb} outside the world's longitude"
+                      " and latitude (huge, infinite or swapped coordinates, or the wrong CRS)"]
     invalid = ~frame.geometry.is_valid & frame.geometry.notna()
     if invalid.any():
         frame.loc[invalid, "geometry"] = shapely.make_valid(frame.geometry[invalid].values)
     names = frame[spec.name_field].astype("string")
     dup = names[names.duplicated(keep=False) & names.notna()]
     if names.isna().any():
-        errors.append(f"{int(names.isna().sum())} feature(s) have no {spec.name_field!r}")
+        errors.append(f"{file.name}: {_features(names.isna())} "
+                      f"{'have' if names.isna().sum() > 1 else 'has'} no {spec.name_field!r}")
     if len(dup):
-        errors.append(f"names not unique in {spec.name_field!r}: "
+        errors.append(f"{file.name}: names not unique in {spec.name_field!r}: "
                       + ", ".join(sorted(set(dup.astype(str)))))
-    out = frame.drop(columns=[c for c in COMMON if c in frame.columns and c != spec.name_field])
+    # the file's own columns named like ours: a key field is carried as `name`/`iso`, any
+    # other keeps its values under `file_<name>` instead of being lost
+    keys = {spec.name_field, spec.iso_field}
+    clash = [c for c in COMMON if c in frame.columns]
+    out = frame.drop(columns=[c for c in clash if c in keys]).rename(
+        columns={c: f"file_{c}" for c in clash if c not in keys})
     out.insert(0, "layer", spec.name)
     out["name"] = names
     out["iso"] = frame[spec.iso_field].astype("string") if spec.iso_field else None
@@ -160,9 +243,12 @@ def load_layers(manifest: Path = MANIFEST) -> dict[str, Layer]:
         return _CACHE[key]
     spec_list, problems = read_manifest(manifest)
     layers: dict[str, Layer] = {}
+    lines = entry_lines(manifest) if spec_list.layers else []
     for i, spec in enumerate(spec_list.layers):
         layer, errors = load_layer(spec, manifest.parent)
-        problems += [Problem(str(manifest), 1, 1, f"layers[{i}] {spec.name}", e) for e in errors]
+        line = lines[i] if i < len(lines) else 1
+        problems += [Problem(str(manifest), line, 1, f"layers[{i}] {spec.name}", e)
+                     for e in errors]
         if layer is not None:
             layers[spec.name] = layer
     if problems:
@@ -183,6 +269,7 @@ class Report:
     bbox: tuple[float, float, float, float] | None
     licence: str
     problems: list[str]
+    line: int = 1  # where its entry starts in the manifest
 
 
 def check(
@@ -192,7 +279,8 @@ def check(
     spec_list, problems = read_manifest(manifest)
     reports: list[Report] = []
     by_area = {e.control_change.area: e for e in events if e.control_change}
-    for spec in spec_list.layers:
+    lines = entry_lines(manifest) if spec_list.layers else []
+    for i, spec in enumerate(spec_list.layers):
         layer, errors = load_layer(spec, manifest.parent)
         if layer is not None:
             if layer.repaired:
@@ -204,7 +292,8 @@ def check(
         rows = 0 if layer is None else len(layer.frame)
         bbox = (None if layer is None or not rows
                 else tuple(round(v, 3) for v in layer.frame.total_bounds))
-        reports.append(Report(spec.name, spec.kind, rows, bbox, spec.licence, errors))
+        reports.append(Report(spec.name, spec.kind, rows, bbox, spec.licence, errors,
+                              lines[i] if i < len(lines) else 1))
     return reports, problems
 
 
@@ -269,6 +358,8 @@ def add(manifest: Path, file: Path, *, name: str, kind: str, name_field: str, so
         licence: str, accuracy_km: float, iso_field: str | None = None, title: str = "",
         copy: bool = False) -> LayerSpec:
     """Register a user's layer: validate it, then append its entry to the manifest atomically."""
+    if not file.exists():
+        raise LayerError(f"layers add: {file}: no such file")
     spec_list, problems = read_manifest(manifest) if manifest.exists() else (Manifest(), [])
     if problems:
         raise LayerError(problems)
@@ -276,9 +367,13 @@ def add(manifest: Path, file: Path, *, name: str, kind: str, name_field: str, so
         raise LayerError([Problem(str(manifest), 1, 1, "name", f"layer {name!r} already exists")])
     target = file.resolve()
     rel = _relative(target, manifest.parent.resolve())
-    spec = LayerSpec(name=name, title=title or name, path=rel, kind=kind, name_field=name_field,
-                     iso_field=iso_field, source=source, licence=licence,
-                     accuracy_km=accuracy_km)
+    try:
+        spec = LayerSpec(name=name, title=title or name, path=rel, kind=kind,
+                         name_field=name_field, iso_field=iso_field, source=source,
+                         licence=licence, accuracy_km=accuracy_km)
+    except ValidationError as exc:  # the values as the user gave them: in the flags' words
+        raise LayerError([f"layers add: --{'.'.join(map(str, e['loc'])).replace('_', '-')}: "
+                          f"{e['msg']}" for e in exc.errors()]) from None
     layer, errors = load_layer(spec, manifest.parent)
     if layer is None or errors:
         raise LayerError([Problem(str(file), 1, 1, name, e) for e in errors])

@@ -28,6 +28,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .text import when
+
 # Letters of either case: datasets' own ids (ACLED `ARM4949`) are kept as they are. Ids are
 # unique regardless of case (files of two ids differing only in case clash on some systems).
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]*$"
@@ -416,7 +418,7 @@ class Event(_Strict):
         if value is not None and start is not None and _as_date(value) < _as_date(start):
             raise PydanticCustomError(
                 "end_date", "end_date {end} is before date {start}",
-                {"end": str(value), "start": str(start)},
+                {"end": when(value), "start": when(start)},
             )
         return value
 

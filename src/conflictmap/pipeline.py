@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import layers as layer_io
+from . import progress
 from .dataset import read_records, record_from_row
 from .enrich import enrich
 from .errors import ConflictmapError
@@ -145,7 +146,10 @@ def load_records(paths: list[Path], datasets: list[Path],
     records, problems = read_yaml(paths, file_warnings, cache)
     for w in file_warnings:
         (warn or (lambda _m: None))(str(w))
-    parts = [records] + [read_records(p) for p in datasets]
+    parts = [records]
+    for p in datasets:  # read and checked in bulk
+        with progress.step(f"reading and checking {p.name}"):
+            parts.append(read_records(p))
     records = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     key = records["id"].str.casefold()  # ids differing only in case are the same id
     dup = key.duplicated(keep="first")
@@ -229,6 +233,13 @@ def check_places(records: pd.DataFrame, manifest: Path,
     return _locate_missing(records.copy(), geocoders)[1]
 
 
+def events_places(events: list[Event], manifest: Path) -> list[Unresolved]:
+    """`check_places` for events already read (by `validate`, `add`): no file parsed twice."""
+    from .yamlrecords import row
+
+    return check_places(pd.DataFrame([row(e) for e in events]), manifest) if events else []
+
+
 def timeline_of(records: pd.DataFrame, handover: gpd.GeoDataFrame) -> Timeline:
     """Control changes from the rows that carry one; the handover layer fills the gaps."""
     changes = []
@@ -255,7 +266,8 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
     # the curated gazetteer sits beside the manifest: a project is one folder, wherever it is
     gazetteer = gazetteer or Path(manifest).parent / GAZETTEER.name
     geocoders = Geocoders.offline(frames["admin1"], gazetteer, online)
-    keep, unresolved, warnings = _locate_missing(records, geocoders)
+    with progress.step(f"geocoding {len(records):,} events"):
+        keep, unresolved, warnings = _locate_missing(records, geocoders)
     if unresolved and not allow_unresolved:
         raise UnresolvedPlaces(unresolved)
     for w in warnings:
@@ -277,7 +289,8 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
         "geocoder": records["_geocoder"].to_numpy(),
         "source_urls": records["source_urls"].to_numpy(),
     }, geometry=gpd.points_from_xy(records["_lon"], records["_lat"]), crs=4326)
-    enriched = enrich_with(frame, loaded, timeline, frames)
+    with progress.step(f"enriching {len(frame):,} events"):
+        enriched = enrich_with(frame, loaded, timeline, frames)
     enriched = enriched[[*COLUMNS, "handover_area", "geometry"]]
     gap = missing_admin1(enriched, frames["admin1"])
     if gap:

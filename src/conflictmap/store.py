@@ -24,6 +24,7 @@ try:
 except ImportError:  # pragma: no cover
     from json.encoder import py_encode_basestring as _json_quote
 
+from . import progress
 from .atomic import write_atomic, write_new_files
 from .errors import ConflictmapError
 from .model import ID_RE, Event
@@ -248,7 +249,7 @@ def _load(paths: Iterable[Path | str], warnings: list[Problem] | None = None,
     if warnings is not None:
         warnings += found.warnings
     named = {Path(r) for r in roots}
-    for f in found.files:
+    for f in progress.track(found.files, "checking event files", len(found.files)):
         evs, probs = load_file(f, follow=f in named, warnings=warnings)
         problems += probs
         for ev in evs:

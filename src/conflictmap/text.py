@@ -8,6 +8,7 @@ Whatever we print from a record shows such characters as visible escapes instead
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 
 # C0 controls but tab and newline, DEL, C1 controls, the bidi embedding/override/isolate
 # marks that reorder what a terminal shows, and lone surrogates (a file name's undecodable
@@ -25,3 +26,12 @@ def _escape(match: re.Match[str]) -> str:
 def printable(text: str) -> str:
     """`text` with every control character shown as an escape (`\\x1b`), tab and newline kept."""
     return _UNPRINTABLE.sub(_escape, text)
+
+
+def when(value: date | datetime | str | None) -> str:
+    """A record's date the way records write it: `2020-11-10` for a day, ISO 8601 with the
+    record's own offset for a date-time (`2020-11-10T00:00:00+03:00`); never `str()`'s
+    space-separated form, so every command prints the same date the same way."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else value.isoformat()

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import progress
 from .dataset import COLUMNS as RECORD_COLUMNS
 from .dataset import dataset_ref_of, flat_record
 from .model import Event
@@ -153,11 +154,19 @@ def _read_misses(files: list[tuple[Path, bool]], raws: list[bytes | None],
                  ) -> list[tuple[str | None, Entry]]:
     """Read the files the cache did not have: on all cores when there are many."""
     workers = _workers(len(files))
-    if workers == 1:
-        return [_entry(f, follow, raw) for (f, follow), raw in zip(files, raws, strict=True)]
-    chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                             initializer=_die_with_parent) as pool:
-        return [e for part in pool.map(_entries, chunks) for e in part]
+    out: list[tuple[str | None, Entry]] = []
+    with progress.step("reading event files", len(files)) as advance:
+        if workers == 1:
+            for (f, follow), raw in zip(files, raws, strict=True):
+                out.append(_entry(f, follow, raw))
+                advance(1)
+            return out
+        chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                 initializer=_die_with_parent) as pool:
+            for chunk, part in zip(chunks, pool.map(_entries, chunks), strict=True):
+                out += part
+                advance(len(chunk))
+    return out

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import json
 import os
 import pickle
 from collections.abc import Sequence
-from importlib import metadata
+from functools import cache
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +21,11 @@ import numpy as np
 from platformdirs import user_cache_dir
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .. import progress
 from ..atomic import write_atomic
 from ..errors import ConflictmapError
 from ..model import GeoPrecision
-from ..yamlio import Problem, load_yaml, validation_problems
+from ..yamlio import Problem, load_yaml, locate, validation_problems
 from .base import Place, normalize
 
 GAZETTEER = Path("geodata/gazetteer.yaml")
@@ -77,9 +80,40 @@ def read_gazetteer(path: Path = GAZETTEER) -> GazetteerFile:
         raise GazetteerError(problems)
     node, data = docs[0]
     try:
-        return GazetteerFile.model_validate(data)
+        gazetteer = GazetteerFile.model_validate(data)
     except ValidationError as exc:
         raise GazetteerError(validation_problems(str(path), node, exc)) from None
+    problems = _duplicates(str(path), node, gazetteer)
+    if problems:
+        raise GazetteerError(problems)
+    return gazetteer
+
+
+def _duplicates(path: str, node: Any, gazetteer: GazetteerFile) -> list[Problem]:
+    """An id used twice, or a name (or alias) two entries of one country share: lookups would
+    pick one of them silently. Each problem points at the later entry's line."""
+    def at(loc: tuple[Any, ...], field: str, message: str) -> Problem:
+        mark = locate(node, loc)[0].start_mark
+        return Problem(path, mark.line + 1, mark.column + 1, field, message)
+
+    out: list[Problem] = []
+    ids: dict[str, int] = {}
+    names: dict[tuple[str, str], int] = {}
+    for i, e in enumerate(gazetteer.features):
+        if e.id in ids:
+            first = locate(node, ("features", ids[e.id], "id"))[0].start_mark.line + 1
+            out.append(at(("features", i, "id"), f"features[{i}].id",
+                          f"id {e.id!r} is used twice (also line {first})"))
+        ids.setdefault(e.id, i)
+        for n in dict.fromkeys([e.name, *e.aliases]):
+            key = (e.country, normalize(n))
+            if key in names and names[key] != i:
+                other = gazetteer.features[names[key]]
+                out.append(at(("features", i, "name"), f"features[{i}].name",
+                              f"{n!r} also names {other.id!r} in {e.country}: a lookup could "
+                              "not tell them apart; rename one or make it an alias of the other"))
+            names.setdefault(key, i)
+    return out
 
 
 class _Keyed:
@@ -168,7 +202,7 @@ def _build_state() -> dict[str, Any]:
     raw: dict[str, dict[str, Any]] = json.loads(path.read_bytes())
     recs = sorted(raw.values(), key=lambda r: int(r["geonameid"]))
     by_key: dict[str, list[int]] = {}
-    for i, r in enumerate(recs):
+    for i, r in enumerate(progress.track(recs, "building the GeoNames index (once)", len(recs))):
         for n in {r["name"], *r.get("alternatenames", ())}:
             k = normalize(n).replace("\n", " ")
             if k:
@@ -220,6 +254,14 @@ def load_index() -> _Index:
     state = _build_state()
     write_atomic(path, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
     return _Index(state)
+
+
+@cache
+def admin1_names() -> dict[str, str]:
+    """GeoNames admin-1 code (`AZ.26`) -> province name as our admin-1 layers spell it
+    (`Kəlbəcər`), derived by geodata/build.py; a code missing here has no name we trust."""
+    text = resources.files("conflictmap").joinpath("data/geonames_admin1.json").read_text("utf-8")
+    return json.loads(text)["name"]
 
 
 def _km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
@@ -305,8 +347,11 @@ class GeoNames(_Keyed):
         return q, rows
 
     def _places(self, rows: np.ndarray) -> list[Place]:
+        """Places for index rows, admin-1 as a name (GeoNames gives a code), or None."""
         names, country, admin1 = self.idx.names, self.idx.country, self.idx.admin1
-        return [Place(la, lo, names[i], country[i], admin1[i], "settlement", f"geonames:{g}")
+        province = admin1_names().get
+        return [Place(la, lo, names[i], country[i], province(admin1[i]), "settlement",
+                      f"geonames:{g}")
                 for i, la, lo, g in zip(rows.tolist(), self.idx.lat[rows].tolist(),
                                         self.idx.lon[rows].tolist(), self.idx.ids[rows].tolist(),
                                         strict=True)]

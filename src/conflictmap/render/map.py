@@ -27,6 +27,7 @@ import xyzservices.providers as xyz
 from branca.element import MacroElement
 from folium.template import Template
 
+from .. import progress
 from ..geocode.gazetteer import load_index
 from ..model import ACLED_TYPES, GeoPrecision, Status
 from ..pipeline import Result
@@ -361,6 +362,12 @@ def _bounds(frame: gpd.GeoDataFrame, pad: float = 0.15) -> list[list[float]] | N
 def render(result: Result, *, self_contained: bool = True, basemap: str = "none",
            bundle: Bundle | None = None) -> str:
     """The page as one HTML string; self-contained unless the caller asks for CDN links."""
+    with progress.step(f"drawing the map ({len(result.frame):,} events)"):
+        return _render(result, self_contained=self_contained, basemap=basemap, bundle=bundle)
+
+
+def _render(result: Result, *, self_contained: bool, basemap: str,
+            bundle: Bundle | None) -> str:
     data = map_data(result, basemap)
     m = folium.Map(location=[40.0, 46.0], zoom_start=8, tiles=None, control_scale=True,
                    maxZoom=18)
