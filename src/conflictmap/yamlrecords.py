@@ -119,19 +119,21 @@ def read_yaml(paths: list[Path], warnings: list[Problem] | None = None, cache: b
     entries: list[tuple[str | None, Entry] | None] = [None] * len(found.files)
     misses: list[int] = []
     raws: dict[int, bytes] = {}
-    for i, f in enumerate(found.files):
-        if not store:  # nothing stored: every file is read below, once
-            misses.append(i)
-            continue
-        raw, _ = read_bytes(f, follow=f in named)
-        key = file_key(f, raw) if raw is not None else None
-        hit = store.get(key, str(f)) if key is not None else None
-        if hit is None:
-            misses.append(i)
-            if raw is not None and len(raws) < PARALLEL_MIN:
-                raws[i] = raw  # read once: a few misses are parsed here, from these bytes
-        else:
-            entries[i] = (key, hit)
+    with progress.step("checking event files", len(found.files)) as advance:
+        for i, f in enumerate(found.files):
+            advance(1)
+            if not store:  # nothing stored: every file is read below, once
+                misses.append(i)
+                continue
+            raw, _ = read_bytes(f, follow=f in named)
+            key = file_key(f, raw) if raw is not None else None
+            hit = store.get(key, str(f)) if key is not None else None
+            if hit is None:
+                misses.append(i)
+                if raw is not None and len(raws) < PARALLEL_MIN:
+                    raws[i] = raw  # read once: a few misses are parsed here, from these bytes
+            else:
+                entries[i] = (key, hit)
     read = _read_misses([(found.files[i], found.files[i] in named) for i in misses],
                         [raws.get(i) for i in misses])
     for i, got in zip(misses, read, strict=True):
