@@ -28,6 +28,7 @@ from .geocode.areas import AREA_PRECISIONS, Areas
 from .geocode.base import Chain, Geocoder, Place, Query
 from .geocode.gazetteer import GAZETTEER, Curated, GeoNames
 from .model import Event
+from .record import SCHEMA, Schema
 from .store import InvalidEvents, Problem, field_position
 from .timeline import Change, Timeline
 from .yamlrecords import yaml_records
@@ -75,13 +76,14 @@ class Result:
     layers: dict[str, layer_io.Layer]
     unresolved: list[Unresolved] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    schema: Schema = SCHEMA  # the record's fields: every output's columns come from it
 
     @cached_property
     def events(self) -> list[Event]:
         """Model objects for the rows, made on demand (exporters want them; the map does not)."""
         out = []
         for rec in self.records.to_dict("records"):
-            ev = Event.model_validate(record_from_row(rec))
+            ev = self.schema.model.model_validate(record_from_row(rec, self.schema))
             ev._origin = (rec["origin_path"], int(rec["origin_line"]))
             out.append(ev)
         return out
@@ -135,10 +137,11 @@ class Geocoders:
         return Chain(order)
 
 
-def load_records(paths: list[Path], datasets: list[Path]) -> pd.DataFrame:
+def load_records(paths: list[Path], datasets: list[Path], schema: Schema = SCHEMA,
+                 ) -> pd.DataFrame:
     """All events as one records table sorted by date and id; an id used twice is an error
-    naming both places."""
-    parts = [yaml_records(paths)] + [read_records(p) for p in datasets]
+    naming both places. `schema`: the record's fields (`record.schema_of` a model)."""
+    parts = [yaml_records(paths, schema)] + [read_records(p, schema) for p in datasets]
     records = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     key = records["id"].str.casefold()  # ids differing only in case are the same id
     dup = key.duplicated(keep="first")
@@ -237,9 +240,10 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
           datasets: list[Path] | None = None,
           gazetteer: Path | None = None, online: Geocoder | None = None,
           allow_unresolved: bool = False,
-          warn: Callable[[str], None] | None = None) -> Result:
+          warn: Callable[[str], None] | None = None, schema: Schema = SCHEMA) -> Result:
+    """Events (YAML and datasets) read as `schema`'s model, geocoded and enriched."""
     paths = events_dir if isinstance(events_dir, list) else [events_dir]
-    records = load_records(paths, datasets or [])
+    records = load_records(paths, datasets or [], schema)
     loaded = layer_io.load_layers(manifest)
     frames = layer_frames(loaded)
     # the curated gazetteer sits beside the manifest: a project is one folder, wherever it is
@@ -252,20 +256,15 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
         (warn or (lambda _m: None))(w)
     timeline = timeline_of(records, frames["handover"])
     records = records[keep].reset_index(drop=True)
+    # the DESIGN's flat columns the record has as they are (its plain fields, the actors' names
+    # and the source links parsed at load), then what geocoding found
     frame = gpd.GeoDataFrame({
-        "id": records["id"].to_numpy(),
+        **{c: records[c].to_numpy() for c in COLUMNS
+           if c in schema.scalars or c in ("actors", "source_urls")},
         "date": pd.to_datetime(records["date"].str.slice(0, 10), format="%Y-%m-%d").dt.date,
-        "end_date": records["end_date"].to_numpy(),
-        "date_precision": records["date_precision"].to_numpy(),
-        "title": records["title"].to_numpy(),
-        "event_type": records["event_type"].to_numpy(),
-        "sub_event_type": records["sub_event_type"].to_numpy(),
-        "actors": records["actors"].to_numpy(),
-        "status": records["status"].to_numpy(),
         "place_name": records["_place"].to_numpy(),
         "geo_precision": records["_precision"].to_numpy(),
         "geocoder": records["_geocoder"].to_numpy(),
-        "source_urls": records["source_urls"].to_numpy(),
     }, geometry=gpd.points_from_xy(records["_lon"], records["_lat"]), crs=4326)
     enriched = enrich_with(frame, loaded, timeline, frames)
     enriched = enriched[[*COLUMNS, "handover_area", "geometry"]]
@@ -274,7 +273,7 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
         warnings.append(gap)
         (warn or (lambda _m: None))(gap)
     records = records.drop(columns=["_lat", "_lon", "_place", "_precision", "_geocoder"])
-    return Result(enriched, records, timeline, loaded, unresolved, warnings)
+    return Result(enriched, records, timeline, loaded, unresolved, warnings, schema)
 
 
 def layer_frames(loaded: dict[str, layer_io.Layer]) -> dict[str, gpd.GeoDataFrame]:
