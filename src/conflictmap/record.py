@@ -85,6 +85,12 @@ FLAT_ELSEWHERE = frozenset({"location", "dataset"})
 
 # What the popup says for an absent value of a labelled field, where silence would mislead
 POPUP_ABSENT = {"fatalities": "not reported"}
+# The popup's facts made from several fields or from what enrichment found (keys start with
+# "_": never a model field's name), before and after the record's labelled fields
+POPUP_BEFORE = (("_date", "Date"), ("_type", "Type"), ("_place", "Place"),
+                ("_area", "Country / admin-1"), ("_candidates", "District could be"),
+                ("_border", "To the border"), ("_controller", "Controller that day"))
+POPUP_AFTER = (("_dataset", "Dataset"),)
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,11 @@ class Schema:
     def popup(self) -> list[tuple[str, str]]:
         """(field, label) of the record's fields the popup lists, in the model's order."""
         return [(f.name, f.label) for f in self.fields if f.label]
+
+    @cached_property
+    def popup_facts(self) -> list[tuple[str, str]]:
+        """(key, label) of every fact the popup lists, in order: the page's data contract."""
+        return [*POPUP_BEFORE, *self.popup, *POPUP_AFTER]
 
 
 @cache
