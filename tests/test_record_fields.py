@@ -135,3 +135,23 @@ def test_the_popup_shows_it_with_its_label(built, tmp_path):
                 assert facts["Witnesses"] == str(count)
             assert facts["Fatalities"] == "not reported"
             w.page.close()
+
+
+def test_an_empty_description_stays_null_through_csv(built, tmp_path):
+    _, result = built
+    assert Witnessed.model_validate({**event_data("yaml-seen", 40.1),
+                                     "description": "  "}).description is None
+    out = export(result, "csv", tmp_path / "events.csv")
+    with out.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["description_cm"] for r in rows} == {""}
+    rows[0]["description_cm"] = " \t "  # a blank cell, as a spreadsheet may leave it
+    edited = tmp_path / "edited.csv"
+    with edited.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    for path in (out, edited):
+        events, skipped = ingest.convert("acled", path, SCHEMA_W)
+        assert skipped == [] and len(events) == 4
+        assert all(ev.description is None for ev in events)
