@@ -222,7 +222,8 @@ def fact_text(value: Any, list_sep: str = "; ") -> Any:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return list_sep.join(str(fact_text(v, ", ")) for v in value if fact_text(v) is not None)
+        shown = [fact_text(v, ", ") for v in value]
+        return list_sep.join(str(v) for v in shown if v is not None)
     if isinstance(value, dict):
         if "name" in value:  # an actor (or any named part): the name, its role
             role = value.get("role")
