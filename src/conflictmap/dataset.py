@@ -33,64 +33,82 @@ from .model import (
     GeoPrecision,
     Role,
     Status,
+    check_http_url,
     country_bboxes,
 )
-from .record import DATASET_ID, REQUIRED_COLUMNS, TABLE_COLUMNS
-from .record import NESTED as JSON_SHAPES
-from .store import InvalidEvents, Problem, event_to_data, field_name
+from .record import DATASET_ID, SCHEMA, Schema, event_to_data, schema_of
+from .store import InvalidEvents
+from .yamlio import Problem, field_name
 
 LAYER = "events"
-# plain fields whose absence means a default value (status: reported, date_precision: day)
-SCALAR_DEFAULTS = {n: f.default for n, f in Event.model_fields.items()
-                   if n in TABLE_COLUMNS and f.default is not None and not f.is_required()
-                   and isinstance(f.default, str)}
+# the standard record's lists, for callers that only handle it
+JSON_SHAPES = SCHEMA.nested
 JSON_FIELDS = tuple(JSON_SHAPES)
+COLUMNS = SCHEMA.table_columns
+SCALAR_DEFAULTS = SCHEMA.defaults
 
 
 def flat_record(ev: Event) -> dict[str, Any]:
-    """One event as a dataset row: plain fields, nested parts as JSON text."""
+    """One event as a dataset row: plain fields, nested parts as JSON text (its own model's
+    fields, so a subclass's extra field gets its column too)."""
+    nested = schema_of(type(ev)).nested
     data = event_to_data(ev)
-    row = {k: v for k, v in data.items() if k not in JSON_FIELDS}
+    row = {k: v for k, v in data.items() if k not in nested}
     for k in ("date", "end_date"):
         if k in row:
             row[k] = row[k].isoformat()
-    for k in JSON_FIELDS:
+    for k in nested:
         row[f"{k}_json"] = json.dumps(data.get(k), ensure_ascii=False, default=str)
     return row
 
 
-COLUMNS = TABLE_COLUMNS
-
-
-def write_dataset(events: list[Event], target: Path) -> Path:
-    """All events into one GPKG table (atomically). Each needs a lat/lon point."""
-    rows = pd.DataFrame([flat_record(ev) for ev in events], columns=COLUMNS)
+def write_dataset(events: list[Event], target: Path, schema: Schema | None = None) -> Path:
+    """All events into one GPKG table (atomically). Each needs a lat/lon point. The columns are
+    those of `schema` (by default the events' own model's)."""
+    schema = schema or schema_of(type(events[0]) if events else Event)
+    rows = pd.DataFrame([flat_record(ev) for ev in events], columns=schema.table_columns)
     rows["_loc"] = [ev.location.model_dump() for ev in events]
-    return write_table(rows, target)
+    return write_table(rows, target, schema=schema)
 
 
-def write_table(records: pd.DataFrame, target: Path, *, overwrite: bool = True) -> Path:
-    """A records table (COLUMNS, and `_loc` with each row's point) as one GPKG table,
-    atomically (never over a file that exists unless `overwrite`)."""
+def write_table(records: pd.DataFrame, target: Path, *, overwrite: bool = True,
+                schema: Schema = SCHEMA) -> Path:
+    """A records table (the schema's columns, and `_loc` with each row's point) as one GPKG
+    table, atomically (never over a file that exists unless `overwrite`)."""
     loc = records["_loc"].tolist()
     frame = gpd.GeoDataFrame(
-        records[COLUMNS].reset_index(drop=True),
+        records[schema.table_columns].reset_index(drop=True),
         geometry=points([x.get("lon") for x in loc], [x.get("lat") for x in loc]), crs=4326)
-    frame["fatalities"] = pd.array(frame["fatalities"].tolist(), dtype="Int64")
+    for f in schema.fields:  # nullable types: an absent count is null, not NaN or 0
+        if f.nested is None and f.scalar in NULLABLE:
+            frame[f.name] = pd.array(frame[f.name].tolist(), dtype=NULLABLE[f.scalar])
     return write_via_temp(target, lambda t: pyogrio.write_dataframe(
         frame, t, driver="GPKG", layer=LAYER), overwrite=overwrite)
 
 
-def explain(row: dict[str, Any]) -> str | None:
+NULLABLE = {"int": "Int64", "float": "Float64", "bool": "boolean"}
+
+
+def model_verdict(row: dict[str, Any], schema: Schema = SCHEMA,
+                  ) -> tuple[Event | None, list[tuple[str, str]]]:
+    """The model's verdict on a table row: the event it makes of it, or the problems (field,
+    message). A row needs its id: unlike a YAML file, it has no file name to default to."""
+    ident = row.get("id")
+    if ident is None or ident != ident:
+        return None, [("id", "a dataset row needs an id")]
+    try:
+        return schema.model.model_validate(record_from_row(row, schema)), []
+    except ValidationError as exc:
+        return None, [(field_name(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
+    except ValueError as exc:  # JSON text that does not parse
+        return None, [("(row)", str(exc))]
+
+
+def explain(row: dict[str, Any], schema: Schema = SCHEMA) -> str | None:
     """Why the model refuses a row the bulk checks failed (its messages, field by field), or
     None when the model accepts it: the bulk checks only pre-filter, the model decides."""
-    try:
-        Event.model_validate(record_from_row(row))
-    except ValidationError as exc:
-        return "; ".join(f"{field_name(tuple(e['loc']))}: {e['msg']}" for e in exc.errors())
-    except ValueError as exc:
-        return str(exc)
-    return None
+    problems = model_verdict(row, schema)[1]
+    return "; ".join(f"{f}: {m}" for f, m in problems) if problems else None
 
 
 def _not_json(constant: str) -> Any:
@@ -150,11 +168,12 @@ def parse_checked(values: list[str | None], shape: type) -> tuple[list[Any], dic
     return parsed, errors
 
 
-def record_from_row(rec: dict[str, Any]) -> dict[str, Any]:
+def record_from_row(rec: dict[str, Any], schema: Schema = SCHEMA) -> dict[str, Any]:
     """A dataset row (flat, JSON text for nested parts) as record data for the model."""
     data: dict[str, Any] = {}
+    columns = set(schema.table_columns)
     for k, v in rec.items():
-        if k not in COLUMNS or v is None or v != v:
+        if k not in columns or v is None or v != v:
             continue
         if k.endswith("_json"):
             parsed = parse_column([v])[0]
@@ -167,18 +186,30 @@ def record_from_row(rec: dict[str, Any]) -> dict[str, Any]:
 
 _PAIRS = {f"{t}|{s}" for t, subs in ACLED_TYPES.items() for s in subs}
 
+# The characters pydantic's `str_strip_whitespace` strips (Rust's `trim`, Unicode White_Space;
+# measured with pydantic 2.12): Python's `str.strip` also strips \x1c-\x1f, which the model
+# keeps, so a length or emptiness check with Python's strip would disagree with the model.
+WHITESPACE = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+              "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+
 
 def bulk_ok(frame: pd.DataFrame, loc: list[dict[str, Any]],
-            parts: dict[str, list[Any]] | None = None) -> np.ndarray:
+            parts: dict[str, list[Any]] | None = None, schema: Schema = SCHEMA) -> np.ndarray:
     """Fast checks of the model's rules (ids, vocabularies, dates, points in their country,
-    links, text lengths, the nested parts' shapes): True where a row passes all of them.
-    A pre-filter: a row it refuses goes to the model, whose verdict stands."""
+    links, text lengths, the nested parts' shapes): True where a row passes all of them and is
+    already in the form the model would give it (text stripped, country codes upper case), so a
+    row kept as it is equals the model's output. A pre-filter: a row it refuses goes to the
+    model, whose verdict and output stand. Fields the standard record lacks (a subclass's) are
+    left to the model: a row filling one is refused here."""
     if parts is None:
         parts = {k: parse_checked(frame[f"{k}_json"].tolist(), shape)[0]
-                 for k, shape in JSON_SHAPES.items() if k != "location"}
+                 for k, shape in schema.nested.items() if k != "location"}
     text = [c for c in TEXT_COLUMNS if c in frame]
     ok = np.logical_and.reduce([frame[c].map(lambda v: v is None or isinstance(v, str)
                                              or v != v).to_numpy(dtype=bool) for c in text])
+    for f in schema.fields:
+        if f.name not in Event.model_fields:
+            ok &= frame[f.column].isna().to_numpy(dtype=bool)
     ids = frame["id"].astype("string")
     ok &= ids.str.fullmatch(ID_PATTERN[1:-1]).fillna(False).to_numpy()
     ok &= (ids.str.len() <= 120).fillna(False).to_numpy()
@@ -188,8 +219,12 @@ def bulk_ok(frame: pd.DataFrame, loc: list[dict[str, Any]],
            ).to_numpy()
     ok &= frame["status"].isin([s.value for s in Status]).to_numpy()
     ok &= frame["date_precision"].isin([d.value for d in DatePrecision]).to_numpy()
-    titles = frame["title"].astype("string").str.strip().str.len()
-    ok &= ((titles >= 1) & (titles <= 300)).fillna(False).to_numpy()
+    titles = frame["title"].astype("string")
+    ok &= (titles.str.strip(WHITESPACE).eq(titles) & (titles.str.len() >= 1)
+           & (titles.str.len() <= 300)).fillna(False).to_numpy()
+    desc = frame["description"].astype("string")
+    ok &= (desc.isna() | (desc.str.strip(WHITESPACE).eq(desc) & (desc.str.len() >= 1))
+           ).fillna(False).to_numpy()
     start, end = frame["date"].astype("string"), frame["end_date"].astype("string")
     ok &= _when_ok(start).to_numpy()
     ok &= (end.isna() | (_when_ok(end) & (end.str.slice(0, 10) >= start.str.slice(0, 10)))
@@ -216,7 +251,6 @@ def bulk_ok(frame: pd.DataFrame, loc: list[dict[str, Any]],
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _OFFSET = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*(?:[+-]\d{2}:?\d{2}|Z)")
-_URL = re.compile(r"https?://[^/?#\s\x00-\x1f\x7f]+[^\s\x00-\x1f\x7f]*", re.IGNORECASE)
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]*")
 TEXT_COLUMNS = ("id", "date", "end_date", "date_precision", "title", "event_type",
                 "sub_event_type", "description", "status")
@@ -235,9 +269,25 @@ def _when_ok(values: pd.Series) -> pd.Series:
             ).fillna(False)
 
 
+def _stripped(v: Any) -> bool:
+    """Text as the model leaves it: nothing for its whitespace stripping to take off."""
+    return isinstance(v, str) and v == v.strip(WHITESPACE)
+
+
 def _text(v: Any, limit: int | None = None) -> bool:
-    return isinstance(v, str) and len(v.strip()) >= 1 and (limit is None or len(v.strip())
-                                                           <= limit)
+    """Non-empty stripped text within `limit` characters."""
+    return _stripped(v) and len(v) >= 1 and (limit is None or len(v) <= limit)
+
+
+def _url_ok(v: Any) -> bool:
+    """The model's own link check (urlsplit's IPv6 and NFKC rules included), on stripped text."""
+    if not _stripped(v):
+        return False
+    try:
+        check_http_url(v)
+    except ValueError:  # PydanticCustomError and urlsplit's errors are both ValueErrors
+        return False
+    return True
 
 
 def _day(v: Any) -> bool:
@@ -273,8 +323,8 @@ def _place_ok(loc: dict[str, Any]) -> bool:
         return False
     if country is None:
         return True
-    box = country_bboxes().get(country.upper()) if isinstance(country, str) else None
-    if box is None:
+    box = country_bboxes().get(country) if isinstance(country, str) else None
+    if box is None:  # unknown, or not yet upper case as the model writes it
         return False
     if lat is None:
         return True
@@ -291,14 +341,12 @@ def _sources_ok(sources: Any) -> bool:
         if not _text(s.get("publisher")) or not _day(s.get("published")):
             return False
         for key in ("url", "archive_url"):
-            if s.get(key) is not None and not (isinstance(s[key], str)
-                                               and _URL.fullmatch(s[key].strip())):
+            if s.get(key) is not None and not _url_ok(s[key]):
                 return False
         quote = s.get("quote")
-        if quote is not None and not (isinstance(quote, str) and len(quote.strip())
-                                      <= MAX_QUOTE_CHARS):
+        if quote is not None and not (_stripped(quote) and len(quote) <= MAX_QUOTE_CHARS):
             return False
-        if s.get("provenance") is not None and not isinstance(s["provenance"], str):
+        if s.get("provenance") is not None and not _stripped(s["provenance"]):
             return False
         if s.get("accessed") is not None and not _day(s["accessed"]):
             return False
@@ -334,8 +382,8 @@ def _change_ok(change: Any) -> bool:
 
 def _figures_ok(figures: Any) -> bool:
     return isinstance(figures, dict) and all(
-        isinstance(v, str) or (type(v) in (int, float) and math.isfinite(v))
-        for v in figures.values())
+        _stripped(k) and (_stripped(v) or (type(v) in (int, float) and math.isfinite(v)))
+        for k, v in figures.items())
 
 
 def _dataset_ok(part: Any) -> bool:
@@ -349,49 +397,58 @@ def _dataset_ok(part: Any) -> bool:
 LOCATION_KEYS = {"name", "country", "lat", "lon", "precision"}
 
 
-def read_records(path: Path) -> pd.DataFrame:
-    """A dataset as a records table (the YAML record's columns), checked in bulk; rows that
-    fail a bulk check are validated by the model for the precise message, and any problem
-    stops the build. Building 100k events this way avoids 100k model objects."""
+def read_records(path: Path, schema: Schema = SCHEMA) -> pd.DataFrame:
+    """A dataset as a records table (the record's columns), checked in bulk; rows that fail a
+    bulk check are validated by the model, which gives the precise message or the row as it
+    keeps it, and any problem stops the build. Building 100k events this way avoids 100k model
+    objects."""
     frame = pyogrio.read_dataframe(path, layer=LAYER, read_geometry=False,
                                    datetime_as_string=True, fid_as_index=True)
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    return check_table(frame, str(path), schema)
+
+
+def check_table(frame: pd.DataFrame, path: str, schema: Schema = SCHEMA) -> pd.DataFrame:
+    """A table of rows as read from a dataset (index: each row's feature id) as a records
+    table: every row the bulk checks accept as it is, every other row as the model makes it;
+    raises InvalidEvents with every problem (the model's messages, at path:fid)."""
+    missing = [c for c in schema.required_columns if c not in frame.columns]
     if missing:
-        raise InvalidEvents([Problem(str(path), 1, 1, c, "column missing from the dataset")
+        raise InvalidEvents([Problem(path, 1, 1, c, "column missing from the dataset")
                              for c in missing])
-    for c in COLUMNS:  # an optional part a dataset leaves out is absent in every row
+    frame = frame.copy()
+    for c in schema.table_columns:  # an optional part a dataset leaves out is absent in every row
         if c not in frame.columns:
             frame[c] = None
-    for c, default in SCALAR_DEFAULTS.items():  # as the model does for an absent value
+    for c, default in schema.defaults.items():  # as the model does for an absent value
         frame[c] = frame[c].astype(object).where(frame[c].notna(), default)
     parsed: dict[str, list[Any]] = {}
     broken: dict[int, list[tuple[str, str]]] = {}
-    for k, shape in JSON_SHAPES.items():
+    for k, shape in schema.nested.items():
         parsed[k], errors = parse_checked(frame[f"{k}_json"].tolist(), shape)
         for i, message in errors.items():
             broken.setdefault(i, []).append((f"{k}_json", message))
-    loc = [v or {} for v in parsed["location"]]
-    ok = bulk_ok(frame, loc, parsed)
+    ok = bulk_ok(frame, [v or {} for v in parsed["location"]], parsed, schema)
     ok[list(broken)] = False
     problems = []
     fids = frame.index.to_numpy()
+    remade: dict[int, Event] = {}
     for i in np.flatnonzero(~ok).tolist():
         fid = int(fids[i])
         if i in broken:
-            problems += [Problem(str(path), fid, 1, column, message)
-                         for column, message in broken[i]]
+            problems += [Problem(path, fid, 1, column, message) for column, message in broken[i]]
             continue
-        try:  # the model decides what the bulk checks could not pass
-            Event.model_validate(record_from_row(frame.iloc[i].to_dict()))
-        except ValidationError as exc:
-            problems += [Problem(str(path), fid, 1, field_name(tuple(e["loc"])), e["msg"])
-                         for e in exc.errors()]
+        ev, found = model_verdict(frame.iloc[i].to_dict(), schema)
+        problems += [Problem(path, fid, 1, name, message) for name, message in found]
+        if ev is not None:
+            remade[i] = ev
     if problems:
         raise InvalidEvents(problems)
     out = frame.reset_index(drop=True)
-    out["origin_path"] = str(path)
+    if remade:
+        out = remake(out, remade, schema, parsed)
+    out["origin_path"] = path
     out["origin_line"] = fids
-    out["location"] = loc
+    out["location"] = [v or {} for v in parsed["location"]]
     out["actors"] = actor_names(parsed["actors"])
     out["source_urls"] = source_urls(parsed["sources"])
     # the dataset's name and the row's own id, read once here for every output
@@ -399,6 +456,25 @@ def read_records(path: Path) -> pd.DataFrame:
     out["dataset_name"] = [r[0] for r in refs]
     out["dataset_id"] = [r[1] for r in refs]
     return out
+
+
+def remake(table: pd.DataFrame, remade: dict[int, Event], schema: Schema = SCHEMA,
+           parsed: dict[str, list[Any]] | None = None) -> pd.DataFrame:
+    """The table with these rows (by position) replaced by the model's output, and their
+    parsed parts in `parsed` too: a row the model had to tidy (stripped text, an upper-case
+    country) is kept as the model made it, never as it was written."""
+    table = table.copy()
+    flats = {i: flat_record(ev) for i, ev in remade.items()}
+    for c in schema.table_columns:
+        values = table[c].astype(object).tolist()
+        for i, flat in flats.items():
+            values[i] = flat.get(c)
+        table[c] = pd.Series(values, index=table.index, dtype=object)
+    for i, ev in remade.items() if parsed is not None else ():
+        data = event_to_data(ev)
+        for k in schema.nested:
+            parsed[k][i] = data.get(k)
+    return table
 
 
 def actor_names(actors: list[list[Any] | None]) -> list[list[str]]:

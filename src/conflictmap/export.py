@@ -23,12 +23,11 @@ from . import geojson
 from .atomic import write_atomic, write_via_temp
 from .codes import ACLED_GEO, ACLED_TIME, UCDP_DATE, UCDP_WHERE
 from .csvsafe import neutralise
-from .dataset import parse_column
+from .dataset import NULLABLE, parse_column
 from .errors import ConflictmapError
 from .model import Event, country_table
 from .pipeline import COLUMNS, Result
-from .record import OWN_COLUMNS
-from .store import event_to_data
+from .record import FLAT_ELSEWHERE, SCHEMA, Schema, cell_text
 
 FORMATS = ("geojson", "gpkg", "kml", "csv", "fgb", "ucdp-csv")
 SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "kml": ".kml", "csv": ".csv", "fgb": ".fgb",
@@ -56,8 +55,10 @@ def _day(value: str | None) -> str | None:
 
 
 def events_frame(result: Result) -> gpd.GeoDataFrame:
-    """One row per event: the flat DESIGN properties plus every field of the record (nested
-    ones as lists of text, or as JSON text in `*_json`), and the dataset's own id."""
+    """One row per event: the flat DESIGN properties plus every field of the record (plain
+    ones typed, nullable; lists of text as lists; other nested parts as JSON text in `*_json`),
+    and the dataset's own id. Read from the built tables, field list from `result.schema`."""
+    schema = result.schema
     f = result.frame[[*COLUMNS, "geometry"]].copy()
     rec = result.records
     # from the records table: no model object per event needed for these
@@ -73,35 +74,53 @@ def events_frame(result: Result) -> gpd.GeoDataFrame:
         f[col] = [_text(v) for v in f[col]]
     f["actors"] = [list(a) for a in f["actors"]]
     f["source_urls"] = [list(u) for u in f["source_urls"]]
-    f["description"] = [_text(v) for v in rec["description"].tolist()]
-    f["fatalities"] = pd.array([None if v is None or v != v else int(v)
-                                for v in rec["fatalities"].tolist()], dtype="Int64")
     sources = [x or [] for x in parse_column(rec["sources_json"].tolist())]
     f["source_publishers"] = [[s.get("publisher") or "" for s in x] for x in sources]
     f["source_dates"] = [[str(s.get("published") or "") for s in x] for x in sources]
-    f["tags"] = [x or [] for x in parse_column(rec["tags_json"].tolist())]
-    for part in ("actors", "figures", "sources"):
-        f[f"{part}_json"] = [t if isinstance(t, str) and t != "null" else None
-                             for t in rec[f"{part}_json"]]
+    for field in schema.fields:  # every other field of the record, as the schema says
+        if field.name in FLAT_ELSEWHERE:
+            continue
+        if field.text_list:
+            f[field.name] = [x or [] for x in parse_column(rec[field.column].tolist())]
+        elif field.nested:
+            f[field.column] = [t if isinstance(t, str) and t != "null" else None
+                               for t in rec[field.column]]
+        elif field.name not in f.columns:
+            f[field.name] = typed_column(rec[field.name], field.scalar)
     f["dataset"], f["dataset_id"] = rec["dataset_name"].tolist(), rec["dataset_id"].tolist()
-    for col in LIST_COLUMNS:  # always a list, empty when the record has none
+    for col in list_columns(schema):  # always a list, empty when the record has none
         f[col] = [list(v) if v else [] for v in f[col]]
     return gpd.GeoDataFrame(f, geometry="geometry", crs=4326)
 
 
-def _typed(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+def typed_column(values: pd.Series, scalar: str) -> Any:
+    """A plain field's values as a nullable column of its type: absent stays null (never 0,
+    NaN or "")."""
+    plain = [None if v is None or (isinstance(v, float) and v != v) else v
+             for v in values.tolist()]
+    if scalar in NULLABLE:
+        return pd.array(plain, dtype=NULLABLE[scalar])
+    return [None if v is None else str(v) for v in plain]
+
+
+def _typed(frame: gpd.GeoDataFrame, schema: Schema = SCHEMA) -> gpd.GeoDataFrame:
     """For GPKG and FlatGeobuf: dates as date-time fields (the local day at 00:00, no offset
     applied), lists as JSON text (neither format has a list type)."""
     out = frame.copy()
     for col in ("date", "end_date"):
         out[col] = pd.to_datetime(out[col], format="%Y-%m-%d")
-    for col in LIST_COLUMNS:
+    for col in list_columns(schema):
         out[col] = [json.dumps(v, ensure_ascii=False) for v in out[col]]
     return out
 
 
+# list columns besides the record's lists of text: derived by enrichment and from the sources
 LIST_COLUMNS = ("actors", "admin1_candidates", "source_urls", "source_publishers",
-                "source_dates", "tags")
+                "source_dates")
+
+
+def list_columns(schema: Schema = SCHEMA) -> tuple[str, ...]:
+    return (*LIST_COLUMNS, *(f.name for f in schema.fields if f.text_list))
 
 
 def write_geojson(frame: gpd.GeoDataFrame, target: Path) -> Path:
@@ -128,7 +147,7 @@ def sources_table(events: list[Event]) -> pd.DataFrame:
 
 
 def write_gpkg(result: Result, target: Path) -> Path:
-    frame = _typed(events_frame(result))
+    frame = _typed(events_frame(result), result.schema)
 
     def write(t: Path) -> None:
         pyogrio.write_dataframe(frame, t, driver="GPKG", layer="events")
@@ -181,16 +200,13 @@ def _when(v: date | datetime | None) -> str | None:
 
 
 def write_fgb(result: Result, target: Path) -> Path:
-    frame = _typed(events_frame(result))
+    frame = _typed(events_frame(result), result.schema)
     return write_via_temp(target, lambda t: pyogrio.write_dataframe(
         frame, t, driver="FlatGeobuf", layer="events", layer_options={"SPATIAL_INDEX": "NO"}))
 
 
 # ---------------------------------------------------------------- CSV in the datasets' words
 
-# Our own columns follow the dataset's: together they carry the whole record, so a CSV that
-# went out comes back in without loss (see ingest._own).
-OWN = list(OWN_COLUMNS)
 # the columns we fill for events that did not come from the dataset (the codebooks' order)
 ACLED_COLUMNS = ["event_id_cnty", "event_date", "year", "time_precision", "event_type",
                  "sub_event_type", "actor1", "assoc_actor_1", "inter1", "actor2",
@@ -203,34 +219,33 @@ UCDP_COLUMNS = ["id", "year", "type_of_violence", "conflict_name", "dyad_name", 
                 "date_start", "date_end", "best", "low", "high"]
 
 
-def _own(ev: Event, row: Any, kind: str) -> dict[str, Any]:
-    data = event_to_data(ev)
-
-    def js(v: Any) -> str:
-        return json.dumps(v, ensure_ascii=False, default=str)
-
-    part = data.get("dataset")
-    if part is not None and part.get("name") == kind:  # its cells are the dataset's columns
-        part = {k: v for k, v in part.items() if k != "columns"}
-    return {
-        "id_cm": ev.id, "title": ev.title, "status": ev.status, "event_type_cm": ev.event_type,
-        "sub_event_type_cm": ev.sub_event_type or "", "date_cm": ev.date.isoformat(),
-        "date_precision_cm": ev.date_precision, "end_date_cm": _iso(ev.end_date) or "",
-        "location_json": js(data["location"]), "description_cm": ev.description or "",
-        "actors_json": js(data.get("actors", [])), "sources_json": js(data["sources"]),
-        "figures_json": js(ev.figures), "tags_json": js(list(ev.tags)),
-        "control_change_json": js(data.get("control_change")),
-        "fatalities_cm": "" if ev.fatalities is None else str(ev.fatalities),
-        "dataset_json": js(part),
+def _own(rec: dict[str, Any], row: Any, kind: str, schema: Schema) -> dict[str, Any]:
+    """Our columns of one event (`schema.own_columns`), from its row in the records table and
+    in the enriched frame: every field of the record, then what enrichment found."""
+    out: dict[str, Any] = {}
+    for f in schema.fields:
+        value = rec.get(f.column)
+        if f.nested is None:
+            out[f.exported] = cell_text(value)
+            continue
+        text = value if isinstance(value, str) and value != "null" else ""
+        if f.name == "dataset" and text:
+            part = json.loads(text)
+            if part.get("name") == kind:  # its cells are the dataset's columns already
+                part.pop("columns", None)
+                text = json.dumps(part, ensure_ascii=False)
+        out[f.exported] = text
+    derived = {
         "geo_precision_cm": row.geo_precision, "geocoder": row.geocoder,
         "admin1_layer": _iso(row.admin1) or "",
         "admin1_uncertain": _flag(getattr(row, "admin1_uncertain", None)),
-        "admin1_candidates_json": js(list(row.admin1_candidates)),
+        "admin1_candidates_json": json.dumps(list(row.admin1_candidates), ensure_ascii=False),
         "border_distance_km": "" if row.border_distance_km != row.border_distance_km
         else f"{row.border_distance_km:.3f}",
         "side_uncertain": _flag(row.side_uncertain),
         "controller": _iso(row.controller) or "",
     }
+    return {**out, **derived}  # the names listed in record.DERIVED_EXPORT
 
 
 def _flag(v: Any) -> str:
@@ -280,13 +295,15 @@ def _rows(result: Result, kind: str, derive: Any) -> tuple[list[dict[str, Any]],
     out: list[dict[str, Any]] = []
     header: dict[str, None] = {}
     derived = False
-    for ev, row in zip(result.events, result.frame.itertuples(index=False), strict=True):
+    records = result.records.to_dict("records")
+    for ev, rec, row in zip(result.events, records, result.frame.itertuples(index=False),
+                            strict=True):
         if ev.dataset is not None and ev.dataset.name == kind:
             cells = dict(ev.dataset.columns)
         else:
             cells, derived = derive(ev, row), True
         header.update(dict.fromkeys(cells))
-        out.append({**cells, **_own(ev, row, kind)})
+        out.append({**cells, **_own(rec, row, kind, result.schema)})
     if derived or not header:
         default = ACLED_COLUMNS if kind == "acled" else UCDP_COLUMNS
         header.update(dict.fromkeys(default))
@@ -349,13 +366,15 @@ def ucdp_row(ev: Event, row: Any) -> dict[str, Any]:
     }
 
 
-def csv_text(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """The rows as CSV, every text cell (column names too) neutralised against spreadsheet
-    formulas (see `csvsafe`); our own import takes the neutralising quote off again."""
+def csv_text(rows: list[dict[str, Any]], columns: list[str],
+             own: tuple[str, ...] = SCHEMA.own_columns) -> str:
+    """The rows as CSV, the dataset's `columns` then our `own`, every text cell (column names
+    too) neutralised against spreadsheet formulas (see `csvsafe`); our own import takes the
+    neutralising quote off again."""
     buf = io.StringIO()
     # RFC 4180 line ends: the writer then quotes every cell holding a CR or LF
     w = csv.writer(buf, lineterminator="\r\n")
-    fields = [*columns, *OWN]
+    fields = [*columns, *own]
     w.writerow([neutralise(c) for c in fields])
     w.writerows([neutralise(v) if isinstance(v, str) else v for v in
                  (row.get(c, "") for c in fields)] for row in rows)
@@ -384,4 +403,4 @@ def export(result: Result, fmt: str, target: Path, events_dir: Path | None = Non
         return write_fgb(result, target)
     kind = "acled" if fmt == "csv" else "ucdp"
     rows, header = _rows(result, kind, acled_row if kind == "acled" else ucdp_row)
-    return write_atomic(target, csv_text(rows, header))
+    return write_atomic(target, csv_text(rows, header, result.schema.own_columns))

@@ -30,8 +30,9 @@ from .codes import ACLED_GEO_BACK, ACLED_TIME_BACK, UCDP_DATE_BACK, UCDP_WHERE_B
 from .csvsafe import unneutralise, unneutralise_column
 from .errors import ConflictmapError
 from .model import ID_PATTERN, Event, country_table
-from .record import NESTED, OWN_COLUMNS, TABLE_COLUMNS
-from .store import drop_none, field_name, slug, taken_ids, write_events
+from .record import SCHEMA, Schema, drop_none
+from .store import slug, taken_ids, write_events
+from .yamlio import field_name
 
 try:  # the C encoder: ~10x faster on 100k rows of 30 cells
     from json.encoder import c_encode_basestring as _quote  # type: ignore[attr-defined]
@@ -174,8 +175,9 @@ def _check_header(path: Path, line: int, header: list[str]) -> list[str]:
 class Derived:
     """Record columns derived from a table, and the problems found per row on the way."""
 
-    def __init__(self, table: Table):
+    def __init__(self, table: Table, schema: Schema = SCHEMA):
         self.table = table
+        self.schema = schema
         self.f = table.frame
         self.n = len(self.f)
         self.errors: dict[int, list[str]] = {}
@@ -209,6 +211,20 @@ class Derived:
         self.fail(bad, lambda i: f"{name}: {s.iat[i]!r} is not a whole number")
         self.fail(big, lambda i: f"{name}: {s.iat[i]!r} is too large")
         return num.where(~(bad | big))
+
+    def number(self, name: str) -> pd.Series:
+        """A column of numbers (NaN where empty); other text is a problem."""
+        s = self.text(name)
+        num = pd.to_numeric(s, errors="coerce").astype(float)
+        self.fail((s != "") & ~np.isfinite(num), lambda i: f"{name}: {s.iat[i]!r} is not a number")
+        return num.where(s != "")
+
+    def flag(self, name: str) -> list[bool | None]:
+        """A column of true/false (None where empty); other text is a problem."""
+        s = self.text(name).str.lower()
+        self.fail(~s.isin(["", "true", "false"]), lambda i: f"{name}: {s.iat[i]!r} is not "
+                  "true or false")
+        return [None if v not in ("true", "false") else v == "true" for v in s.tolist()]
 
     def real(self, name: str) -> pd.Series:
         s = self.text(name)
@@ -289,12 +305,13 @@ def _with_parts(d: Derived, cols: dict[str, Any], loc: list[dict[str, Any]],
         cols[f"{name}_json"] = _json(values)
     out = _frame(d, cols, loc)
     nothing = [None] * d.n  # parts this dataset never fills; `dataset` is ours, cell by cell
-    d.table.parts = {k: parts.get(k, nothing) for k in NESTED if k != "location"}
+    d.table.parts = {k: parts.get(k, nothing) for k in d.schema.nested if k != "location"}
     return out
 
 
 def _frame(d: Derived, cols: dict[str, Any], loc: list[dict[str, Any]]) -> pd.DataFrame:
-    out = pd.DataFrame({c: cols.get(c) for c in TABLE_COLUMNS}, index=range(d.n), dtype=object)
+    out = pd.DataFrame({c: cols.get(c) for c in d.schema.table_columns}, index=range(d.n),
+                       dtype=object)
     out["location_json"] = _json(loc)
     out["_loc"] = loc
     return out
@@ -318,10 +335,11 @@ def _acled_country(d: Derived) -> list[str | None]:
             for k, m in zip(numbers, names, strict=True)]
 
 
-def acled_table(table: Table) -> tuple[pd.DataFrame, dict[int, list[str]]]:
+def acled_table(table: Table, schema: Schema = SCHEMA,
+                ) -> tuple[pd.DataFrame, dict[int, list[str]]]:
     """An ACLED export as records: roles from actor1/2 and assoc_actor_1/2 (with inter codes),
     `source` as provenance (not a quote), fatalities only where the row has them."""
-    d = Derived(table)
+    d = Derived(table, schema)
     when = d.day("event_date")
     inter1, inter2 = d.whole("inter1").tolist(), d.whole("inter2").tolist()
     actors = []
@@ -370,10 +388,11 @@ UCDP_FIGURES = ("best", "low", "high", "deaths_a", "deaths_b", "deaths_civilians
                 "deaths_unknown")
 
 
-def ucdp_table(table: Table) -> tuple[pd.DataFrame, dict[int, list[str]]]:
+def ucdp_table(table: Table, schema: Schema = SCHEMA,
+               ) -> tuple[pd.DataFrame, dict[int, list[str]]]:
     """A UCDP GED export as records: sides as roles, best/low/high and the death splits as
     figures (fatalities = best), `source_headline` as provenance, the row kept whole."""
-    d = Derived(table)
+    d = Derived(table, schema)
     start, end = d.day("date_start"), d.day("date_end")
     violence = d.whole("type_of_violence")
     d.fail(~violence.isin(list(UCDP_VIOLENCE)),
@@ -412,54 +431,59 @@ def ucdp_table(table: Table) -> tuple[pd.DataFrame, dict[int, list[str]]]:
 # ---------------------------------------------------------------- our own columns
 
 
-def own_table(table: Table) -> tuple[pd.DataFrame, dict[int, list[str]]]:
-    """A CSV conflictmap exported: our columns carry the record whole. The dataset part is
-    the row's own cells unless the CSV was written for another dataset. Each `*_json` cell is
-    checked here (strict JSON, not nested beyond the parser's limit, the part's shape), so a
-    hand-edited or hostile cell is a reason for its row."""
-    from .dataset import parse_checked
+def own_table(table: Table, schema: Schema = SCHEMA) -> tuple[pd.DataFrame, dict[int, list[str]]]:
+    """A CSV conflictmap exported: our columns (`schema.own_columns`) carry the record whole.
+    The dataset part is the row's own cells unless the CSV was written for another dataset.
+    Each `*_json` cell is checked here (strict JSON, not nested beyond the parser's limit, the
+    part's shape), so a hand-edited or hostile cell is a reason for its row. An empty cell is
+    an absent value (null), never an empty text."""
+    from .dataset import WHITESPACE, parse_checked
 
-    d = Derived(table)
+    d = Derived(table, schema)
     parsed: dict[str, list[Any]] = {}
-    for k, shape in NESTED.items():
-        parsed[k], errors = parse_checked(d.optional(f"{k}_json").tolist(), shape)
+    for k, shape in schema.nested.items():
+        parsed[k], errors = parse_checked(d.optional(schema[k].exported).tolist(), shape)
         for i, message in errors.items():
             d.errors.setdefault(i, []).append(f"{k}_json: {message}")
-    dataset_cells = [c for c in table.header if c not in OWN_COLUMNS]
+    dataset_cells = [c for c in table.header if c not in schema.own_columns]
     parts = []
     for part, cells in zip(parsed["dataset"], table.frame[dataset_cells]
                            .itertuples(index=False, name=None), strict=True):
         if part is not None and "columns" not in part:
             part["columns"] = dict(zip(dataset_cells, cells, strict=True))
         parts.append(None if part is None else json.dumps(part, ensure_ascii=False))
-    loc = [v or {} for v in parsed["location"]]
-    cols = {
-        "id": d.text("id_cm"), "date": d.optional("date_cm"), "title": d.raw("title"),
-        "status": d.optional("status"), "event_type": d.text("event_type_cm"),
-        "sub_event_type": d.optional("sub_event_type_cm"),
-        "date_precision": d.optional("date_precision_cm"), "end_date": d.optional("end_date_cm"),
-        "description": d.raw("description_cm").where(d.raw("description_cm") != "", None),
-        "fatalities": [None if v != v else int(v) for v in d.whole("fatalities_cm").tolist()],
-        **{f"{k}_json": d.optional(f"{k}_json") for k in
-           ("actors", "sources", "figures", "tags", "control_change")},
-        "dataset_json": parts,
-    }
-    out = _frame(d, cols, loc)
+    cols: dict[str, Any] = {}
+    for f in schema.fields:
+        if f.nested:
+            cols[f.column] = d.optional(f.exported)
+        elif f.scalar == "int":
+            cols[f.name] = [None if v != v else int(v) for v in d.whole(f.exported).tolist()]
+        elif f.scalar == "float":
+            cols[f.name] = [None if v != v else v for v in d.number(f.exported).tolist()]
+        elif f.scalar == "bool":
+            cols[f.name] = d.flag(f.exported)
+        else:  # the cell as written (the model strips it); empty or blank is absent
+            raw = d.raw(f.exported)
+            cols[f.name] = raw.where(raw.str.strip(WHITESPACE) != "", None)
+    cols["id"] = d.text(schema["id"].exported)  # the key: compared before the model sees it
+    cols["dataset_json"] = parts
+    out = _frame(d, cols, [v or {} for v in parsed["location"]])
     out["location_json"] = d.optional("location_json")
     return out, d.errors
 
 
-READERS: dict[str, tuple[Callable[[Table], tuple[pd.DataFrame, dict[int, list[str]]]], str]] = {
+READERS: dict[str, tuple[Callable[..., tuple[pd.DataFrame, dict[int, list[str]]]], str]] = {
     "acled": (acled_table, "event_id_cnty"), "ucdp": (ucdp_table, "id")}
 
 
-def derive(kind: str, path: Path) -> tuple[Table, pd.DataFrame, dict[int, list[str]]]:
-    """The file as a records table (TABLE_COLUMNS, plus `_loc` and `_line`), the problems
-    found per row, and the table it came from."""
+def derive(kind: str, path: Path, schema: Schema = SCHEMA,
+           ) -> tuple[Table, pd.DataFrame, dict[int, list[str]]]:
+    """The file as a records table (the schema's columns, plus `_loc` and `_line`), the
+    problems found per row, and the table it came from."""
     to_records, id_col = READERS[kind]
     table = read_table(path, id_col)
     ours = "sources_json" in table.header and "id_cm" in table.header
-    records, errors = (own_table if ours else to_records)(table)
+    records, errors = own_table(table, schema) if ours else to_records(table, schema)
     records["_line"] = table.lines
     return table, records, errors
 
@@ -474,17 +498,19 @@ class ImportReport:
     skipped: list[Skipped]
 
 
-def convert(kind: str, path: Path) -> tuple[list[Event], list[Skipped]]:
+def convert(kind: str, path: Path, schema: Schema = SCHEMA,
+            ) -> tuple[list[Event], list[Skipped]]:
     """Validated events from a dataset CSV, and the rows skipped with their reasons."""
-    events, _, skipped = _convert(kind, path)
+    events, _, skipped = _convert(kind, path, schema)
     return events, skipped
 
 
-def _convert(kind: str, path: Path) -> tuple[list[Event], list[int], list[Skipped]]:
+def _convert(kind: str, path: Path, schema: Schema = SCHEMA,
+             ) -> tuple[list[Event], list[int], list[Skipped]]:
     """Validated events, the line each came from, and the rows skipped."""
     from .dataset import record_from_row
 
-    table, records, errors = derive(kind, path)
+    table, records, errors = derive(kind, path, schema)
     events, lines, skipped = [], [], list(table.skipped)
     id_col = READERS[kind][1]
     raw_ids = table.frame[id_col].tolist() if id_col in table.frame else [""] * len(records)
@@ -497,7 +523,7 @@ def _convert(kind: str, path: Path) -> tuple[list[Event], list[int], list[Skippe
             skipped.append(Skipped(line, rid, f"cannot make an id from {rid!r}", str(path)))
             continue
         try:
-            events.append(Event.model_validate(drop_none(record_from_row(rec))))
+            events.append(schema.model.model_validate(drop_none(record_from_row(rec, schema))))
             lines.append(line)
         except (ValidationError, ValueError) as exc:
             why = ("; ".join(f"{field_name(tuple(e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -506,7 +532,8 @@ def _convert(kind: str, path: Path) -> tuple[list[Event], list[int], list[Skippe
     return events, lines, skipped
 
 
-def import_csv(kind: str, path: Path, events_dir: Path, dry_run: bool = False) -> ImportReport:
+def import_csv(kind: str, path: Path, events_dir: Path, dry_run: bool = False,
+               schema: Schema = SCHEMA) -> ImportReport:
     """Write one event file per row; never overwrites (ids in use are skipped and reported,
     also when another import writes the same ids at the same time).
 
@@ -514,7 +541,7 @@ def import_csv(kind: str, path: Path, events_dir: Path, dry_run: bool = False) -
     """
     if events_dir.exists() and not events_dir.is_dir():
         raise ImportFailed(f"{events_dir}: not a folder; --events names the events folder")
-    events, lines, skipped = _convert(kind, path)
+    events, lines, skipped = _convert(kind, path, schema)
     taken = taken_ids(events_dir)
     first: dict[str, int] = {}  # id or file name -> the line that had it first
     kept, line_of = [], {}
@@ -559,29 +586,37 @@ class DatasetReport:
     skipped: list[Skipped]
 
 
-def import_to_dataset(kind: str, path: Path, target: Path) -> DatasetReport:
+def import_to_dataset(kind: str, path: Path, target: Path,
+                      schema: Schema = SCHEMA) -> DatasetReport:
     """All valid rows into one dataset file, checked in bulk like `build --dataset` (the model
-    only explains the rows that fail); never overwrites an existing file."""
-    from .dataset import bulk_ok, explain, write_table
+    has the last word on the rows that fail: its reasons, or the row as it makes it); never
+    overwrites an existing file."""
+    from .dataset import bulk_ok, model_verdict, remake, write_table
 
     if target.exists():
         raise FileExistsError(f"{target} exists; choose a new file name")
-    table, records, errors = derive(kind, path)
+    table, records, errors = derive(kind, path, schema)
     skipped = list(table.skipped)
-    ok = bulk_ok(records, records["_loc"].tolist(), table.parts)
+    ok = bulk_ok(records, records["_loc"].tolist(), table.parts, schema)
     ok[list(errors)] = False
     id_col = READERS[kind][1]
     raw = table.frame[id_col] if id_col in table.frame else records["id"]
     line = records["_line"]
+    remade: dict[int, Event] = {}
     for i in np.flatnonzero(~ok).tolist():
         if i in errors:
-            reason: str | None = "; ".join(errors[i])
+            reason = "; ".join(errors[i])
         else:  # the bulk checks only pre-filter: the model has the last word
-            reason = explain(records.iloc[i].to_dict())
-            if reason is None:
-                ok[i] = True
+            ev, found = model_verdict(records.iloc[i].to_dict(), schema)
+            if ev is not None:
+                ok[i], remade[i] = True, ev
                 continue
+            reason = "; ".join(f"{f}: {m}" for f, m in found)
         skipped.append(Skipped(int(line.iat[i]), str(raw.iat[i]), reason, str(path)))
+    if remade:  # kept as the model makes them (stripped text, upper-case country)
+        records = remake(records, remade, schema)
+        records["_loc"] = [remade[i].location.model_dump() if i in remade else v
+                           for i, v in enumerate(records["_loc"].tolist())]
     # an id seen before on a row that is kept: the later row goes, naming the first one's line
     key = records["id"].str.casefold().where(ok)
     dup = (key.duplicated(keep="first") & key.notna()).to_numpy()
@@ -592,7 +627,7 @@ def import_to_dataset(kind: str, path: Path, target: Path) -> DatasetReport:
                                f"{int(first_line.iat[i])}", str(path)))
     good = records[ok & ~dup]
     try:
-        write_table(good, target, overwrite=False)
+        write_table(good, target, overwrite=False, schema=schema)
     except FileExistsError as exc:
         if not target.exists():  # a file where a folder on the way should be
             raise ImportFailed(f"{target}: cannot write the dataset: {exc.strerror}: "

@@ -342,6 +342,9 @@ class ControlChange(_Strict):
 class Event(_Strict):
     """One conflict event. Field names follow the YAML record in DESIGN.md."""
 
+    # Tables, exports and the page's data are derived from these fields (record.py): a new
+    # optional field is one line here; a `title` also lists it in the map's popup as its label.
+
     id: str | None = Field(None, pattern=ID_PATTERN, max_length=120)
     date: date | AwareDatetime
     end_date: date | AwareDatetime | None = None
@@ -349,15 +352,15 @@ class Event(_Strict):
     title: Text = Field(max_length=300)
     event_type: str
     sub_event_type: str | None = None
-    actors: list[Actor] = Field(default_factory=list)
+    actors: list[Actor] = Field(default_factory=list, title="Actors")
     location: Location
     control_change: ControlChange | None = None
     description: str | None = None
-    figures: dict[str, int | Finite | str] = Field(default_factory=dict)
-    fatalities: int | None = Field(None, ge=0)
+    figures: dict[str, int | Finite | str] = Field(default_factory=dict, title="Figures")
+    fatalities: int | None = Field(None, ge=0, title="Fatalities")
     status: Status = Status.reported
     sources: list[Source] = Field(min_length=1)
-    tags: list[Text] = Field(default_factory=list)
+    tags: list[Text] = Field(default_factory=list, title="Tags")
     dataset: DatasetRow | None = None
 
     # Where the record was read from (file, line), for error messages downstream.
@@ -372,6 +375,12 @@ class Event(_Strict):
                 "id", "expected letters, digits and hyphens, starting with a letter or digit "
                 "(like 2020-11-26-sotk-mine-entry), got '{value}'", {"value": value[:60]})
         return value
+
+    @field_validator("description")
+    @classmethod
+    def _blank_is_absent(cls, value: str | None) -> str | None:
+        """An empty description says nothing: it is absent (null in every output), not ""."""
+        return value or None
 
     @field_validator("date", "end_date", mode="before")
     @classmethod

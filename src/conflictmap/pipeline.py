@@ -29,6 +29,7 @@ from .geocode.areas import AREA_PRECISIONS, Areas
 from .geocode.base import Chain, Geocoder, Place, Query
 from .geocode.gazetteer import GAZETTEER, Curated, GeoNames
 from .model import Event
+from .record import SCHEMA, Schema
 from .store import InvalidEvents, Problem, field_position
 from .timeline import Change, Timeline
 from .yamlrecords import read_yaml
@@ -76,13 +77,14 @@ class Result:
     layers: dict[str, layer_io.Layer]
     unresolved: list[Unresolved] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    schema: Schema = SCHEMA  # the record's fields: every output's columns come from it
 
     @cached_property
     def events(self) -> list[Event]:
         """Model objects for the rows, made on demand (exporters want them; the map does not)."""
         out = []
         for rec in self.records.to_dict("records"):
-            ev = Event.model_validate(record_from_row(rec))
+            ev = self.schema.model.model_validate(record_from_row(rec, self.schema))
             ev._origin = (rec["origin_path"], int(rec["origin_line"]))
             out.append(ev)
         return out
@@ -137,19 +139,21 @@ class Geocoders:
 
 
 def load_records(paths: list[Path], datasets: list[Path],
-                 warn: Callable[[str], None] | None = None, cache: bool = True) -> pd.DataFrame:
+                 warn: Callable[[str], None] | None = None, cache: bool = True,
+                 schema: Schema = SCHEMA) -> pd.DataFrame:
     """All events as one records table sorted by date and id; an id used twice is an error
     naming both places. Each YAML file is read once (and not at all when the records cache
     has it): its problems, those of the other files and the duplicate ids fail together,
-    as `validate` reports them; skipped files and doubtful dates go to `warn` either way."""
+    as `validate` reports them; skipped files and doubtful dates go to `warn` either way.
+    `schema`: the record's fields (`record.schema_of` a model)."""
     file_warnings: list[Problem] = []
-    records, problems = read_yaml(paths, file_warnings, cache)
+    records, problems = read_yaml(paths, file_warnings, cache, schema)
     for w in file_warnings:
         (warn or (lambda _m: None))(str(w))
     parts = [records]
     for p in datasets:  # read and checked in bulk
         with progress.step(f"reading and checking {p.name}"):
-            parts.append(read_records(p))
+            parts.append(read_records(p, schema))
     records = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     key = records["id"].str.casefold()  # ids differing only in case are the same id
     dup = key.duplicated(keep="first")
@@ -256,11 +260,12 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
           datasets: list[Path] | None = None,
           gazetteer: Path | None = None, online: Geocoder | None = None,
           allow_unresolved: bool = False,
-          warn: Callable[[str], None] | None = None, cache: bool = True) -> Result:
+          warn: Callable[[str], None] | None = None, cache: bool = True,
+          schema: Schema = SCHEMA) -> Result:
     """load -> geocode -> enrich. `warn` hears what is worth a word but fails nothing;
     `cache=False` validates every YAML file afresh instead of trusting the records cache."""
     paths = events_dir if isinstance(events_dir, list) else [events_dir]
-    records = load_records(paths, datasets or [], warn, cache)
+    records = load_records(paths, datasets or [], warn, cache, schema)
     loaded = layer_io.load_layers(manifest)
     frames = layer_frames(loaded)
     # the curated gazetteer sits beside the manifest: a project is one folder, wherever it is
@@ -274,20 +279,15 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
         (warn or (lambda _m: None))(w)
     timeline = timeline_of(records, frames["handover"])
     records = records[keep].reset_index(drop=True)
+    # the DESIGN's flat columns the record has as they are (its plain fields, the actors' names
+    # and the source links parsed at load), then what geocoding found
     frame = gpd.GeoDataFrame({
-        "id": records["id"].to_numpy(),
+        **{c: records[c].to_numpy() for c in COLUMNS
+           if c in schema.scalars or c in ("actors", "source_urls")},
         "date": pd.to_datetime(records["date"].str.slice(0, 10), format="%Y-%m-%d").dt.date,
-        "end_date": records["end_date"].to_numpy(),
-        "date_precision": records["date_precision"].to_numpy(),
-        "title": records["title"].to_numpy(),
-        "event_type": records["event_type"].to_numpy(),
-        "sub_event_type": records["sub_event_type"].to_numpy(),
-        "actors": records["actors"].to_numpy(),
-        "status": records["status"].to_numpy(),
         "place_name": records["_place"].to_numpy(),
         "geo_precision": records["_precision"].to_numpy(),
         "geocoder": records["_geocoder"].to_numpy(),
-        "source_urls": records["source_urls"].to_numpy(),
     }, geometry=gpd.points_from_xy(records["_lon"], records["_lat"]), crs=4326)
     with progress.step(f"enriching {len(frame):,} events"):
         enriched = enrich_with(frame, loaded, timeline, frames)
@@ -297,7 +297,7 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
         warnings.append(gap)
         (warn or (lambda _m: None))(gap)
     records = records.drop(columns=["_lat", "_lon", "_place", "_precision", "_geocoder"])
-    return Result(enriched, records, timeline, loaded, unresolved, warnings)
+    return Result(enriched, records, timeline, loaded, unresolved, warnings, schema)
 
 
 def layer_frames(loaded: dict[str, layer_io.Layer]) -> dict[str, gpd.GeoDataFrame]:

@@ -111,11 +111,16 @@ class Entry:
 class RecordCache:
     """The pack for one set of event folders."""
 
-    def __init__(self, roots: Iterable[Path], columns: list[str], folder: Path | None = None):
+    def __init__(self, roots: Iterable[Path], columns: list[str], folder: Path | None = None,
+                 model: type | None = None):
         names = "\0".join(sorted(os.path.abspath(r) for r in roots))
         self.columns = columns
         self.width = len(columns)
-        tag = hashlib.sha256(f"{names}\0{','.join(columns)}".encode()).hexdigest()[:24]
+        h = hashlib.sha256(f"{names}\0{','.join(columns)}".encode())
+        if model is not None:  # a model of one's own (a subclass) has packs of its own
+            h.update(f"\0{model.__module__}.{model.__qualname__}\0".encode())
+            h.update(json.dumps(model.model_json_schema(), sort_keys=True).encode())
+        tag = h.hexdigest()[:24]
         self.path = (folder or cache_dir()) / code_key() / f"{tag}.json"
         self._stored: dict[str, Any] = {}
 

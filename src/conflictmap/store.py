@@ -28,6 +28,7 @@ from . import progress
 from .atomic import write_atomic, write_new_files
 from .errors import ConflictmapError
 from .model import ID_RE, Event
+from .record import drop_none, event_to_data  # noqa: F401 - re-exported for callers
 from .yamlio import (  # noqa: F401 - Problem, field_name, load_yaml, validation_problems: re-exported
     Problem,
     documents,
@@ -170,9 +171,11 @@ def _name_date_warning(path: str, node: yaml.Node, event: Event) -> Problem | No
 
 
 def parse_text(text: str, path: str, default_id: str | None,
-               warnings: list[Problem] | None = None) -> tuple[list[Event], list[Problem]]:
+               warnings: list[Problem] | None = None,
+               model: type[Event] = Event) -> tuple[list[Event], list[Problem]]:
     """Events and problems from one file's text. `default_id` applies to a single-event file;
-    things worth a word that do not stop the run go to `warnings`."""
+    things worth a word that do not stop the run go to `warnings`. `model`: Event, or a
+    subclass with more fields (see `record.schema_of`)."""
     docs, problems = documents(path, text)
     if problems:
         return [], problems
@@ -203,7 +206,7 @@ def parse_text(text: str, path: str, default_id: str | None,
                 continue
             data = {"id": default_id, **data}
         try:
-            event = Event.model_validate(data)
+            event = model.model_validate(data)
         except ValidationError as exc:
             problems += validation_problems(path, node, exc)
             continue
@@ -217,12 +220,12 @@ def parse_text(text: str, path: str, default_id: str | None,
 
 
 def load_file(path: Path, follow: bool = True, warnings: list[Problem] | None = None,
-              ) -> tuple[list[Event], list[Problem]]:
+              model: type[Event] = Event) -> tuple[list[Event], list[Problem]]:
     """Events and problems from one file; `follow=False` refuses a symbolic link."""
     text, problem = read_text(path, follow=follow)
     if text is None:
         return [], [problem] if problem else []
-    return parse_text(text, str(path), path.stem, warnings)
+    return parse_text(text, str(path), path.stem, warnings, model)
 
 
 def add_unique(ev: Event, seen: dict[str, Event], events: list[Event],
@@ -284,36 +287,6 @@ def taken_ids(folder: Path) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- writing
-
-
-def drop_none(value: Any) -> Any:
-    """Record data without unset parts, so the model applies its defaults."""
-    if isinstance(value, dict):
-        return {k: drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [drop_none(v) for v in value]
-    return value
-
-
-def event_to_data(event: Event) -> dict[str, Any]:
-    """Plain data for YAML: aliases ('from'), no empty or unset optional parts, and an actor
-    with nothing but a name written as the plain name."""
-    data = event.model_dump(mode="python", by_alias=True, exclude_none=True)
-    if "actors" in data:
-        data["actors"] = [a["name"] if set(a) == {"name"} else a for a in data["actors"]]
-    columns = data.get("dataset", {}).get("columns")
-
-    def prune(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: prune(v) for k, v in value.items() if v not in ({}, [], None)}
-        if isinstance(value, list):
-            return [prune(v) for v in value]
-        return value
-
-    data = prune(data)
-    if columns is not None:  # a dataset's empty cells are part of its row
-        data["dataset"]["columns"] = columns
-    return data
 
 
 def event_to_yaml(event: Event, schema_ref: str | None = SCHEMA_FILE) -> str:

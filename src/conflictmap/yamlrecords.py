@@ -14,15 +14,16 @@ import multiprocessing
 import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from . import progress
-from .dataset import COLUMNS as RECORD_COLUMNS
 from .dataset import dataset_ref_of, flat_record
 from .model import Event
+from .record import SCHEMA, Schema
 from .recordcache import Entry, RecordCache, file_key
 from .store import InvalidEvents, Problem, parse_text, walk_events
 from .yamlio import decode, read_bytes
@@ -31,7 +32,7 @@ from .yamlio import decode, read_bytes
 # pipeline needs, parsed once at load
 PARSED_COLUMNS = ["origin_path", "origin_line", "location", "actors", "source_urls",
                   "dataset_name", "dataset_id"]
-ALL_COLUMNS = [*RECORD_COLUMNS, *PARSED_COLUMNS]
+ALL_COLUMNS = [*SCHEMA.table_columns, *PARSED_COLUMNS]
 PARALLEL_MIN = 2_000  # files a worker must have to pay for its start-up
 CHUNK = 1_000  # files a task: small enough to balance two cores, big enough to batch
 
@@ -48,7 +49,8 @@ def row(ev: Event) -> dict[str, Any]:
     return out
 
 
-def _entry(path: Path, follow: bool, raw: bytes | None = None) -> tuple[str | None, Entry]:
+def _entry(path: Path, follow: bool, raw: bytes | None = None, schema: Schema = SCHEMA,
+           ) -> tuple[str | None, Entry]:
     """Read (unless `raw` is given), validate and turn into rows one file; the key is None
     when the file could not be read, so nothing is cached for it."""
     if raw is None:
@@ -61,16 +63,18 @@ def _entry(path: Path, follow: bool, raw: bytes | None = None) -> tuple[str | No
     if text is None:
         events, problems = [], [problem] if problem else []
     else:
-        events, problems = parse_text(text, where, path.stem, warnings)
+        events, problems = parse_text(text, where, path.stem, warnings, model=schema.model)
+    names = [*schema.table_columns, *PARSED_COLUMNS]
     rows = []
     for ev in events:
         r = row(ev)
-        rows.append([r.get(c) for c in ALL_COLUMNS])  # a part the record leaves out is None
+        rows.append([r.get(c) for c in names])  # a part the record leaves out is None
     return file_key(path, raw), Entry(rows, problems, warnings)
 
 
-def _entries(files: list[tuple[Path, bool]]) -> list[tuple[str | None, Entry]]:
-    return [_entry(f, follow) for f, follow in files]
+def _entries(files: list[tuple[Path, bool]], schema: Schema = SCHEMA,
+             ) -> list[tuple[str | None, Entry]]:
+    return [_entry(f, follow, None, schema) for f, follow in files]
 
 
 def _die_with_parent() -> None:
@@ -91,18 +95,18 @@ def _workers(n_files: int) -> int:
 
 
 def yaml_records(paths: list[Path], warnings: list[Problem] | None = None,
-                 cache: bool = True) -> pd.DataFrame:
+                 cache: bool = True, schema: Schema = SCHEMA) -> pd.DataFrame:
     """Every event under `paths` as a row, in file order; raises InvalidEvents with every
     problem of every file. Skipped files and doubtful dates go to `warnings` when given.
     Duplicate ids are left to the caller, which sees all sources."""
-    records, problems = read_yaml(paths, warnings, cache)
+    records, problems = read_yaml(paths, warnings, cache, schema)
     if problems:
         raise InvalidEvents(problems)
     return records
 
 
 def read_yaml(paths: list[Path], warnings: list[Problem] | None = None, cache: bool = True,
-              ) -> tuple[pd.DataFrame, list[Problem]]:
+              schema: Schema = SCHEMA) -> tuple[pd.DataFrame, list[Problem]]:
     """The rows of every event that passed, and the problems of those that did not.
 
     With `cache`, files read before with the same path and bytes are not parsed again (see
@@ -113,7 +117,9 @@ def read_yaml(paths: list[Path], warnings: list[Problem] | None = None, cache: b
     if warnings is not None:
         warnings += found.warnings
     named = {Path(p) for p in paths}
-    store = RecordCache(paths, ALL_COLUMNS) if cache else None
+    names = [*schema.table_columns, *PARSED_COLUMNS]
+    own = None if schema.model is Event else schema.model  # Event's schema is in the code key
+    store = RecordCache(paths, names, model=own) if cache else None
     if store is not None:
         store.load()
     entries: list[tuple[str | None, Entry] | None] = [None] * len(found.files)
@@ -135,7 +141,7 @@ def read_yaml(paths: list[Path], warnings: list[Problem] | None = None, cache: b
             else:
                 entries[i] = (key, hit)
     read = _read_misses([(found.files[i], found.files[i] in named) for i in misses],
-                        [raws.get(i) for i in misses])
+                        [raws.get(i) for i in misses], schema)
     for i, got in zip(misses, read, strict=True):
         entries[i] = got
     rows: list[list[Any]] = []
@@ -149,18 +155,18 @@ def read_yaml(paths: list[Path], warnings: list[Problem] | None = None, cache: b
             fresh[key] = entry
     if store is not None and (misses or not store.unchanged(fresh)):
         store.save(fresh)
-    return pd.DataFrame(rows, columns=ALL_COLUMNS), problems
+    return pd.DataFrame(rows, columns=names), problems
 
 
 def _read_misses(files: list[tuple[Path, bool]], raws: list[bytes | None],
-                 ) -> list[tuple[str | None, Entry]]:
+                 schema: Schema = SCHEMA) -> list[tuple[str | None, Entry]]:
     """Read the files the cache did not have: on all cores when there are many."""
     workers = _workers(len(files))
     out: list[tuple[str | None, Entry]] = []
     with progress.step("reading event files", len(files)) as advance:
         if workers == 1:
             for (f, follow), raw in zip(files, raws, strict=True):
-                out.append(_entry(f, follow, raw))
+                out.append(_entry(f, follow, raw, schema))
                 advance(1)
             return out
         chunks = [files[i:i + CHUNK] for i in range(0, len(files), CHUNK)]
@@ -168,7 +174,8 @@ def _read_misses(files: list[tuple[Path, bool]], raws: list[bytes | None],
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                  initializer=_die_with_parent) as pool:
-            for chunk, part in zip(chunks, pool.map(_entries, chunks), strict=True):
+            parts = pool.map(partial(_entries, schema=schema), chunks)
+            for chunk, part in zip(chunks, parts, strict=True):
                 out += part
                 advance(len(chunk))
     return out

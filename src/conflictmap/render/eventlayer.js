@@ -336,12 +336,6 @@
       var v = typeof text === "string" ? JSON.parse(text) : text;
       return v === null || v === undefined ? empty : v;
     }
-    var ROLE = {side_a: "side A", side_b: "side B", assoc_a: "with side A",
-                assoc_b: "with side B", other: "other"};
-    function actorText(a) {  // a plain name, or {name, role, inter}
-      if (typeof a === "string") return a;
-      return a.name + (a.role ? " (" + ROLE[a.role] + ")" : "");
-    }
     function popupNode(i, P) {  // title first, badges, the facts, the text, the sources
       var box = el("div", "cm-popup");
       box.appendChild(el("h3", "cm-popup-title", P.title));
@@ -361,23 +355,9 @@
       return head;
     }
     function facts(i, P) {  // a two-column table in small type
-      var actors = parsed(P.actors, []), figures = parsed(P.figures, {});
-      var candidates = parsed(P.admin1_candidates, []);
       var dl = el("dl");
-      row(dl, "Date", P.date + (P.date_precision !== "day" ? " (to the " + P.date_precision + ")" : ""));
-      row(dl, "Type", D.types[E.type[i]] + (P.sub_type ? " / " + P.sub_type : ""));
-      row(dl, "Actors", actors.map(actorText).join("; "));
-      row(dl, "Place", P.place + " (" + D.precisions[E.prec[i]] + " precision, via " + P.geocoder + ")");
-      row(dl, "Country / admin-1", [P.country || "unknown", P.admin1 || "unknown"].join(" / "));
-      if (P.admin1_uncertain) row(dl, "District could be", candidates.join(" or "));
-      row(dl, "To the border", P.border_km === null ? null : P.border_km.toFixed(2) + " km");
-      row(dl, "Controller that day", P.controller === null && P.handover_area ? "unknown" : P.controller);
-      var figs = Object.keys(figures).map(function (k) { return k + ": " + figures[k]; });
-      if (figs.length) row(dl, "Figures", figs.join(", "));
-      row(dl, "Fatalities", P.fatalities === null ? "not reported" : P.fatalities);
-      var tags = parsed(P.tags, []);
-      if (tags.length) row(dl, "Tags", tags.join(", "));
-      if (P.dataset) row(dl, "Dataset", P.dataset + (P.dataset_id ? " " + P.dataset_id : ""));
+      // the facts as Python wrote them (map.py popup_columns), in the order of D.popup_facts
+      D.popup_facts.forEach(function (fact) { row(dl, fact[1], P[fact[0]]); });
       return dl;
     }
     function collapsible(text) {  // a few lines, the rest one click away

@@ -28,9 +28,11 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from .. import progress
+from ..dataset import parse_column
 from ..geocode.gazetteer import load_index
 from ..model import ACLED_TYPES, GeoPrecision, Status
 from ..pipeline import Result
+from ..record import POPUP_ABSENT
 from .assets import ASSETS, Bundle, inline_all
 from .labels import area_names, attribution, label_data, page_title
 
@@ -162,31 +164,13 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
             return values.tolist()
         return values.astype(object).where(~missing, None).tolist()
 
-    refs = (column(rec, "dataset_name"), column(rec, "dataset_id"))
-    when = rec["date"].astype(str)
-    until = rec["end_date"]
-    # columnar popups, nested parts as the JSON text they are stored as: no object per event
-    popup = {
-        "date": np.where(until.notna(), when + " to " + until.astype(str), when).tolist(),
-        "date_precision": rec["date_precision"].tolist(),
-        "sub_type": column(rec, "sub_event_type"),
-        "actors": column(rec, "actors_json"),
-        "place": column(f, "place_name"), "geocoder": column(f, "geocoder"),
-        "country": column(f, "country"), "admin1": column(f, "admin1"),
-        "border_km": column(f, "border_distance_km"), "controller": column(f, "controller"),
-        "figures": column(rec, "figures_json"),
-        "fatalities": [None if v is None or v != v else int(v)
-                       for v in rec["fatalities"].tolist()],
-        "description": column(rec, "description"),
-        "sources": rec["sources_json"].tolist(),
-        "tags": column(rec, "tags_json"),
-        "admin1_uncertain": [None if v is None or v != v else bool(v)
-                             for v in f["admin1_uncertain"].tolist()],
-        "admin1_candidates": [json.dumps(list(c), ensure_ascii=False)
-                              for c in f["admin1_candidates"].tolist()],
-        "handover_area": column(f, "handover_area"),
-        "dataset": refs[0], "dataset_id": refs[1],
-    }
+    # columnar popups: each fact as the text it shows (the page lists them generically, in
+    # `popup_facts` order, as text), the sources as the JSON text they are stored as
+    popup = popup_columns(result)
+    popup["description"] = column(rec, "description")
+    popup["sources"] = rec["sources_json"].tolist()
+    popup["admin1_uncertain"] = [None if v is None or v != v else bool(v)
+                                 for v in f["admin1_uncertain"].tolist()]
     handover = [lyr for lyr in result.layers.values() if lyr.spec.kind == "handover"]
     area_frame = handover[0].frame if handover else gpd.GeoDataFrame(
         {"name": []}, geometry=[], crs=4326)
@@ -228,10 +212,9 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
             "prec": [prec_code.get(p, len(precisions) - 1) for p in f["geo_precision"].tolist()],
             "side": f["side_uncertain"].eq(True).astype(int).tolist(),  # unknown draws as 0
         },
+        "popup_facts": [list(fact) for fact in result.schema.popup_facts],
         "popup_chunk": POPUP_CHUNK,
-        "popup_chunks": compress_chunks(popup, len(f), POPUP_CHUNK,
-                                        raw=frozenset({"actors", "figures", "sources", "tags",
-                                                   "admin1_candidates"})),
+        "popup_chunks": compress_chunks(popup, len(f), POPUP_CHUNK, raw=frozenset({"sources"})),
         # many events: all titles as one compressed blob, decoded once when the list needs it
         "titles_gz": None if len(rec) <= LIST_LIMIT else compress_chunks(
             {"title": rec["title"].tolist()}, len(rec), len(rec))[0],
@@ -248,6 +231,81 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         "focus_zoom": 11,
         "list_limit": LIST_LIMIT,
     }
+
+
+ROLE = {"side_a": "side A", "side_b": "side B", "assoc_a": "with side A",
+        "assoc_b": "with side B", "other": "other"}
+
+
+def _nothing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
+
+
+def fact_text(value: Any, list_sep: str = "; ") -> Any:
+    """A record value as the popup shows it: lists joined, mappings as `key: value`, an actor
+    as its name and role; numbers stay numbers (the page prints them); None when there is
+    nothing to show."""
+    if _nothing(value) or value in ("", [], {}):
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        shown = [fact_text(v, ", ") for v in value]
+        return list_sep.join(str(v) for v in shown if v is not None)
+    if isinstance(value, dict):
+        if "name" in value:  # an actor (or any named part): the name, its role
+            role = value.get("role")
+            return str(value["name"]) + (f" ({ROLE.get(role, role)})" if role else "")
+        return ", ".join(f"{k}: {fact_text(v, ', ')}" for k, v in value.items())
+    return value
+
+
+def popup_columns(result: Result) -> dict[str, list[Any]]:
+    """Every popup fact (`schema.popup_facts`) as a column of display values, one per event:
+    the record's labelled fields generically, the composite facts from the built frame."""
+    f, rec, schema = result.frame.reset_index(drop=True), result.records, result.schema
+
+    def text(series: pd.Series) -> pd.Series:  # absent stays None through string sums
+        return series.astype(object).where(series.notna(), None)
+
+    when = rec["date"].astype(str)
+    until = rec["end_date"]
+    prec = rec["date_precision"].astype(str)
+    date = pd.Series(np.where(until.notna(), when + " to " + until.astype(str), when))
+    date = date.where(prec == "day", date + " (to the " + prec + ")")
+    sub = text(rec["sub_event_type"])
+    kind = rec["event_type"].where(sub.isna(), rec["event_type"] + " / " + sub.fillna(""))
+    place = (f["place_name"].astype(str) + " (" + f["geo_precision"].astype(str)
+             + " precision, via " + f["geocoder"].astype(str) + ")")
+    area = f["country"].fillna("unknown").astype(str) + " / " + f["admin1"].fillna(
+        "unknown").astype(str)
+    km = f["border_distance_km"].astype(float)
+    controller = [c if not _nothing(c) else ("unknown" if not _nothing(h) else None)
+                  for c, h in zip(f["controller"].tolist(), f["handover_area"].tolist(),
+                                  strict=True)]
+    candidates = [" or ".join(map(str, c)) if u is True else None
+                  for c, u in zip(f["admin1_candidates"].tolist(),
+                                  f["admin1_uncertain"].tolist(), strict=True)]
+    dataset = [None if _nothing(n) else n + (f" {i}" if not _nothing(i) else "")
+               for n, i in zip(rec["dataset_name"].tolist(), rec["dataset_id"].tolist(),
+                               strict=True)]
+    out: dict[str, list[Any]] = {
+        "_date": date.tolist(), "_type": kind.tolist(), "_place": place.tolist(),
+        "_area": area.tolist(), "_candidates": candidates,
+        "_border": [None if v != v else f"{v:.2f} km" for v in km.tolist()],
+        "_controller": controller, "_dataset": dataset,
+    }
+    for name, _label in schema.popup:
+        field = schema[name]
+        values = (parse_column(rec[field.column].tolist()) if field.nested
+                  else rec[field.column].tolist())
+        absent = POPUP_ABSENT.get(name)
+        sep = ", " if field.text_list else "; "
+        shown = [fact_text(v, sep) for v in values]
+        if field.scalar == "int" and not field.nested:
+            shown = [None if v is None else int(v) for v in shown]
+        out[name] = [absent if v is None else v for v in shown]
+    return out
 
 
 LIST_LIMIT = 2000  # up to this many events the list shows them all, with titles in plain
