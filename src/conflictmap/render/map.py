@@ -81,8 +81,12 @@ def _read(name: str) -> str:
     return resources.files("conflictmap.render").joinpath(name).read_text("utf-8")
 
 
-class EventLayer(MacroElement):
-    """Our folium plugin: library code in the page head, one init call with the data."""
+class _PageScript(MacroElement):
+    """One of our scripts: its code and style in the page head, one init call with the data.
+
+    branca turns each rendered macro into a new Jinja template: 30 MB of data there would be
+    lexed and compiled as template source, so the data goes into the finished page instead,
+    at `placeholder`."""
 
     _template = Template("""
 {% macro header(this, kwargs) %}
@@ -90,39 +94,34 @@ class EventLayer(MacroElement):
 <script>{{ this.js }}</script>
 {% endmacro %}
 {% macro script(this, kwargs) %}
-conflictmapInit({{ this._parent.get_name() }}, {{ this.placeholder }});
+{{ this.init }}({{ this._parent.get_name() }}, {{ this.placeholder }});
 {% endmacro %}
 """)
-    # branca turns each rendered macro into a new Jinja template: 30 MB of data there would be
-    # lexed and compiled as template source. The data goes into the finished page instead.
+
+    def __init__(self, name: str, stem: str, init: str, placeholder: str):
+        super().__init__()
+        self._name = name
+        self.init, self.placeholder = init, placeholder
+        self.js = _read(f"{stem}.js").replace("</script", "<\\/script")
+        self.css = _read(f"{stem}.css")
+
+
+class EventLayer(_PageScript):
+    """Our folium plugin: the events, the slider, the filters and the popups."""
+
     placeholder = "__CONFLICTMAP_DATA_7f3a9c__"
 
     def __init__(self):
-        super().__init__()
-        self._name = "ConflictmapEvents"
-        self.js = _read("eventlayer.js").replace("</script", "<\\/script")
-        self.css = _read("eventlayer.css")
+        super().__init__("ConflictmapEvents", "eventlayer", "conflictmapInit", self.placeholder)
 
 
-class LabelLayer(MacroElement):
+class LabelLayer(_PageScript):
     """Place names (`labels.js`): after the event layer, whose marks they keep clear of."""
 
-    _template = Template("""
-{% macro header(this, kwargs) %}
-<style>{{ this.css }}</style>
-<script>{{ this.js }}</script>
-{% endmacro %}
-{% macro script(this, kwargs) %}
-conflictmapLabels({{ this._parent.get_name() }}, {{ this.placeholder }});
-{% endmacro %}
-""")
     placeholder = "__CONFLICTMAP_LABELS_5d1e0b__"
 
     def __init__(self):
-        super().__init__()
-        self._name = "ConflictmapLabels"
-        self.js = _read("labels.js").replace("</script", "<\\/script")
-        self.css = _read("labels.css")
+        super().__init__("ConflictmapLabels", "labels", "conflictmapLabels", self.placeholder)
 
 
 def _geojson(frame: gpd.GeoDataFrame, props: list[str]) -> dict[str, Any]:
