@@ -29,6 +29,7 @@ from folium.template import Template
 from ..model import ACLED_TYPES, GeoPrecision, Status
 from ..pipeline import Result
 from .assets import ASSETS, Bundle, inline_all
+from .filterdata import actor_index, filter_columns
 
 TYPE_COLORS = {
     "Battles": "#d7191c",
@@ -72,6 +73,10 @@ def _read(name: str) -> str:
     return resources.files("conflictmap.render").joinpath(name).read_text("utf-8")
 
 
+# the page's scripts, in order: helpers first, then the layer that uses them
+SCRIPTS = ("density.js", "histogram.js", "filters.js", "eventlayer.js")
+
+
 class EventLayer(MacroElement):
     """Our folium plugin: library code in the page head, one init call with the data."""
 
@@ -91,7 +96,7 @@ conflictmapInit({{ this._parent.get_name() }}, {{ this.placeholder }});
     def __init__(self):
         super().__init__()
         self._name = "ConflictmapEvents"
-        self.js = _read("eventlayer.js").replace("</script", "<\\/script")
+        self.js = "\n".join(_read(name) for name in SCRIPTS).replace("</script", "<\\/script")
         self.css = _read("eventlayer.css")
 
 
@@ -207,6 +212,9 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         # many events: all titles as one compressed blob, decoded once when the list needs it
         "titles_gz": None if len(rec) <= LIST_LIMIT else compress_chunks(
             {"title": rec["title"].tolist()}, len(rec), len(rec))[0],
+        # actors can be as many as events (200k names at 100k): compressed, decoded after drawing
+        "actors_gz": compress_json(actor_index(column(rec, "actors_json"))),
+        "filters": filter_columns(rec, f),
         "bounds": _bounds(f),
         "layers": layers,
         "areas": areas,
@@ -217,6 +225,9 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         "basemaps": {k: v for k, v in BASEMAPS.items()},
         "initial_basemap": basemap,
         "cluster_px": 28,
+        # more events than this a megapixel of view: hexagon bins coloured by count
+        "aggregate_per_mpx": 1500,
+        "hex_px": 16,
         "focus_zoom": 11,
         "list_limit": LIST_LIMIT,
     }
@@ -253,6 +264,13 @@ def compress_chunks(columns: dict[str, list[Any]], n: int, size: int,
         return list(pool.map(one, range(0, n, size)))
 
 
+def compress_json(obj: Any) -> str:
+    """One value as gzipped, base64-encoded JSON: a line of the block the browser never runs."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=GZIP_LEVEL,
+                                          mtime=0)).decode()
+
+
 BLOB_ID = "conflictmap-blobs"
 
 
@@ -264,11 +282,13 @@ def page_parts(data: dict[str, Any]) -> tuple[str, str]:
     V8 then never parses them as string literals, which at 100k events is ~17 MB and ~130 ms.
     """
     chunks, titles = data["popup_chunks"], data["titles_gz"]
-    rest = {k: v for k, v in data.items() if k not in ("popup_chunks", "titles_gz")}
+    rest = {k: v for k, v in data.items() if k not in ("popup_chunks", "titles_gz", "actors_gz")}
     rest["blob_id"] = BLOB_ID
     rest["popup_lines"] = len(chunks)  # lines 0 .. n-1
     rest["titles_line"] = len(chunks) if titles else None
     lines = [*chunks, *([titles] if titles else [])]
+    rest["actors_line"] = len(lines)
+    lines.append(data["actors_gz"])
     block = (f'<script type="application/octet-stream" id="{BLOB_ID}">'
              + "\n".join(lines) + "</script>")
     return safe_json(rest), block
