@@ -157,14 +157,14 @@
       D.types.forEach(function (t) { st.types[t] = !on || on.indexOf(t) >= 0; });
       on = names("status", D.statuses);
       D.statuses.forEach(function (s) { st.statuses[s] = !on || on.indexOf(s) >= 0; });
-      st.admin1 = new Set();
+      st.admin1.clear();  // the same sets the panel's lists hold
       (names("admin1", F.admin1_names) || []).forEach(function (n) { st.admin1.add(F.admin1_names.indexOf(n)); });
       var fat = /^(\d*)-(\d*)(-known)?$/.exec(raw.fatalities || "");
       st.fatMin = fat && fat[1] !== "" ? +fat[1] : null;
       st.fatMax = fat && fat[2] !== "" ? +fat[2] : null;
       st.fatUnknown = !(fat && fat[3]);
       st.text = raw.q ? decoded(raw.q).trim() : "";
-      st.actors = new Set();
+      st.actors.clear();
       pendingActors = raw.actor ? unlist(raw.actor) : null;
       if (!pendingActors) return Promise.resolve();
       return loadActors().then(function (a) {
