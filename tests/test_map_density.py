@@ -192,3 +192,36 @@ def test_filters_and_window_round_trip_through_the_hash(browser, dense):
     assert not q.is_checked('input[data-filter="Riots"]')
     assert q.is_checked(f'.cm-actors input[data-value="{actor}"]')
     assert q.text_content(".cm-date").startswith(window["to"])
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory) -> Path:
+    from .test_map_browser import cm_build
+
+    out = tmp_path_factory.mktemp("bundled")
+    cm_build(out)
+    return out / "map.html"
+
+
+def test_histogram_click_picks_the_day_and_scrolls_the_list_to_it(browser, bundled):
+    w = open_offline(browser, bundled.as_uri() + "#date=2020-11-10", width=1366, height=768)
+    p = w.page
+    hist = p.evaluate("conflictmap.histogram()")
+    assert hist["unit"] == 1 and sum(hist["bars"]) == len(list((ROOT / "events").glob("*.yaml")))
+    bars = len(hist["bars"])  # one a day from the first event's (the window is "all")
+    day = p.evaluate("(Date.parse('2020-11-26') - Date.parse(conflictmap.histogram().from)) "
+                     "/ 864e5")
+    box = p.locator(".cm-histogram").bounding_box()
+    p.mouse.click(box["x"] + (day + 0.5) * box["width"] / bars, box["y"] + box["height"] / 2)
+    assert p.text_content(".cm-date") == "2020-11-26"
+    assert "date=2020-11-26" in p.evaluate("location.hash")
+    # the list scrolled: the day's first event is inside its visible part
+    seen = p.evaluate("""() => { const l = document.querySelector('.cm-list'),
+        t = l.querySelector('li.cm-today'), a = l.getBoundingClientRect(),
+        b = t.getBoundingClientRect();
+        return l.scrollTop > 0 && b.top >= a.top && b.bottom <= a.bottom; }""")
+    assert seen and w.errors == []
+    # clicking it in the list flies there and opens it
+    first = p.get_attribute(".cm-list li.cm-today", "data-event")
+    p.click(f'.cm-list li[data-event="{first}"] a')
+    p.locator(f'.cm-popup[data-event="{first}"]').wait_for()

@@ -486,7 +486,7 @@
       slider = el("input", "cm-slider"); slider.type = "range";
       slider.min = "0"; slider.max = String(D.days - 1); slider.step = "1";
       slider.setAttribute("aria-label", "date");
-      slider.addEventListener("input", function () { setDay(+slider.value); });
+      slider.addEventListener("input", function () { setDay(+slider.value); scrollListToDay(); });
       var controls = el("div", "cm-controls");
       var play = el("button", "cm-play", "Play"); play.type = "button";
       var timer = null;
@@ -521,7 +521,9 @@
                          " for the filters; drag to choose a window; red marks: handovers"));
       box.appendChild(controls);
       box.appendChild(filterBox("Event types", D.types, state.types, true));
-      box.appendChild(filterBox("Status", D.statuses, state.statuses, null));
+      var statusBox = filterBox("Status", D.statuses, state.statuses, null);
+      statusBox.classList.add("cm-filter-inline");
+      box.appendChild(statusBox);
       filterPanel = filters.panel(filtersChanged);
       box.appendChild(filterPanel);
       box.appendChild(el("div", "cm-list-title", "Events"));
@@ -608,9 +610,10 @@
         items[k].classList.toggle("cm-selected", state.selected === i);
       }
     }
-    function scrollListToDay() {  // the list shows the chosen day: its first event in view
+    function scrollListToDay() {  // the list (its own scroll box) shows the day's first event
       var first = listBox && listBox.querySelector("li.cm-today");
-      if (first) listBox.parentNode.scrollTop = first.offsetTop - listBox.parentNode.offsetTop - 8;
+      if (first) listBox.scrollTop = first.offsetTop - 4;  // the list is the offset parent
+      else if (listBox) listBox.scrollTop = 0;
     }
     function setDay(day) {
       state.day = Math.max(0, Math.min(D.days - 1, day));
