@@ -438,7 +438,8 @@
     var popup = L.popup({maxWidth: 380, maxHeight: 440, autoPanPadding: [20, 20]});
     function openEvent(i, fly) {
       state.selected = i;
-      if (E.day[i] > state.day) setDay(E.day[i]);
+      if (E.day[i] < windowStart()) setWindow(0);  // an event before the window: show it
+      if (E.day[i] > state.day || E.day[i] < windowStart()) setDay(E.day[i]);
       var ll = L.latLng(E.lat[i], E.lon[i]);
       var show = function () {
         Promise.all([popupData(i), titleOf(i)]).then(function (got) {

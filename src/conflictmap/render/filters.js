@@ -18,29 +18,59 @@
 
   /* io: {decodeChunk(b64) -> promise, blobLine(k) -> b64, titles() -> promise of all titles} */
   function create(D, io) {
-    var E = D.events, F = D.filters, N = E.id.length;
+    var E = D.events, N = E.id.length, ADMIN1_NAMES = D.admin1_names;
     var TYPE = Uint8Array.from(E.type), STATUS = Uint8Array.from(E.status);
-    var ADMIN1 = Int32Array.from(F.admin1, function (v) { return v === null ? -1 : v; });
-    var FATAL = Int32Array.from(F.fatal, function (v) { return v === null ? -1 : v; });
-    var admin1Counts = new Int32Array(F.admin1_names.length);
-    for (var i = 0; i < N; i++) if (ADMIN1[i] >= 0) admin1Counts[ADMIN1[i]]++;
+    var columns = null;  // {admin1: Int32Array, fatal: Int32Array, admin1Counts}; -1: unknown
+    function loadColumns() {
+      if (!columns) {
+        columns = io.decodeChunk(io.blobLine(D.filters_line)).then(function (c) {
+          var unknown = function (v) { return v === null ? -1 : v; };
+          var admin1 = Int32Array.from(c.admin1, unknown), counts = new Int32Array(ADMIN1_NAMES.length);
+          for (var i = 0; i < N; i++) if (admin1[i] >= 0) counts[admin1[i]]++;
+          return {admin1: admin1, fatal: Int32Array.from(c.fatal, unknown), admin1Counts: counts};
+        });
+      }
+      return columns;
+    }
+    function allChunks() {  // every popup chunk, decoded afresh (not kept: they are large)
+      var parts = [];
+      for (var k = 0; k < D.popup_lines; k++) parts.push(io.decodeChunk(io.blobLine(k)));
+      return Promise.all(parts);
+    }
     var st = {types: {}, statuses: {}, actors: new Set(), admin1: new Set(),
               fatMin: null, fatMax: null, fatUnknown: true, text: ""};
     D.types.forEach(function (t) { st.types[t] = true; });
     D.statuses.forEach(function (s) { st.statuses[s] = true; });
     var PASS = new Uint8Array(N).fill(1), TEXT = null, ACTOR = null;
 
-    var actors = null;  // {names, counts, ptr: Int32Array(N+1), ids: Int32Array, byName: Map}
+    /* Actors indexed from the popup chunks once: names by how many events name them, and
+     * each event's actors as codes in compressed-row layout (ptr: Int32Array(N+1), ids). */
+    var actors = null;
     function loadActors() {
       if (!actors) {
-        actors = io.decodeChunk(io.blobLine(D.actors_line)).then(function (a) {
-          actorNames = a.names;
-          var ptr = new Int32Array(N + 1);
-          for (var k = 0; k < N; k++) ptr[k + 1] = ptr[k] + a.n[k];
-          var byName = new Map();
-          a.names.forEach(function (name, k) { byName.set(name, k); });
-          return {names: a.names, counts: a.counts, ptr: ptr, ids: Int32Array.from(a.ids),
-                  byName: byName};
+        actors = allChunks().then(function (chunks) {
+          var byName = new Map(), names = [], counts = [], raw = [], ptr = new Int32Array(N + 1);
+          chunks.forEach(function (cols, c) {
+            cols.actors.forEach(function (list, j) {
+              var i = c * D.popup_chunk + j, from = raw.length;
+              (list || []).forEach(function (a) {
+                var name = typeof a === "string" ? a : a && a.name;
+                if (typeof name !== "string" || !name) return;
+                var code = byName.get(name);
+                if (code === undefined) { code = names.length; byName.set(name, code); names.push(name); counts.push(0); }
+                if (raw.indexOf(code, from) >= 0) return;  // named twice in one event
+                raw.push(code); counts[code]++;
+              });
+              ptr[i + 1] = raw.length;
+            });
+          });
+          var order = names.map(function (n, k) { return k; });
+          order.sort(function (a, b) { return counts[b] - counts[a] || (names[a] < names[b] ? -1 : 1); });
+          var rank = new Int32Array(names.length), sorted = [];
+          order.forEach(function (k, r) { rank[k] = r; sorted.push(names[k]); byName.set(names[k], r); });
+          actorNames = sorted;
+          return {names: sorted, counts: order.map(function (k) { return counts[k]; }), ptr: ptr,
+                  ids: Int32Array.from(raw, function (k) { return rank[k]; }), byName: byName};
         });
       }
       return actors;
@@ -50,9 +80,7 @@
     var haystacks = null;
     function loadText() {
       if (!haystacks) {
-        var parts = [];
-        for (var k = 0; k < D.popup_lines; k++) parts.push(io.decodeChunk(io.blobLine(k)));
-        haystacks = Promise.all([Promise.all(parts), io.titles()]).then(function (got) {
+        haystacks = Promise.all([allChunks(), io.titles()]).then(function (got) {
           var titles = got[1];
           return got[0].map(function (cols, c) {
             var base = c * D.popup_chunk, starts = [], text = "";
@@ -98,23 +126,25 @@
     var token = 0;
     function apply() {
       var mine = ++token;
+      var ranged = st.fatMin !== null || st.fatMax !== null;
       var waits = [st.text ? textMask(st.text) : Promise.resolve(null),
-                   st.actors.size ? actorMask() : Promise.resolve(null)];
+                   st.actors.size ? actorMask() : Promise.resolve(null),
+                   st.admin1.size || ranged ? loadColumns() : Promise.resolve(null)];
       return Promise.all(waits).then(function (got) {
         if (mine !== token) return false;
         TEXT = got[0]; ACTOR = got[1];
+        var ADMIN1 = got[2] && got[2].admin1, FATAL = got[2] && got[2].fatal;
         var typeOn = D.types.map(function (t) { return st.types[t] ? 1 : 0; });
         var statusOn = D.statuses.map(function (s) { return st.statuses[s] ? 1 : 0; });
         var adm = null;
         if (st.admin1.size) {
-          adm = new Uint8Array(F.admin1_names.length);
+          adm = new Uint8Array(ADMIN1_NAMES.length);
           st.admin1.forEach(function (k) { adm[k] = 1; });
         }
         var lo = st.fatMin === null ? -Infinity : st.fatMin;
         var hi = st.fatMax === null ? Infinity : st.fatMax;
-        var ranged = st.fatMin !== null || st.fatMax !== null;
         for (var i = 0; i < N; i++) {
-          var f = FATAL[i];
+          var f = ranged ? FATAL[i] : 0;
           PASS[i] = typeOn[TYPE[i]] && statusOn[STATUS[i]] && (!adm || (ADMIN1[i] >= 0 && adm[ADMIN1[i]])) &&
             (!ranged || (f < 0 ? st.fatUnknown : f >= lo && f <= hi)) &&
             (!TEXT || TEXT[i]) && (!ACTOR || ACTOR[i]) ? 1 : 0;
@@ -138,7 +168,7 @@
       if (off.length) out.push("status=" + list(D.statuses.filter(function (s) { return st.statuses[s]; })));
       if (st.actors.size && actorNames) out.push("actor=" + list(Array.from(st.actors).sort().map(function (k) { return actorNames[k]; })));
       else if (pendingActors) out.push("actor=" + list(pendingActors));
-      if (st.admin1.size) out.push("admin1=" + list(Array.from(st.admin1).sort().map(function (k) { return F.admin1_names[k]; })));
+      if (st.admin1.size) out.push("admin1=" + list(Array.from(st.admin1).sort().map(function (k) { return ADMIN1_NAMES[k]; })));
       if (st.fatMin !== null || st.fatMax !== null) {
         out.push("fatalities=" + (st.fatMin === null ? "" : st.fatMin) + "-" +
                  (st.fatMax === null ? "" : st.fatMax) + (st.fatUnknown ? "" : "-known"));
@@ -158,7 +188,7 @@
       on = names("status", D.statuses);
       D.statuses.forEach(function (s) { st.statuses[s] = !on || on.indexOf(s) >= 0; });
       st.admin1.clear();  // the same sets the panel's lists hold
-      (names("admin1", F.admin1_names) || []).forEach(function (n) { st.admin1.add(F.admin1_names.indexOf(n)); });
+      (names("admin1", ADMIN1_NAMES) || []).forEach(function (n) { st.admin1.add(ADMIN1_NAMES.indexOf(n)); });
       var fat = /^(\d*)-(\d*)(-known)?$/.exec(raw.fatalities || "");
       st.fatMin = fat && fat[1] !== "" ? +fat[1] : null;
       st.fatMax = fat && fat[2] !== "" ? +fat[2] : null;
@@ -224,7 +254,7 @@
       box.appendChild(text);
       var actorBox = pickList("Actors", "cm-actors", loadActors, st.actors, changed);
       var admBox = pickList("Province / district", "cm-admin1", function () {
-        return Promise.resolve({names: F.admin1_names, counts: admin1Counts});
+        return loadColumns().then(function (c) { return {names: ADMIN1_NAMES, counts: c.admin1Counts}; });
       }, st.admin1, changed);
       box.appendChild(actorBox); box.appendChild(admBox);
       var fat = el("div", "cm-fatal"), lo = el("input"), hi = el("input"), unk = el("input");

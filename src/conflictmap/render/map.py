@@ -29,7 +29,7 @@ from folium.template import Template
 from ..model import ACLED_TYPES, GeoPrecision, Status
 from ..pipeline import Result
 from .assets import ASSETS, Bundle, inline_all
-from .filterdata import actor_index, filter_columns
+from .filterdata import filter_columns
 
 TYPE_COLORS = {
     "Battles": "#d7191c",
@@ -212,9 +212,9 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         # many events: all titles as one compressed blob, decoded once when the list needs it
         "titles_gz": None if len(rec) <= LIST_LIMIT else compress_chunks(
             {"title": rec["title"].tolist()}, len(rec), len(rec))[0],
-        # actors can be as many as events (200k names at 100k): compressed, decoded after drawing
-        "actors_gz": compress_json(actor_index(column(rec, "actors_json"))),
-        "filters": filter_columns(rec, f),
+        # district codes and fatalities: compressed, decoded when a filter first needs them
+        # (actors and text come from the popup chunks, which already carry them)
+        **_filters(rec, f),
         "bounds": _bounds(f),
         "layers": layers,
         "areas": areas,
@@ -231,6 +231,12 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         "focus_zoom": 11,
         "list_limit": LIST_LIMIT,
     }
+
+
+def _filters(rec: pd.DataFrame, frame: pd.DataFrame) -> dict[str, Any]:
+    cols = filter_columns(rec, frame)
+    names = cols.pop("admin1_names")
+    return {"admin1_names": names, "filters_gz": compress_json(cols)}
 
 
 LIST_LIMIT = 2000  # up to this many events the list shows them all, with titles in plain
@@ -282,13 +288,13 @@ def page_parts(data: dict[str, Any]) -> tuple[str, str]:
     V8 then never parses them as string literals, which at 100k events is ~17 MB and ~130 ms.
     """
     chunks, titles = data["popup_chunks"], data["titles_gz"]
-    rest = {k: v for k, v in data.items() if k not in ("popup_chunks", "titles_gz", "actors_gz")}
+    rest = {k: v for k, v in data.items() if k not in ("popup_chunks", "titles_gz", "filters_gz")}
     rest["blob_id"] = BLOB_ID
     rest["popup_lines"] = len(chunks)  # lines 0 .. n-1
     rest["titles_line"] = len(chunks) if titles else None
     lines = [*chunks, *([titles] if titles else [])]
-    rest["actors_line"] = len(lines)
-    lines.append(data["actors_gz"])
+    rest["filters_line"] = len(lines)
+    lines.append(data["filters_gz"])
     block = (f'<script type="application/octet-stream" id="{BLOB_ID}">'
              + "\n".join(lines) + "</script>")
     return safe_json(rest), block
