@@ -726,7 +726,9 @@
         ? (isFinite(day) ? day : state.day) - Math.max(0, from) + 1 : 0);
       if (isFinite(day)) setDay(day);
       setView(q.view);
+      var before = filters.toHash().join("&");
       var done = filters.fromHash(q._raw || {}).then(function () {
+        if (filters.toHash().join("&") === before) return null;  // as they were: no work
         syncControls();
         return filtersChanged();
       });

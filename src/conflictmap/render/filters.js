@@ -238,7 +238,10 @@
       }
       search.addEventListener("input", render);
       box.addEventListener("toggle", function () { if (box.open) render(); });
-      box.refresh = render;
+      box.refresh = function () {  // a closed list with nothing chosen need not load anything
+        if (box.open || selected.size) render();
+        else sum.textContent = title;
+      };
       return box;
     }
     function panel(changed) {
