@@ -76,19 +76,25 @@
   var SQRT3 = Math.sqrt(3);
   /* Pointy-top hexagons of `size` px (centre to corner) anchored to the map's own pixel grid
    * (ox, oy: the world pixel of the view's top-left corner), so bins stay put when the map
-   * pans. Returns the occupied bins (x, y: centre on screen; n: points), and each point's bin. */
-  function hexbin(xs, ys, n, size, ox, oy) {
-    var key = new Map(), bins = [], of = new Int32Array(n);
+   * pans. Points lie within `margin` px of a width x height view, so the bins fit one typed
+   * grid (no hashing). Returns the occupied bins (x, y: centre on screen; n: points), and
+   * each point's bin. */
+  function hexbin(xs, ys, n, size, ox, oy, width, height, margin) {
+    var r0 = Math.floor((oy - margin) / (1.5 * size)) - 2;
+    var c0 = Math.floor((ox - margin) / (SQRT3 * size)) - 2;
+    var R = Math.ceil((height + 2 * margin) / (1.5 * size)) + 5;
+    var C = Math.ceil((width + 2 * margin) / (SQRT3 * size)) + 5;
+    var slot = new Int32Array(R * C).fill(-1), bins = [], of = new Int32Array(n);
     for (var i = 0; i < n; i++) {
       var wx = xs[i] + ox, wy = ys[i] + oy;
       var q = (SQRT3 / 3 * wx - wy / 3) / size, r = (2 / 3 * wy) / size, s = -q - r;
       var rq = Math.round(q), rr = Math.round(r), rs = Math.round(s);
       var dq = Math.abs(rq - q), dr = Math.abs(rr - r), ds = Math.abs(rs - s);
       if (dq > dr && dq > ds) rq = -rr - rs; else if (dr > ds) rr = -rq - rs;
-      var k = rq * 4194304 + rr;  // q, r fit 22 bits at any Leaflet zoom
-      var b = key.get(k);
-      if (b === undefined) {
-        b = bins.length; key.set(k, b);
+      var k = (rr - r0) * C + (rq + Math.floor(rr / 2) - c0);  // offset row and column
+      var b = slot[k];
+      if (b < 0) {
+        b = slot[k] = bins.length;
         bins.push({x: size * SQRT3 * (rq + rr / 2) - ox, y: size * 1.5 * rr - oy, n: 0});
       }
       bins[b].n++; of[i] = b;

@@ -60,6 +60,9 @@
     ctx.lineWidth = 1; ctx.strokeStyle = "#333"; ctx.stroke();
     return c;
   }
+  function thousands(n) {  // 12,345: toLocaleString would build an ICU formatter (~30 ms)
+    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  }
   function addDays(iso, n) {
     var d = new Date(iso + "T00:00:00Z");
     d.setUTCDate(d.getUTCDate() + n);
@@ -219,6 +222,7 @@
         this.redraw();
       },
       redraw: function () {
+        if (!state.ready) return;  // init draws once, when the date and filters are set
         var ctx = this._canvas.getContext("2d"), dpr = window.devicePixelRatio || 1;
         ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
         ctx.clearRect(0, 0, this._canvas.width, this._canvas.height);
@@ -246,7 +250,8 @@
         densityKey();
       },
       _bins: function (ctx, n, ox, oy) {
-        var C = window.cmDensity, s = D.hex_px, got = C.hexbin(SX, SY, n, s, ox, oy);
+        var size = map.getSize(), C = window.cmDensity, s = D.hex_px;
+        var got = C.hexbin(SX, SY, n, s, ox, oy, size.x, size.y, 2 * D.cluster_px);
         var marks = [], hits = [];
         var bks = C.breaks(got.bins.map(function (b) { return b.n; }), HEX_COLORS.length);
         got.bins.forEach(function (b, k) {
@@ -649,7 +654,7 @@
         sw.style.background = HEX_COLORS[k];
         item.appendChild(sw);
         item.appendChild(document.createTextNode(
-          " " + b.toLocaleString("en") + (top === null ? "+" : top > b ? "-" + top.toLocaleString("en") : "")));
+          " " + thousands(b) + (top === null ? "+" : top > b ? "-" + thousands(top) : "")));
         row.appendChild(item);
       });
       densityBox.appendChild(row);
@@ -746,6 +751,7 @@
     hashLock = true;
     panel.addTo(map);
     countDays();
+    state.ready = true;
     setDay(state.day);
     hist.update(DAYCOUNT, windowStart(), state.day, state.day);
     hashLock = false;

@@ -230,7 +230,7 @@
             });
             lab.appendChild(cb);
             lab.appendChild(document.createTextNode(" " + src.names[k] + " "));
-            lab.appendChild(el("span", "cm-count", src.counts[k].toLocaleString("en")));
+            lab.appendChild(el("span", "cm-count", String(src.counts[k]).replace(/\B(?=(\d{3})+(?!\d))/g, ",")));
             ul.appendChild(lab);
           });
           sum.textContent = title + (selected.size ? " (" + selected.size + ")" : "");

@@ -15,6 +15,12 @@
     var bars = new Int32Array(nb), view = {lo: 0, hi: opts.days - 1, day: opts.days - 1};
     var drag = null;
 
+    var pending = false;
+    function later() {  // paint once a frame: reading the width then forces no extra layout
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(function () { pending = false; draw(); });
+    }
     function width() { return canvas.clientWidth || 270; }
     function dayAt(ev) {
       var r = canvas.getBoundingClientRect();
@@ -68,12 +74,12 @@
       if (!drag) return;
       var d = dayAt(ev);
       if (Math.floor(d / unit) !== Math.floor(drag.a / unit)) drag.moved = true;
-      drag.b = d; draw();
+      drag.b = d; later();
     });
     function end(ev) {
       if (!drag) return;
       var g = drag; drag = null;
-      if (ev.type === "pointercancel") { draw(); return; }
+      if (ev.type === "pointercancel") { later(); return; }
       if (g.moved) {
         var lo = Math.min(g.a, g.b), hi = Math.min(opts.days - 1, Math.max(g.a, g.b) + unit - 1);
         opts.pick(lo, hi);
@@ -91,9 +97,9 @@
         bars.fill(0);
         for (var d = 0; d < counts.length; d++) bars[Math.floor(d / unit)] += counts[d];
         view.lo = lo; view.hi = hi; view.day = day;
-        draw();
+        later();
       },
-      moveTo: function (lo, hi, day) { view.lo = lo; view.hi = hi; view.day = day; draw(); },
+      moveTo: function (lo, hi, day) { view.lo = lo; view.hi = hi; view.day = day; later(); },
       bars: function () { return Array.from(bars); }
     };
   }
