@@ -60,6 +60,9 @@
     ctx.lineWidth = 1; ctx.strokeStyle = "#333"; ctx.stroke();
     return c;
   }
+  function thousands(n) {  // 12,345: toLocaleString would build an ICU formatter (~30 ms)
+    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  }
   function addDays(iso, n) {
     var d = new Date(iso + "T00:00:00Z");
     d.setUTCDate(d.getUTCDate() + n);
@@ -82,6 +85,9 @@
     return r > 8 && r < 0.5 * Math.min(size.x, size.y) &&
       x + r > 0 && y + r > 0 && x - r < size.x && y - r < size.y;
   }
+  // events per bin, few to many: viridis (perceptually even, readable with colour-vision
+  // deficiencies), from its light end so that one event is the faintest
+  var HEX_COLORS = ["#fde725", "#7ad151", "#22a884", "#2a788e", "#414487", "#440154"];
   var PREC_RADIUS_KM = {"site": 0, "settlement": 2, "near-settlement": 5, "district": 15,
                         "province": 40, "country": 0, "unspecified": 0};
 
@@ -114,12 +120,22 @@
       MX[q] = (E.lon[q] + 180) / 360;
       MY[q] = 0.5 - Math.log((1 + sn) / (1 - sn)) / (4 * Math.PI);
     }
-    var DAY = Int32Array.from(E.day), TYPE = Uint8Array.from(E.type);
-    var STATUS = Uint8Array.from(E.status), VISIBLE = new Uint8Array(N);
-    var state = {day: D.days - 1, windowDays: 0, selected: null,
-                 types: {}, statuses: {}, hits: []};
-    D.types.forEach(function (t) { state.types[t] = true; });
-    D.statuses.forEach(function (s) { state.statuses[s] = true; });
+    var DAY = Int32Array.from(E.day), TYPE = Uint8Array.from(E.type), VISIBLE = new Uint8Array(N);
+    var filters = window.cmFilters.create(D, {
+      decodeChunk: decodeChunk, blobLine: blobLine,
+      titles: function () {
+        if (E.title) return Promise.resolve(E.title);
+        titleOf(0);
+        return allTitles.then(function (t) { return t.title; });
+      }
+    });
+    var PASS = filters.pass;
+    // windowDays 0: every event up to the date; n: the n days ending on it (the date stays
+    // the "as of" day of the control areas)
+    var state = {day: D.days - 1, windowDays: 0, selected: null, hits: [], marks: [],
+                 types: filters.state.types, statuses: filters.state.statuses, mode: "symbols",
+                 view: "auto"};  // auto: hexagon bins past the density threshold
+    var SX = new Float64Array(N), SY = new Float64Array(N), SI = new Int32Array(N);
 
     // ---------------------------------------------------------------- base and boundary layers
     var bases = {}, overlays = {};
@@ -212,78 +228,101 @@
         this.redraw();
       },
       redraw: function () {
+        if (!state.ready) return;  // init draws once, when the date and filters are set
         var ctx = this._canvas.getContext("2d"), dpr = window.devicePixelRatio || 1;
         ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
         ctx.clearRect(0, 0, this._canvas.width, this._canvas.height);
-        var size = map.getSize(), cell = D.cluster_px, margin = 2 * cell;
+        var size = map.getSize(), margin = 2 * D.cluster_px;
         var scale = 256 * Math.pow(2, map.getZoom()), po = map.getPixelOrigin();
         var tl = map.containerPointToLayerPoint([0, 0]);
         var ox = po.x + tl.x, oy = po.y + tl.y;
-        var cols = Math.ceil((size.x + 2 * margin) / cell) + 1;
-        var rows = Math.ceil((size.y + 2 * margin) / cell) + 1;
-        var count = new Int32Array(cols * rows), first = new Int32Array(cols * rows);
-        var sx = new Float64Array(cols * rows), sy = new Float64Array(cols * rows);
-        var lo = state.windowDays > 0 ? state.day - state.windowDays + 1 : -2147483648;
-        var typeOn = D.types.map(function (t) { return state.types[t] ? 1 : 0; });
-        var statusOn = D.statuses.map(function (t) { return state.statuses[t] ? 1 : 0; });
-        var used = [];
+        var lo = windowStart(), n = 0, onScreen = 0;
         VISIBLE.fill(0);
         for (var i = 0; i < N; i++) {
           var d = DAY[i];
-          if (d > state.day || d < lo || !typeOn[TYPE[i]] || !statusOn[STATUS[i]]) continue;
+          if (d > state.day || d < lo || !PASS[i]) continue;
           var x = MX[i] * scale - ox, y = MY[i] * scale - oy;
           if (x < -margin || y < -margin || x > size.x + margin || y > size.y + margin) continue;
-          VISIBLE[i] = 1;
-          var b = Math.floor((y + margin) / cell) * cols + Math.floor((x + margin) / cell);
-          if (count[b] === 0) { first[b] = i; used.push(b); }
-          count[b]++; sx[b] += x; sy[b] += y;
+          VISIBLE[i] = 1; SX[n] = x; SY[n] = y; SI[n] = i; n++;
+          if (x >= 0 && y >= 0 && x <= size.x && y <= size.y) onScreen++;
         }
-        var hits = [], mpp = this._metresPerPixel(), drawn = 0;
-        for (var u = 0; u < used.length; u++) {
-          var bin = used[u], n = count[bin], bx = sx[bin] / n, by = sy[bin] / n;
-          drawn += n;
-          if (n > 1) {
-            var r = 10 + Math.min(14, Math.log(n) * 3);
-            ctx.beginPath(); ctx.arc(bx, by, r, 0, 2 * Math.PI);
-            ctx.fillStyle = "rgba(40,40,40,0.78)"; ctx.fill();
-            ctx.lineWidth = 2; ctx.strokeStyle = "#fff"; ctx.stroke();
-            ctx.fillStyle = "#fff"; ctx.font = "bold 12px sans-serif";
-            ctx.textAlign = "center"; ctx.textBaseline = "middle";
-            ctx.fillText(n > 9999 ? Math.round(n / 1000) + "k" : String(n), bx, by);
-            hits.push({x: bx, y: by, r: r, bin: bin, n: n});
-            continue;
-          }
-          var j = first[bin], color = D.type_colors[TYPE[j]];
+        // dense: hexagon bins coloured by count, until zooming in thins the view out
+        var dense = state.view === "bins" || (state.view === "auto" &&
+          onScreen > D.aggregate_per_mpx * size.x * size.y / 1e6 && map.getZoom() < map.getMaxZoom() - 2);
+        state.mode = dense ? "bins" : "symbols";
+        if (dense) this._bins(ctx, n, ox, oy); else this._symbols(ctx, n, size);
+        document.body.setAttribute("data-cm-drawn", String(n));
+        document.body.setAttribute("data-cm-mode", state.mode);
+        densityKey();
+        map.fire("cm:drawn");  // labels move out of the marks' way
+      },
+      _bins: function (ctx, n, ox, oy) {
+        var size = map.getSize(), C = window.cmDensity, s = D.hex_px;
+        var got = C.hexbin(SX, SY, n, s, ox, oy, size.x, size.y, 2 * D.cluster_px);
+        var marks = [], hits = [];
+        var bks = C.breaks(got.bins.map(function (b) { return b.n; }), HEX_COLORS.length);
+        got.bins.forEach(function (b, k) {
+          C.hexPath(ctx, b.x, b.y, s - 0.5);
+          ctx.globalAlpha = 0.82;  // the districts' fill still shows through
+          ctx.fillStyle = HEX_COLORS[C.classOf(b.n, bks)]; ctx.fill();
+          ctx.globalAlpha = 1;
+          ctx.lineWidth = 0.6; ctx.strokeStyle = "rgba(255,255,255,0.9)"; ctx.stroke();
+          var w = C.SQRT3 * s;
+          marks.push({text: String(b.n), x: b.x - w / 2, y: b.y - s, w: w, h: 2 * s,
+                      kind: "bin", n: b.n});
+          hits.push({x: b.x, y: b.y, r: s * 0.9, group: k, n: b.n, bin: true});
+        });
+        this._last = {of: got.of, n: n};
+        state.breaks = bks; state.marks = marks; state.hits = hits;
+      },
+      _symbols: function (ctx, n, size) {
+        var C = window.cmDensity, got = C.groups(SX, SY, n, D.cluster_px, size.x, size.y);
+        var hits = [], marks = [], mpp = this._metresPerPixel();
+        got.marks.forEach(function (g, k) {  // shaded rings first: marks go on top of them
+          if (g.n !== 1) return;
+          var j = SI[g.first], color = D.type_colors[TYPE[j]];
           var ring = PREC_RADIUS_KM[D.precisions[E.prec[j]]] * 1000 / mpp;
-          if (ringShown(bx, by, ring, size)) {  // imprecise: the area it may be in, lightly
-            ctx.beginPath(); ctx.arc(bx, by, ring, 0, 2 * Math.PI);
+          if (ringShown(g.x, g.y, ring, size)) {  // imprecise: the area it may be in, lightly
+            ctx.beginPath(); ctx.arc(g.x, g.y, ring, 0, 2 * Math.PI);
             ctx.fillStyle = color + "0d"; ctx.fill();
             ctx.setLineDash([4, 3]); ctx.lineWidth = 1; ctx.strokeStyle = color + "80"; ctx.stroke();
             ctx.setLineDash([]);
           }
+        });
+        got.marks.forEach(function (g, k) {
+          var box = {x: g.x - g.r, y: g.y - g.r, w: 2 * g.r, h: 2 * g.r};
+          if (g.n > 1) {
+            ctx.beginPath(); ctx.arc(g.x, g.y, g.r, 0, 2 * Math.PI);
+            ctx.fillStyle = "rgba(40,40,40,0.85)"; ctx.fill();
+            ctx.lineWidth = 2; ctx.strokeStyle = "#fff"; ctx.stroke();
+            ctx.fillStyle = "#fff"; ctx.font = "bold 12px sans-serif";
+            ctx.textAlign = "center"; ctx.textBaseline = "middle";
+            var text = g.n > 9999 ? Math.round(g.n / 1000) + "k" : String(g.n);
+            ctx.fillText(text, g.x, g.y);
+            hits.push({x: g.x, y: g.y, r: g.r, group: k, n: g.n});
+            marks.push({text: text, x: box.x, y: box.y, w: box.w, h: box.h, kind: "cluster", n: g.n});
+            return;
+          }
+          var j = SI[g.first], color = D.type_colors[TYPE[j]];
           if (E.side[j]) {  // side of the border uncertain: a dashed red halo
-            ctx.beginPath(); ctx.arc(bx, by, 11, 0, 2 * Math.PI);
+            ctx.beginPath(); ctx.arc(g.x, g.y, 11, 0, 2 * Math.PI);
             ctx.setLineDash([3, 2]); ctx.lineWidth = 2; ctx.strokeStyle = "#d7191c"; ctx.stroke();
             ctx.setLineDash([]);
           }
-          glyph(ctx, D.type_shapes[TYPE[j]], bx, by, 6.5);
+          glyph(ctx, D.type_shapes[TYPE[j]], g.x, g.y, 6.5);
           ctx.fillStyle = color; ctx.fill();
           ctx.lineWidth = state.selected === j ? 3 : 1.5;
           ctx.strokeStyle = state.selected === j ? "#000" : "#fff"; ctx.stroke();
-          hits.push({x: bx, y: by, r: 9, bin: bin, n: 1, only: j});
-        }
-        this._geom = {cell: cell, margin: margin, cols: cols, ox: ox, oy: oy, scale: scale};
-        state.hits = hits;
-        document.body.setAttribute("data-cm-drawn", String(drawn));
-        map.fire("cm:drawn");  // labels move out of the marks' way
+          hits.push({x: g.x, y: g.y, r: 9, group: k, n: 1, only: j});
+          marks.push({text: "", x: box.x, y: box.y, w: box.w, h: box.h, kind: "event", n: 1,
+                      id: E.id[j]});
+        });
+        this._last = {of: got.of, n: n};
+        state.marks = marks; state.hits = hits;
       },
-      members: function (bin) {  // the events of one bin, found again only when clicked
-        var g = this._geom, out = [];
-        for (var i = 0; i < N; i++) {
-          if (!VISIBLE[i]) continue;
-          var x = MX[i] * g.scale - g.ox, y = MY[i] * g.scale - g.oy;
-          if (Math.floor((y + g.margin) / g.cell) * g.cols + Math.floor((x + g.margin) / g.cell) === bin) out.push(i);
-        }
+      members: function (group) {  // the events of one mark of the last drawing
+        var out = [], last = this._last;
+        for (var k = 0; k < last.n; k++) if (last.of[k] === group) out.push(SI[k]);
         return out;
       },
       _metresPerPixel: function () {
@@ -303,8 +342,12 @@
       _click: function (e) {
         var h = this._hit(e.containerPoint);
         if (!h) return;
-        if (h.n === 1) { openEvent(h.only, false); return; }
-        var members = this.members(h.bin);
+        if (h.only !== undefined) { openEvent(h.only, false); return; }
+        if (h.bin) {  // a density bin: zoom in on it, towards symbols
+          map.setView(e.latlng, Math.min(map.getMaxZoom(), map.getZoom() + 2));
+          return;
+        }
+        var members = this.members(h.group);
         var bounds = L.latLngBounds(members.map(function (i) { return [E.lat[i], E.lon[i]]; }));
         if (map.getZoom() >= map.getMaxZoom() - 1 || bounds.getNorthEast().equals(bounds.getSouthWest())) {
           clusterList(members).then(function (node) {
@@ -432,7 +475,8 @@
     }
     function openEvent(i, fly) {
       state.selected = i;
-      if (E.day[i] > state.day) setDay(E.day[i]);
+      if (E.day[i] < windowStart()) setWindow(0);  // an event before the window: show it
+      if (E.day[i] > state.day || E.day[i] < windowStart()) setDay(E.day[i]);
       var ll = L.latLng(E.lat[i], E.lon[i]);
       var show = function () {
         Promise.all([popupData(i), titleOf(i)]).then(function (got) {
@@ -450,8 +494,30 @@
     map.on("popupclose", function () { state.selected = null; events.redraw(); writeHash(); highlightList(); });
 
     // ---------------------------------------------------------------- timeline, filters, list
+    function windowStart() { return state.windowDays > 0 ? state.day - state.windowDays + 1 : 0; }
+    var DAYCOUNT = new Int32Array(D.days);  // events a day passing the filters (not the date)
+    function countDays() {
+      DAYCOUNT.fill(0);
+      for (var i = 0; i < N; i++) if (PASS[i]) DAYCOUNT[DAY[i]]++;
+    }
+    var handovers = [];
+    D.areas.forEach(function (a) {
+      a.changes.forEach(function (c) {
+        if (c[0] >= 0 && c[0] < D.days) handovers.push([c[0], a.name + ": " + c[1]]);
+      });
+    });
+    var hist = window.cmHistogram.create({
+      days: D.days, marks: handovers, label: function (d) { return addDays(D.start, d); },
+      pick: function (lo, hi) { setWindow(hi - lo + 1); setDay(hi); },
+      day: function (d) { setDay(d); scrollListToDay(); }
+    });
     var panel = L.control({position: "topright"});
-    var slider, label, listBox;
+    var slider, label, listBox, winSelect, viewSelect, filterPanel;
+    function setView(v) {
+      state.view = ["auto", "symbols", "bins"].indexOf(v) >= 0 ? v : "auto";
+      if (viewSelect) viewSelect.value = state.view;
+      events.redraw(); writeHash();
+    }
     panel.onAdd = function () {
       var box = el("div", "cm-panel");
       L.DomEvent.disableClickPropagation(box); L.DomEvent.disableScrollPropagation(box);
@@ -459,7 +525,7 @@
       slider = el("input", "cm-slider"); slider.type = "range";
       slider.min = "0"; slider.max = String(D.days - 1); slider.step = "1";
       slider.setAttribute("aria-label", "date");
-      slider.addEventListener("input", function () { setDay(+slider.value); });
+      slider.addEventListener("input", function () { setDay(+slider.value); scrollListToDay(); });
       var controls = el("div", "cm-controls");
       var play = el("button", "cm-play", "Play"); play.type = "button";
       var timer = null;
@@ -472,27 +538,69 @@
           setDay(state.day + 1);
         }, 600);
       });
-      var win = el("select", "cm-window");
-      [[0, "all events up to the date"], [1, "that day only"], [7, "the last 7 days"]].forEach(function (o) {
-        var opt = el("option", null, o[1]); opt.value = String(o[0]); win.appendChild(opt);
+      winSelect = el("select", "cm-window");
+      winSelect.setAttribute("aria-label", "events shown");
+      [[0, "all up to the date"], [1, "that day only"], [7, "7 days to the date"]].forEach(function (o) {
+        var opt = el("option", null, o[1]); opt.value = String(o[0]); winSelect.appendChild(opt);
       });
-      win.addEventListener("change", function () { state.windowDays = +win.value; events.redraw(); highlightList(); });
-      controls.appendChild(play); controls.appendChild(win);
-      box.appendChild(label); box.appendChild(slider); box.appendChild(controls);
+      winSelect.addEventListener("change", function () {
+        setWindow(+winSelect.value); events.redraw(); hist.moveTo(windowStart(), state.day, state.day);
+        highlightList(); writeHash();
+      });
+      viewSelect = el("select", "cm-view");
+      viewSelect.setAttribute("aria-label", "view");
+      [["auto", "auto"], ["symbols", "symbols"], ["bins", "density"]].forEach(function (o) {
+        var opt = el("option", null, o[1]); opt.value = o[0]; viewSelect.appendChild(opt);
+      });
+      viewSelect.addEventListener("change", function () { setView(viewSelect.value); });
+      controls.appendChild(play); controls.appendChild(winSelect); controls.appendChild(viewSelect);
+      box.appendChild(label); box.appendChild(slider);
+      box.appendChild(hist.node);
+      box.appendChild(el("div", "cm-hist-note", "Events per " + (hist.unit > 1 ? "week" : "day") +
+                         " for the filters; drag to choose a window; red marks: handovers"));
+      box.appendChild(controls);
       box.appendChild(filterBox("Event types", D.types, state.types, true));
-      box.appendChild(filterBox("Status", D.statuses, state.statuses, null));
-      listBox = el("ol", "cm-list");
+      var statusBox = filterBox("Status", D.statuses, state.statuses, null);
+      statusBox.classList.add("cm-filter-inline");
+      box.appendChild(statusBox);
+      filterPanel = filters.panel(filtersChanged);
+      box.appendChild(filterPanel);
       box.appendChild(el("div", "cm-list-title", "Events"));
+      listBox = el("ol", "cm-list");
       box.appendChild(listBox);
       buildList();
       return box;
     };
+    function setWindow(days) {  // a window the select lacks gets its own option
+      state.windowDays = Math.max(0, Math.min(D.days, days));
+      if (!winSelect) return;
+      var v = String(state.windowDays), found = false;
+      Array.from(winSelect.options).forEach(function (o) {
+        if (o.value === v) found = true;
+        if (o.className === "cm-custom" && o.value !== v) o.remove();
+      });
+      if (!found) {
+        var opt = el("option", "cm-custom", v + " days to the date");
+        opt.value = v; winSelect.appendChild(opt);
+      }
+      winSelect.value = v;
+    }
+    var filterWork = Promise.resolve();
+    function filtersChanged() {
+      filterWork = filters.apply().then(function (latest) {
+        if (!latest) return;
+        countDays(); events.redraw(); hist.update(DAYCOUNT, windowStart(), state.day, state.day);
+        if (N > D.list_limit) buildList(); else highlightList();
+        writeHash();
+      });
+      return filterWork;
+    }
     function filterBox(title, names, flags, withGlyphs) {
       var fs = el("fieldset", "cm-filter"); fs.appendChild(el("legend", null, title));
       names.forEach(function (n, k) {
         var lab = el("label"), cb = el("input"); cb.type = "checkbox"; cb.checked = true;
         cb.setAttribute("data-filter", n);
-        cb.addEventListener("change", function () { flags[n] = cb.checked; events.redraw(); highlightList(); });
+        cb.addEventListener("change", function () { flags[n] = cb.checked; filtersChanged(); });
         lab.appendChild(cb);
         if (withGlyphs) lab.appendChild(glyphKey(D.type_shapes[k], D.type_colors[k]));
         lab.appendChild(document.createTextNode(" " + n));
@@ -500,12 +608,20 @@
       });
       return fs;
     }
+    function syncControls() {  // checkboxes and fields show the state a hash brought
+      if (!filterPanel) return;
+      document.querySelectorAll(".cm-filter input[data-filter]").forEach(function (cb) {
+        var n = cb.getAttribute("data-filter");
+        cb.checked = n in state.types ? state.types[n] : state.statuses[n];
+      });
+      filterPanel.sync();
+    }
     function buildList() {
-      // few events: all of them, the day's highlighted; many: only the selected day's
+      // few events: all of them, the day's highlighted; many: the selected day's that pass
       var order = [], all = N <= D.list_limit;
       listBox.textContent = "";
       for (var i = 0; i < N; i++) {
-        if (all || DAY[i] === state.day) order.push(i);
+        if (all || (DAY[i] === state.day && PASS[i])) order.push(i);
         if (order.length >= D.list_limit) break;
       }
       order.sort(function (a, b) { return DAY[a] - DAY[b]; });
@@ -524,27 +640,64 @@
     }
     function highlightList() {
       if (!listBox) return;
-      var items = listBox.children;
+      var items = listBox.children, lo = windowStart();
       for (var k = 0; k < items.length; k++) {
         var i = +items[k].getAttribute("data-i");
         items[k].classList.toggle("cm-today", E.day[i] === state.day);
-        items[k].classList.toggle("cm-future", E.day[i] > state.day);
+        items[k].classList.toggle("cm-future", E.day[i] > state.day || E.day[i] < lo);
+        items[k].classList.toggle("cm-filtered", !PASS[i]);
         items[k].classList.toggle("cm-selected", state.selected === i);
       }
+    }
+    function scrollListToDay() {  // the list (its own scroll box) shows the day's first event
+      var first = listBox && listBox.querySelector("li.cm-today");
+      if (first) listBox.scrollTop = first.offsetTop - 4;  // the list is the offset parent
+      else if (listBox) listBox.scrollTop = 0;
     }
     function setDay(day) {
       state.day = Math.max(0, Math.min(D.days - 1, day));
       if (slider) slider.value = String(state.day);
-      if (label) label.textContent = addDays(D.start, state.day);
+      if (label) {
+        label.textContent = addDays(D.start, state.day) + (state.windowDays > 1
+          ? "  (from " + addDays(D.start, windowStart()) + ")" : "");
+      }
       if (listBox && N > D.list_limit) buildList();
       areas.setStyle(areaStyle);
       events.redraw(); highlightList(); writeHash();
+      hist.moveTo(windowStart(), state.day, state.day);
     }
 
     // ---------------------------------------------------------------- legend
+    var densityBox = null, densityShown = "";
+    function densityKey() {
+      if (!densityBox) return;
+      var bks = state.breaks || [], key = state.mode + bks.join(",");
+      if (key === densityShown) return;
+      densityShown = key;
+      densityBox.textContent = "";
+      densityBox.style.display = state.mode === "bins" ? "" : "none";
+      if (state.mode !== "bins") return;
+      var km = D.hex_px * Math.sqrt(3) * events._metresPerPixel() / 1000;
+      densityBox.appendChild(el("b", null, "Events per hexagon (" +
+                                (km < 10 ? km.toFixed(1) : Math.round(km)) + " km across)"));
+      var row = el("div", "cm-density-row");
+      bks.forEach(function (b, k) {
+        var top = k + 1 < bks.length ? bks[k + 1] - 1 : null;
+        var item = el("span", "cm-density-item"), sw = el("span", "cm-swatch cm-hex");
+        sw.style.background = HEX_COLORS[k];
+        item.appendChild(sw);
+        item.appendChild(document.createTextNode(
+          " " + thousands(b) + (top === null ? "+" : top > b ? "-" + thousands(top) : "")));
+        row.appendChild(item);
+      });
+      densityBox.appendChild(row);
+      densityBox.appendChild(el("div", null, "dense view: zoom in (or click a hexagon) for single events"));
+    }
     var legend = L.control({position: "bottomleft"});
     legend.onAdd = function () {
       var box = el("div", "cm-legend");
+      densityBox = el("div", "cm-density-key");
+      box.appendChild(densityBox);
       box.appendChild(el("b", null, "Event types"));
       D.types.forEach(function (t, k) {
         var r = el("div");
@@ -582,39 +735,60 @@
     function writeHash() {
       if (hashLock) return;
       var h = "#date=" + addDays(D.start, state.day);
+      if (state.windowDays > 0) h += "&from=" + addDays(D.start, windowStart());
+      if (state.view !== "auto") h += "&view=" + state.view;
+      filters.toHash().forEach(function (part) { h += "&" + part; });
       if (state.selected !== null) h += "&event=" + encodeURIComponent(E.id[state.selected]);
       if (location.hash !== h) history.replaceState(null, "", h);
     }
     function decoded(text) {  // a hand-edited or truncated link ("%E0%A4%A") is taken as typed
       try { return decodeURIComponent(text); } catch (e) { return text; }
     }
-    function readHash() {
-      var q = {};
+    function readHash() {  // decoded values, and raw ones for the lists that filters split
+      var q = {}, raw = {};
       location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
-        var p = kv.split("=");
-        if (p[0]) q[decoded(p[0])] = decoded(p[1] || "");
+        var p = kv.split("="), k = decoded(p[0]);
+        if (p[0]) { q[k] = decoded(p[1] || ""); raw[k] = p[1] || ""; }
       });
+      q._raw = raw;
       return q;
+    }
+    function dayOf(iso) {  // a day index, or NaN for a malformed date
+      return /^\d{4}-\d{2}-\d{2}$/.test(iso || "") ? dayIndex(D.start, iso) : NaN;
     }
     function applyHash(q) {
       hashLock = true;
-      var day = /^\d{4}-\d{2}-\d{2}$/.test(q.date || "") ? dayIndex(D.start, q.date) : NaN;
-      if (isFinite(day)) setDay(Math.max(0, Math.min(D.days - 1, day)));  // 9999-99-99: ignored
+      var day = dayOf(q.date), from = dayOf(q.from);
+      if (isFinite(day)) day = Math.max(0, Math.min(D.days - 1, day));  // 9999-99-99: ignored
+      setWindow(isFinite(from) && (isFinite(day) ? day : state.day) >= from
+        ? (isFinite(day) ? day : state.day) - Math.max(0, from) + 1 : 0);
+      if (isFinite(day)) setDay(day);
+      setView(q.view);
+      var before = filters.toHash().join("&");
+      var done = filters.fromHash(q._raw || {}).then(function () {
+        if (filters.toHash().join("&") === before) return null;  // as they were: no work
+        syncControls();
+        return filtersChanged();
+      });
       hashLock = false;
       if (q.event) {
         var i = indexOfId(q.event);
         if (i >= 0) { if (!q.date) setDay(E.day[i]); openEvent(i, false); }
       }
       writeHash();
+      return done;
     }
     window.addEventListener("hashchange", function () { applyHash(readHash()); });
 
     var initial = readHash();  // before anything below rewrites the hash
     hashLock = true;
     panel.addTo(map);
+    countDays();
+    state.ready = true;
     setDay(state.day);
+    hist.update(DAYCOUNT, windowStart(), state.day, state.day);
     hashLock = false;
-    applyHash(initial);
+    var settled = applyHash(initial);
     window.conflictmap = {
       map: map,
       setDate: function (iso) { setDay(dayIndex(D.start, iso)); },
@@ -627,11 +801,37 @@
       openEvent: function (id) { var i = indexOfId(id); if (i >= 0) openEvent(i, false); return i >= 0; },
       controller: function (area) { return controllerOn(areaByName[area], state.day); },
       layersControl: layersControl,
-      marks: function () {  // screen boxes of the drawn event and group marks
-        return state.hits.map(function (h) {
-          var r = h.n === 1 && E.side[h.only] ? 12 : h.r;  // a side-uncertain halo is wider
-          return {x: h.x - r, y: h.y - r, w: 2 * r, h: 2 * r};
+      /* Screen boxes of the drawn discs and symbols (not density hexagons, which labels may
+       * sit on): what the place names keep clear of. A side-uncertain halo is wider. */
+      marks: function () {
+        return state.hits.filter(function (h) { return h.n >= 1 && h.bin === undefined; })
+          .map(function (h) {
+            var r = h.n === 1 && E.side[h.only] ? 12 : h.r;
+            return {x: h.x - r, y: h.y - r, w: 2 * r, h: 2 * r};
+          });
+      },
+      /* The marks drawn now, in container px: {text, x, y, w, h} boxes plus `kind` ("cluster":
+       * a disc with a count, "event": one symbol, "bin": a density hexagon) and `n` events.
+       * Discs and symbols never intersect one another; a label layer can keep clear of them. */
+      groups: function () {
+        return state.marks.map(function (m) {
+          var o = {}; for (var k in m) o[k] = m[k]; return o;
         });
+      },
+      mode: function () { return state.mode; },
+      /* The timeline's bars (events per day or week passing the filters, at any date), and the
+       * window as dates. */
+      histogram: function () {
+        return {unit: hist.unit, bars: hist.bars(), from: addDays(D.start, windowStart()),
+                to: addDays(D.start, state.day)};
+      },
+      /* Count of events passing the filters (any date). */
+      passing: function () { var c = 0; for (var i = 0; i < N; i++) c += PASS[i]; return c; },
+      /* Resolves when filters set so far (typed, clicked or from the hash) are applied. */
+      idle: function () { return settled.then(function () { return filterWork; }); },
+      setWindow: function (fromIso, toIso) {
+        var lo = dayOf(fromIso), hi = dayOf(toIso);
+        setWindow(hi - lo + 1); setDay(hi);
       }
     };
     document.body.setAttribute("data-cm-ready", "1");

@@ -34,6 +34,7 @@ from ..model import ACLED_TYPES, GeoPrecision, Status
 from ..pipeline import Result
 from ..record import POPUP_ABSENT
 from .assets import ASSETS, Bundle, inline_all
+from .filterdata import filter_columns
 from .labels import area_names, attribution, label_data, page_title
 
 # Dark symbols (WCAG luminance <= 0.09) on light district fills (30 %): each keeps 3:1 against
@@ -81,6 +82,10 @@ def _read(name: str) -> str:
     return resources.files("conflictmap.render").joinpath(name).read_text("utf-8")
 
 
+# the page's scripts, in order: helpers first, then the layer that uses them
+SCRIPTS = ("density.js", "histogram.js", "filters.js", "eventlayer.js")
+
+
 class _PageScript(MacroElement):
     """One of our scripts: its code and style in the page head, one init call with the data.
 
@@ -98,12 +103,13 @@ class _PageScript(MacroElement):
 {% endmacro %}
 """)
 
-    def __init__(self, name: str, stem: str, init: str, placeholder: str):
+    def __init__(self, name: str, scripts: tuple[str, ...], css: str, init: str,
+                 placeholder: str):
         super().__init__()
         self._name = name
         self.init, self.placeholder = init, placeholder
-        self.js = _read(f"{stem}.js").replace("</script", "<\\/script")
-        self.css = _read(f"{stem}.css")
+        self.js = "\n".join(_read(n) for n in scripts).replace("</script", "<\\/script")
+        self.css = _read(css)
 
 
 class EventLayer(_PageScript):
@@ -112,7 +118,8 @@ class EventLayer(_PageScript):
     placeholder = "__CONFLICTMAP_DATA_7f3a9c__"
 
     def __init__(self):
-        super().__init__("ConflictmapEvents", "eventlayer", "conflictmapInit", self.placeholder)
+        super().__init__("ConflictmapEvents", SCRIPTS, "eventlayer.css", "conflictmapInit",
+                         self.placeholder)
 
 
 class LabelLayer(_PageScript):
@@ -121,7 +128,8 @@ class LabelLayer(_PageScript):
     placeholder = "__CONFLICTMAP_LABELS_5d1e0b__"
 
     def __init__(self):
-        super().__init__("ConflictmapLabels", "labels", "conflictmapLabels", self.placeholder)
+        super().__init__("ConflictmapLabels", ("labels.js",), "labels.css", "conflictmapLabels",
+                         self.placeholder)
 
 
 def _geojson(frame: gpd.GeoDataFrame, props: list[str]) -> dict[str, Any]:
@@ -217,6 +225,9 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         # many events: all titles as one compressed blob, decoded once when the list needs it
         "titles_gz": None if len(rec) <= LIST_LIMIT else compress_chunks(
             {"title": rec["title"].tolist()}, len(rec), len(rec))[0],
+        # district codes and fatalities: compressed, decoded when a filter first needs them
+        # (actors and text come from the popup chunks, which already carry them)
+        **_filters(rec, f),
         "bounds": _bounds(f),
         "layers": layers,
         "areas": areas,
@@ -227,6 +238,9 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         "basemaps": {k: v for k, v in BASEMAPS.items()},
         "initial_basemap": basemap,
         "cluster_px": 28,
+        # more events than this a megapixel of view: hexagon bins coloured by count
+        "aggregate_per_mpx": 1500,
+        "hex_px": 16,
         "focus_zoom": 11,
         "list_limit": LIST_LIMIT,
     }
@@ -307,6 +321,12 @@ def popup_columns(result: Result) -> dict[str, list[Any]]:
     return out
 
 
+def _filters(rec: pd.DataFrame, frame: pd.DataFrame) -> dict[str, Any]:
+    cols = filter_columns(rec, frame)
+    names = cols.pop("admin1_names")
+    return {"admin1_names": names, "filters_gz": compress_json(cols)}
+
+
 LIST_LIMIT = 2000  # up to this many events the list shows them all, with titles in plain
 POPUP_CHUNK = 1000  # events per compressed popup chunk: decoding one costs a few ms
 # 100k synthetic events: level 6 takes 1.8 s of CPU for 11.1 MB, level 4 0.6 s for 13.0 MB
@@ -338,6 +358,13 @@ def compress_chunks(columns: dict[str, list[Any]], n: int, size: int,
         return list(pool.map(one, range(0, n, size)))
 
 
+def compress_json(obj: Any) -> str:
+    """One value as gzipped, base64-encoded JSON: a line of the block the browser never runs."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=GZIP_LEVEL,
+                                          mtime=0)).decode()
+
+
 BLOB_ID = "conflictmap-blobs"
 
 
@@ -349,11 +376,13 @@ def page_parts(data: dict[str, Any]) -> tuple[str, str]:
     V8 then never parses them as string literals, which at 100k events is ~17 MB and ~130 ms.
     """
     chunks, titles = data["popup_chunks"], data["titles_gz"]
-    rest = {k: v for k, v in data.items() if k not in ("popup_chunks", "titles_gz")}
+    rest = {k: v for k, v in data.items() if k not in ("popup_chunks", "titles_gz", "filters_gz")}
     rest["blob_id"] = BLOB_ID
     rest["popup_lines"] = len(chunks)  # lines 0 .. n-1
     rest["titles_line"] = len(chunks) if titles else None
     lines = [*chunks, *([titles] if titles else [])]
+    rest["filters_line"] = len(lines)
+    lines.append(data["filters_gz"])
     block = (f'<script type="application/octet-stream" id="{BLOB_ID}">'
              + "\n".join(lines) + "</script>")
     return safe_json(rest), block
