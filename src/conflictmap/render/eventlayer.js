@@ -801,14 +801,14 @@
       openEvent: function (id) { var i = indexOfId(id); if (i >= 0) openEvent(i, false); return i >= 0; },
       controller: function (area) { return controllerOn(areaByName[area], state.day); },
       layersControl: layersControl,
-      /* Screen boxes of the drawn discs and symbols (not density hexagons, which labels may
-       * sit on): what the place names keep clear of. A side-uncertain halo is wider. */
+      /* Screen boxes of what is drawn, for the place names to keep clear of: discs and
+       * symbols (a side-uncertain halo is wider), and density hexagons as kind "bin". */
       marks: function () {
-        return state.hits.filter(function (h) { return h.n >= 1 && h.bin === undefined; })
-          .map(function (h) {
-            var r = h.n === 1 && E.side[h.only] ? 12 : h.r;
-            return {x: h.x - r, y: h.y - r, w: 2 * r, h: 2 * r};
-          });
+        return state.hits.map(function (h) {
+          if (h.bin) return {x: h.x - h.r, y: h.y - h.r, w: 2 * h.r, h: 2 * h.r, kind: "bin"};
+          var r = h.n === 1 && E.side[h.only] ? 12 : h.r;
+          return {x: h.x - r, y: h.y - r, w: 2 * r, h: 2 * r, kind: "mark"};
+        });
       },
       /* The marks drawn now, in container px: {text, x, y, w, h} boxes plus `kind` ("cluster":
        * a disc with a count, "event": one symbol, "bin": a density hexagon) and `n` events.

@@ -58,7 +58,14 @@
       },
       place: function () {
         var z = map.getZoom(), size = map.getSize(), view = {x: 0, y: 0, w: size.x, h: size.y};
-        var taken = marks().concat(controls()).map(function (b) { return grown(b, PAD); });
+        // density hexagons: country and lake names may lie over them, smaller names may not
+        var all = marks(), bins = all.filter(function (b) { return b.kind === "bin"; });
+        var taken = all.filter(function (b) { return b.kind !== "bin"; }).concat(controls())
+          .map(function (b) { return grown(b, PAD); });
+        function free(b, cls) {
+          return !taken.some(function (t) { return meets(b, t); }) &&
+            (cls === "country" || cls === "lake" || !bins.some(function (t) { return meets(b, t); }));
+        }
         var out = [];
         var frag = document.createDocumentFragment();
         D.items.forEach(function (it) {
@@ -69,10 +76,9 @@
           var label = cls === "country" ? text.toUpperCase() : text;
           var w = width(label, cls), h = LINE[cls];
           var dot = cls === "town" ? {x: p.x - DOT, y: p.y - DOT, w: 2 * DOT, h: 2 * DOT} : null;
-          if (dot && taken.some(function (t) { return meets(dot, t); })) return;
+          if (dot && !free(dot, cls)) return;
           var at = spots(cls, p, w, h).filter(function (b) {
-            return b.x >= 0 && b.y >= 0 && b.x + b.w <= view.w && b.y + b.h <= view.h &&
-              !taken.some(function (t) { return meets(b, t); });
+            return b.x >= 0 && b.y >= 0 && b.x + b.w <= view.w && b.y + b.h <= view.h && free(b, cls);
           })[0];
           if (!at) return;
           taken.push(grown(at, PAD));
