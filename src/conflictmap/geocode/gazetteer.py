@@ -12,7 +12,7 @@ import json
 import os
 import pickle
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, cached_property
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
@@ -179,10 +179,19 @@ class _Index:
         self.names = state["names"].split("\n")
         self.country = state["country"].split("\n")
         self.admin1 = state["admin1"].split("\n")
-        self.keys = state["keys"].split("\n")
-        self.position = dict(zip(self.keys, range(len(self.keys)), strict=True))
+        self._keys_text: str = state["keys"]
         self.starts: np.ndarray = state["starts"]
         self.rows: np.ndarray = state["rows"]
+
+    # The name keys and their lookup table are most of the index's memory (~250 MB): built on
+    # the first name lookup, so the map's town labels (points and names only) go without them.
+    @cached_property
+    def keys(self) -> list[str]:
+        return self._keys_text.split("\n")
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        return dict(zip(self.keys, range(len(self.keys)), strict=True))
 
     def rows_for(self, key: str) -> list[int]:
         i = self.position.get(key)

@@ -43,20 +43,44 @@
     D.statuses.forEach(function (s) { st.statuses[s] = true; });
     var PASS = new Uint8Array(N).fill(1), TEXT = null, ACTOR = null;
 
-    /* Actors, as the page data carries them (filterdata.py): names by how many events name
-     * them, and each event's actors as codes in compressed-row layout (ptr, ids). */
+    /* Actors, as the page data carries them (filterdata.actor_columns): names by how many
+     * events name them; per event its count of actors, then each mention's name and role
+     * codes. The name lookup the filter needs is built only when the filter asks. */
+    var actorCodes = null;
+    function loadActorCodes() {
+      if (!actorCodes) {
+        actorCodes = io.decodeChunk(io.blobLine(D.actors_line)).then(function (c) {
+          var ptr = new Int32Array(N + 1);
+          for (var i = 0; i < N; i++) ptr[i + 1] = ptr[i] + c.n[i];
+          return {names: c.names, counts: c.counts, ptr: ptr, ids: Int32Array.from(c.ids),
+                  roles: Uint8Array.from(c.roles), roleLabels: c.role_labels};
+        });
+      }
+      return actorCodes;
+    }
     var actors = null;
     function loadActors() {
       if (!actors) {
-        actors = io.decodeChunk(io.blobLine(D.filters_line)).then(function (c) {
+        actors = loadActorCodes().then(function (a) {
           var byName = new Map();
-          c.actor_names.forEach(function (n, k) { byName.set(n, k); });
-          actorNames = c.actor_names;
-          return {names: c.actor_names, counts: c.actor_counts, ptr: Int32Array.from(c.actor_ptr),
-                  ids: Int32Array.from(c.actor_ids), byName: byName};
+          a.names.forEach(function (n, k) { byName.set(n, k); });
+          actorNames = a.names;
+          a.byName = byName;
+          return a;
         });
       }
       return actors;
+    }
+    /* The popup's "Actors" fact: names with their roles, worded as map.py words other facts. */
+    function actorsText(i) {
+      return loadActorCodes().then(function (a) {
+        var out = [];
+        for (var k = a.ptr[i]; k < a.ptr[i + 1]; k++) {
+          var role = a.roleLabels[a.roles[k]];
+          out.push(a.names[a.ids[k]] + (role ? " (" + role + ")" : ""));
+        }
+        return out.length ? out.join("; ") : null;
+      });
     }
     // the popup's place fact is "NAME (PRECISION precision, via GEOCODER)": search the name
     function placeName(fact) {
@@ -276,7 +300,7 @@
     }
 
     return {state: st, pass: PASS, apply: apply, toHash: toHash, fromHash: fromHash,
-            panel: panel, loadActors: loadActors};
+            panel: panel, loadActors: loadActors, actorsText: actorsText};
   }
 
   window.cmFilters = {create: create, fold: fold};

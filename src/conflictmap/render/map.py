@@ -34,7 +34,7 @@ from ..model import ACLED_TYPES, GeoPrecision, Status
 from ..pipeline import Result
 from ..record import POPUP_ABSENT
 from .assets import ASSETS, Bundle, inline_all
-from .filterdata import filter_columns
+from .filterdata import actor_columns, filter_columns
 from .labels import area_names, attribution, label_data, page_title
 
 # Dark symbols (WCAG luminance <= 0.09) on light district fills (30 %): each keeps 3:1 against
@@ -309,6 +309,8 @@ def popup_columns(result: Result) -> dict[str, list[Any]]:
         "_controller": controller, "_dataset": dataset,
     }
     for name, _label in schema.popup:
+        if name == "actors":  # made in the page from the actor codes (filterdata.actor_columns)
+            continue
         field = schema[name]
         values = (parse_column(rec[field.column].tolist()) if field.nested
                   else rec[field.column].tolist())
@@ -324,7 +326,8 @@ def popup_columns(result: Result) -> dict[str, list[Any]]:
 def _filters(rec: pd.DataFrame, frame: pd.DataFrame) -> dict[str, Any]:
     cols = filter_columns(rec, frame)
     names = cols.pop("admin1_names")
-    return {"admin1_names": names, "filters_gz": compress_json(cols)}
+    return {"admin1_names": names, "filters_gz": compress_json(cols),
+            "actors_gz": compress_json(actor_columns(rec))}
 
 
 LIST_LIMIT = 2000  # up to this many events the list shows them all, with titles in plain
@@ -376,13 +379,16 @@ def page_parts(data: dict[str, Any]) -> tuple[str, str]:
     V8 then never parses them as string literals, which at 100k events is ~17 MB and ~130 ms.
     """
     chunks, titles = data["popup_chunks"], data["titles_gz"]
-    rest = {k: v for k, v in data.items() if k not in ("popup_chunks", "titles_gz", "filters_gz")}
+    rest = {k: v for k, v in data.items()
+            if k not in ("popup_chunks", "titles_gz", "filters_gz", "actors_gz")}
     rest["blob_id"] = BLOB_ID
     rest["popup_lines"] = len(chunks)  # lines 0 .. n-1
     rest["titles_line"] = len(chunks) if titles else None
     lines = [*chunks, *([titles] if titles else [])]
     rest["filters_line"] = len(lines)
     lines.append(data["filters_gz"])
+    rest["actors_line"] = len(lines)
+    lines.append(data["actors_gz"])
     block = (f'<script type="application/octet-stream" id="{BLOB_ID}">'
              + "\n".join(lines) + "</script>")
     return safe_json(rest), block
