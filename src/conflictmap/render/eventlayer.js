@@ -7,12 +7,7 @@
 (function () {
   "use strict";
 
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
+  var el = window.cmFilters.el;  // filters.js comes first (map.SCRIPTS)
   function escapeHtml(s) {  // only for Leaflet's layer control, which sets names as HTML
     return String(s).replace(/[&<>"'`]/g, function (c) {
       return "&#" + c.charCodeAt(0) + ";";

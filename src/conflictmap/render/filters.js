@@ -6,7 +6,7 @@
 (function () {
   "use strict";
 
-  function el(tag, cls, text) {
+  function el(tag, cls, text) {  // an element with text, never HTML (the page's other scripts use it)
     var e = document.createElement(tag);
     if (cls) e.className = cls;
     if (text !== undefined && text !== null) e.textContent = String(text);
@@ -303,5 +303,5 @@
             panel: panel, loadActors: loadActors, actorsText: actorsText};
   }
 
-  window.cmFilters = {create: create, fold: fold};
+  window.cmFilters = {create: create, fold: fold, el: el};
 })();
