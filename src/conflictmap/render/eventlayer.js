@@ -367,6 +367,11 @@
       if (value === null || value === undefined || value === "") return;
       dl.appendChild(el("dt", null, label));
       var dd = el("dd");
+      if (Array.isArray(value)) {  // [text, qualifier] pairs (actors with their roles)
+        value = value.map(function (v) {
+          return Array.isArray(v) ? v[0] + (v[1] ? " (" + v[1] + ")" : "") : v;
+        }).join("; ");
+      }
       if (value instanceof Node) dd.appendChild(value); else dd.textContent = String(value);
       dl.appendChild(dd);
     }
@@ -474,10 +479,9 @@
       if (E.day[i] > state.day || E.day[i] < windowStart()) setDay(E.day[i]);
       var ll = L.latLng(E.lat[i], E.lon[i]);
       var show = function () {
-        Promise.all([popupData(i), titleOf(i), filters.actorsText(i)]).then(function (got) {
+        Promise.all([popupData(i), titleOf(i)]).then(function (got) {
           if (state.selected !== i) return;  // another event was chosen meanwhile
           got[0].title = got[1];
-          if (!("actors" in got[0])) got[0].actors = got[2];  // the names travel once, as codes
           clearOfControls();
           popup.setLatLng(ll).setContent(popupNode(i, got[0])).openOn(map);
           document.body.setAttribute("data-cm-popup", E.id[i]);

@@ -43,44 +43,37 @@
     D.statuses.forEach(function (s) { st.statuses[s] = true; });
     var PASS = new Uint8Array(N).fill(1), TEXT = null, ACTOR = null;
 
-    /* Actors, as the page data carries them (filterdata.actor_columns): names by how many
-     * events name them; per event its count of actors, then each mention's name and role
-     * codes. The name lookup the filter needs is built only when the filter asks. */
-    var actorCodes = null;
-    function loadActorCodes() {
-      if (!actorCodes) {
-        actorCodes = io.decodeChunk(io.blobLine(D.actors_line)).then(function (c) {
-          var ptr = new Int32Array(N + 1);
-          for (var i = 0; i < N; i++) ptr[i + 1] = ptr[i] + c.n[i];
-          return {names: c.names, counts: c.counts, ptr: ptr, ids: Int32Array.from(c.ids),
-                  roles: Uint8Array.from(c.roles), roleLabels: c.role_labels};
-        });
-      }
-      return actorCodes;
-    }
+    /* Actors indexed from the popup chunks once: names by how many events name them, and
+     * each event's actors as codes in compressed-row layout (ptr: Int32Array(N+1), ids). */
     var actors = null;
     function loadActors() {
       if (!actors) {
-        actors = loadActorCodes().then(function (a) {
-          var byName = new Map();
-          a.names.forEach(function (n, k) { byName.set(n, k); });
-          actorNames = a.names;
-          a.byName = byName;
-          return a;
+        actors = allChunks().then(function (chunks) {
+          var byName = new Map(), names = [], counts = [], raw = [], ptr = new Int32Array(N + 1);
+          chunks.forEach(function (cols, c) {
+            cols.actors.forEach(function (list, j) {
+              var i = c * D.popup_chunk + j, from = raw.length;
+              (list || []).forEach(function (a) {
+                var name = Array.isArray(a) ? a[0] : a;  // [name, role] as map.py ships it
+                if (typeof name !== "string" || !name) return;
+                var code = byName.get(name);
+                if (code === undefined) { code = names.length; byName.set(name, code); names.push(name); counts.push(0); }
+                if (raw.indexOf(code, from) >= 0) return;  // named twice in one event
+                raw.push(code); counts[code]++;
+              });
+              ptr[i + 1] = raw.length;
+            });
+          });
+          var order = names.map(function (n, k) { return k; });
+          order.sort(function (a, b) { return counts[b] - counts[a] || (names[a] < names[b] ? -1 : 1); });
+          var rank = new Int32Array(names.length), sorted = [];
+          order.forEach(function (k, r) { rank[k] = r; sorted.push(names[k]); byName.set(names[k], r); });
+          actorNames = sorted;
+          return {names: sorted, counts: order.map(function (k) { return counts[k]; }), ptr: ptr,
+                  ids: Int32Array.from(raw, function (k) { return rank[k]; }), byName: byName};
         });
       }
       return actors;
-    }
-    /* The popup's "Actors" fact: names with their roles, worded as map.py words other facts. */
-    function actorsText(i) {
-      return loadActorCodes().then(function (a) {
-        var out = [];
-        for (var k = a.ptr[i]; k < a.ptr[i + 1]; k++) {
-          var role = a.roleLabels[a.roles[k]];
-          out.push(a.names[a.ids[k]] + (role ? " (" + role + ")" : ""));
-        }
-        return out.length ? out.join("; ") : null;
-      });
     }
     // the popup's place fact is "NAME (PRECISION precision, via GEOCODER)": search the name
     function placeName(fact) {
@@ -300,7 +293,7 @@
     }
 
     return {state: st, pass: PASS, apply: apply, toHash: toHash, fromHash: fromHash,
-            panel: panel, loadActors: loadActors, actorsText: actorsText};
+            panel: panel, loadActors: loadActors};
   }
 
   window.cmFilters = {create: create, fold: fold, el: el};

@@ -34,7 +34,7 @@ from ..model import ACLED_TYPES, GeoPrecision, Status
 from ..pipeline import Result
 from ..record import POPUP_ABSENT
 from .assets import ASSETS, Bundle, inline_all
-from .filterdata import ROLES, actor_columns, filter_columns
+from .filterdata import ROLES, filter_columns
 from .labels import area_names, attribution, label_data, page_title
 
 # Dark symbols (WCAG luminance <= 0.09) on light district fills (30 %): each keeps 3:1 against
@@ -253,6 +253,18 @@ def _nothing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and v != v)
 
 
+def actor_pairs(actors: Any) -> list[list[str]] | None:
+    """An event's actors as [name, role as worded] pairs ("" without a role), None if none."""
+    if not isinstance(actors, list) or not actors:
+        return None
+    out = []
+    for a in actors:
+        name, role = (a, None) if isinstance(a, str) else (a.get("name"), a.get("role"))
+        if isinstance(name, str) and name:
+            out.append([name, ROLE.get(role, role) if role else ""])
+    return out or None
+
+
 def fact_text(value: Any, list_sep: str = "; ") -> Any:
     """A record value as the popup shows it: lists joined, mappings as `key: value`, an actor
     as its name and role; numbers stay numbers (the page prints them); None when there is
@@ -308,7 +320,8 @@ def popup_columns(result: Result) -> dict[str, list[Any]]:
         "_controller": controller, "_dataset": dataset,
     }
     for name, _label in schema.popup:
-        if name == "actors":  # made in the page from the actor codes (filterdata.actor_columns)
+        if name == "actors":  # [name, role] pairs: the popup joins them, the filter indexes them
+            out[name] = [actor_pairs(v) for v in parse_column(rec[schema[name].column].tolist())]
             continue
         field = schema[name]
         values = (parse_column(rec[field.column].tolist()) if field.nested
@@ -325,8 +338,7 @@ def popup_columns(result: Result) -> dict[str, list[Any]]:
 def _filters(rec: pd.DataFrame, frame: pd.DataFrame) -> dict[str, Any]:
     cols = filter_columns(rec, frame)
     names = cols.pop("admin1_names")
-    return {"admin1_names": names, "filters_gz": compress_json(cols),
-            "actors_gz": compress_json(actor_columns(rec))}
+    return {"admin1_names": names, "filters_gz": compress_json(cols)}
 
 
 LIST_LIMIT = 2000  # up to this many events the list shows them all, with titles in plain
@@ -378,16 +390,13 @@ def page_parts(data: dict[str, Any]) -> tuple[str, str]:
     V8 then never parses them as string literals, which at 100k events is ~17 MB and ~130 ms.
     """
     chunks, titles = data["popup_chunks"], data["titles_gz"]
-    rest = {k: v for k, v in data.items()
-            if k not in ("popup_chunks", "titles_gz", "filters_gz", "actors_gz")}
+    rest = {k: v for k, v in data.items() if k not in ("popup_chunks", "titles_gz", "filters_gz")}
     rest["blob_id"] = BLOB_ID
     rest["popup_lines"] = len(chunks)  # lines 0 .. n-1
     rest["titles_line"] = len(chunks) if titles else None
     lines = [*chunks, *([titles] if titles else [])]
     rest["filters_line"] = len(lines)
     lines.append(data["filters_gz"])
-    rest["actors_line"] = len(lines)
-    lines.append(data["actors_gz"])
     block = (f'<script type="application/octet-stream" id="{BLOB_ID}">'
              + "\n".join(lines) + "</script>")
     return safe_json(rest), block
