@@ -14,11 +14,6 @@ from typing import Any
 
 import pandas as pd
 
-# an actor's role as the popup words it ("" for none): the page gets this list, a code a mention
-ROLES = {None: "", "side_a": "side A", "side_b": "side B", "assoc_a": "with side A",
-         "assoc_b": "with side B", "other": "other"}
-ROLE_CODES = {r: k for k, r in enumerate(ROLES)}
-
 
 def _codes(values: list[Any]) -> tuple[list[str], list[int | None]]:
     """Names sorted by how often they occur (then by name), and each value's code."""

@@ -34,7 +34,7 @@ from ..model import ACLED_TYPES, GeoPrecision, Status
 from ..pipeline import Result
 from ..record import POPUP_ABSENT
 from .assets import ASSETS, Bundle, inline_all
-from .filterdata import ROLES, filter_columns
+from .filterdata import filter_columns
 from .labels import area_names, attribution, label_data, page_title
 
 # Dark symbols (WCAG luminance <= 0.09) on light district fills (30 %): each keeps 3:1 against
@@ -246,7 +246,9 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     }
 
 
-ROLE = {k: v for k, v in ROLES.items() if k}  # the wording the page uses for actors too
+# an actor's role as the popup words it (actor pairs and any named part of a record)
+ROLE = {"side_a": "side A", "side_b": "side B", "assoc_a": "with side A",
+        "assoc_b": "with side B", "other": "other"}
 
 
 def _nothing(v: Any) -> bool:
