@@ -67,13 +67,14 @@ def events_frame(result: Result) -> gpd.GeoDataFrame:
     f["date_time"] = [v if isinstance(v, str) and len(v) > 10 else None
                       for v in rec["date"].tolist()]
     f["border_distance_km"] = f["border_distance_km"].astype(float).round(3)
-    f["side_uncertain"] = [None if v is None or v != v else bool(v) for v in f["side_uncertain"]]
+    f["side_uncertain"] = [None if v is None or v != v else bool(v)
+                          for v in f["side_uncertain"].tolist()]
     f["admin1_uncertain"] = [None if v is None or v != v else bool(v)
-                             for v in f["admin1_uncertain"]]
+                             for v in f["admin1_uncertain"].tolist()]
     for col in ("country", "admin1", "controller", "sub_event_type"):
-        f[col] = [_text(v) for v in f[col]]
-    f["actors"] = [list(a) for a in f["actors"]]
-    f["source_urls"] = [list(u) for u in f["source_urls"]]
+        f[col] = [_text(v) for v in f[col].tolist()]
+    f["actors"] = [list(a) for a in f["actors"].tolist()]
+    f["source_urls"] = [list(u) for u in f["source_urls"].tolist()]
     sources = [x or [] for x in parse_column(rec["sources_json"].tolist())]
     f["source_publishers"] = [[s.get("publisher") or "" for s in x] for x in sources]
     f["source_dates"] = [[str(s.get("published") or "") for s in x] for x in sources]
@@ -84,12 +85,12 @@ def events_frame(result: Result) -> gpd.GeoDataFrame:
             f[field.name] = [x or [] for x in parse_column(rec[field.column].tolist())]
         elif field.nested:
             f[field.column] = [t if isinstance(t, str) and t != "null" else None
-                               for t in rec[field.column]]
+                               for t in rec[field.column].tolist()]
         elif field.name not in f.columns:
             f[field.name] = typed_column(rec[field.name], field.scalar)
     f["dataset"], f["dataset_id"] = rec["dataset_name"].tolist(), rec["dataset_id"].tolist()
     for col in list_columns(schema):  # always a list, empty when the record has none
-        f[col] = [list(v) if v else [] for v in f[col]]
+        f[col] = [list(v) if v else [] for v in f[col].tolist()]
     return gpd.GeoDataFrame(f, geometry="geometry", crs=4326)
 
 

@@ -7,10 +7,10 @@ package version and the source of the modules that read and validate), so any ch
 record's rules starts afresh instead of trusting old verdicts.
 
 One pack file per set of event folders: one read and one write per build instead of one per
-event file. It is written atomically (a concurrent build sees the old pack or the new one) and
-carries a checksum of its body: a truncated or damaged pack, or an entry of the wrong shape,
-is ignored and those files are validated again. JSON, not pickle: a cache file is data, never
-code.
+event file; entries are lines of JSON text, decoded only when used and written back as read.
+It is written atomically (a concurrent build sees the old pack or the new one) and carries a
+checksum of its body: a truncated or damaged pack, or an entry of the wrong shape, is ignored
+and those files are validated again. JSON, not pickle: a cache file is data, never code.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from platformdirs import user_cache_dir
 
 from .yamlio import Problem
 
-FORMAT = 1  # bump when the pack's layout changes
+FORMAT = 2  # bump when the pack's layout changes
 ENV = "CONFLICTMAP_RECORDS_CACHE"  # the records cache folder itself (tests, shared machines)
 # the modules whose code decides a file's rows and problems, and the data they consult
 _SOURCES = ("model.py", "record.py", "dataset.py", "store.py", "yamlio.py", "yamlrecords.py",
@@ -74,17 +74,26 @@ def file_key(path: Path, raw: bytes) -> str:
 @dataclass
 class Entry:
     """What reading one file gave. Problems and warnings are kept without the path, which is
-    part of the key, and given it back on the way out."""
+    part of the key, and given it back on the way out. `text` is the entry as stored in the
+    pack, when already known (encoded by the worker that read the file, or read from the pack)
+    so that writing the pack is only joining lines."""
 
     rows: list[list[Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    text: str | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> list[Any]:
         def bare(ps: list[Problem]) -> list[list[Any]]:
-            return [[p.line, p.col, p.field, p.message] for p in ps]
+            return [[p.line, p.col, p.field, p.message] for p in ps] if ps else []
 
         return [self.rows, bare(self.problems), bare(self.warnings)]
+
+    def encoded(self) -> str:
+        """The entry as one line of the pack (JSON escapes every line break inside it)."""
+        if self.text is None:
+            self.text = json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
+        return self.text
 
     @classmethod
     def from_json(cls, data: Any, path: str, width: int) -> Entry | None:
@@ -108,8 +117,26 @@ class Entry:
             return None
 
 
+# The pack last read or written by this process, so that a rebuild in the same process
+# (`build --watch`) neither reads nor decodes it again while the file is the one it saw.
+_MEMO: dict[str, Any] = {}
+
+
+def _signature(path: Path) -> tuple[int, ...] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 class RecordCache:
-    """The pack for one set of event folders."""
+    """The pack for one set of event folders.
+
+    Layout: the SHA-256 of the body on the first line, then the body: a JSON header (the
+    columns) and one line per entry, `key<TAB>entry JSON`. Entries are decoded only when
+    asked for, and written back as the text they were read as.
+    """
 
     def __init__(self, roots: Iterable[Path], columns: list[str], folder: Path | None = None,
                  model: type | None = None):
@@ -122,10 +149,15 @@ class RecordCache:
             h.update(json.dumps(model.model_json_schema(), sort_keys=True).encode())
         tag = h.hexdigest()[:24]
         self.path = (folder or cache_dir()) / code_key() / f"{tag}.json"
-        self._stored: dict[str, Any] = {}
+        self._stored: dict[str, str] = {}
+        self._decoded: dict[str, Entry] = {}
 
     def load(self) -> None:
         """Read the pack; anything unreadable, damaged or of another layout counts as empty."""
+        signature = _signature(self.path)
+        if signature is not None and _MEMO.get("key") == (str(self.path), signature):
+            self._stored, self._decoded = _MEMO["stored"], dict(_MEMO["decoded"])
+            return
         try:
             raw = self.path.read_bytes()
         except OSError:
@@ -134,29 +166,51 @@ class RecordCache:
         if hashlib.sha256(body).hexdigest().encode() != digest:
             return
         try:
-            data = json.loads(body)
+            head, *lines = body.decode("utf-8").split("\n")
+            header = json.loads(head)
         except ValueError:
             return
-        if isinstance(data, dict) and data.get("columns") == self.columns:
-            entries = data.get("entries")
-            self._stored = entries if isinstance(entries, dict) else {}
+        if not isinstance(header, dict) or header.get("columns") != self.columns:
+            return
+        stored = {}
+        for line in lines:
+            key, tab, text = line.partition("\t")
+            if not tab:
+                return
+            stored[key] = text
+        self._stored = stored
 
     def __bool__(self) -> bool:
         return bool(self._stored)
 
     def get(self, key: str, path: str) -> Entry | None:
-        data = self._stored.get(key)
-        return None if data is None else Entry.from_json(data, path, self.width)
+        hit = self._decoded.get(key)
+        if hit is not None:
+            return hit
+        text = self._stored.get(key)
+        if text is None:
+            return None
+        try:
+            entry = Entry.from_json(json.loads(text), path, self.width)
+        except ValueError:
+            return None
+        if entry is not None:
+            entry.text = text
+            self._decoded[key] = entry
+        return entry
 
     def save(self, entries: dict[str, Entry]) -> None:
         """Replace the pack with these entries (the files read this time: a deleted or changed
         file's old entry goes). A cache that cannot be written only costs speed next time."""
-        body = json.dumps({"columns": self.columns,
-                           "entries": {k: e.to_json() for k, e in entries.items()}},
-                          ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        data = hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+        head = json.dumps({"format": FORMAT, "columns": self.columns}, ensure_ascii=False)
+        body = "\n".join([head, *(f"{k}\t{e.encoded()}" for k, e in entries.items())])
+        data = body.encode("utf-8")
         with contextlib.suppress(OSError):
-            _replace(self.path, data)
+            _replace(self.path, hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
+            _MEMO.clear()
+            _MEMO.update(key=(str(self.path), _signature(self.path)),
+                         stored={k: e.encoded() for k, e in entries.items()},
+                         decoded=dict(entries))
 
     def unchanged(self, keys: Iterable[str]) -> bool:
         """Whether the pack already holds exactly these entries (then nothing is written)."""

@@ -61,12 +61,35 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
                 node.start_mark)
         return super().construct_yaml_int(node)
 
+    # The composer asks these for every node. Event files have no path resolvers, so the
+    # answers are PyYAML's, from a table made once: half the time of the generic code.
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, regexp in _IMPLICIT.get(value[:1], _WILDCARD):
+                    if regexp.match(value):
+                        return tag
+            return self.DEFAULT_SCALAR_TAG
+        return self.DEFAULT_SEQUENCE_TAG if kind is yaml.SequenceNode else (
+            self.DEFAULT_MAPPING_TAG)
+
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
+assert not _Loader.yaml_path_resolvers  # the shortcut in _Loader.resolve relies on it
+_WILDCARD = tuple(_Loader.yaml_implicit_resolvers.get(None, ()))
+# by first character ('' for the empty value), followed by the wildcard resolvers
+_IMPLICIT = {first: (*rs, *_WILDCARD) for first, rs in _Loader.yaml_implicit_resolvers.items()
+             if first is not None}
 
 
 _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
@@ -79,36 +102,46 @@ class _Unusual(Exception):
     """A node the fast path leaves to PyYAML's constructor (its errors and its rules)."""
 
 
-def _construct(loader: _Loader, node: yaml.Node) -> Any:
+def _construct(loader: _Loader, node: yaml.Node, depth: int = 1,
+               limit: int = 64) -> Any:
     """The data of a document as PyYAML's safe constructor builds it, for the shapes event
-    files have (mappings, lists, strings, numbers, booleans, nulls), in about a third of the
-    time: most nodes are strings, taken as they are. Anything else (other tags, merge keys,
-    unhashable or repeated keys) raises _Unusual, and the document goes the generic way."""
+    files have (mappings with text keys, lists, strings, numbers, booleans, nulls), in about a
+    third of the time: most nodes are strings, taken as they are. Anything else (other tags,
+    merge keys, keys that are not text, a repeated key, nesting past `limit`) raises _Unusual,
+    and the document goes the generic way, which also reports depth and repeated keys. So a
+    document built here has no repeated key and no excess depth, and nothing needs to walk it
+    again to look for them."""
     tag = node.tag
     if tag == _STR:
         if not isinstance(node, yaml.ScalarNode):
             raise _Unusual
         return node.value
+    if depth > limit:
+        raise _Unusual
     if tag == _MAP:
         if not isinstance(node, yaml.MappingNode):
             raise _Unusual
         out: dict[Any, Any] = {}
         for k, v in node.value:
-            if k.tag not in (_STR, *_PLAIN_SCALARS) or not isinstance(k, yaml.ScalarNode):
-                raise _Unusual  # merge keys (<<), complex keys: PyYAML's rules and errors
-            key = _construct(loader, k)
+            if k.tag != _STR or not isinstance(k, yaml.ScalarNode):
+                raise _Unusual  # merge keys (<<), number or complex keys: PyYAML's rules
+            key = k.value
             if key in out:
-                raise _Unusual  # a repeated key: PyYAML keeps the last; stay identical
-            out[key] = _construct(loader, v)
+                raise _Unusual  # a repeated key: reported by duplicate_keys
+            out[key] = _construct(loader, v, depth + 1, limit)
         return out
     if tag == _SEQ:
         if not isinstance(node, yaml.SequenceNode):
             raise _Unusual
-        return [_construct(loader, v) for v in node.value]
+        return [_construct(loader, v, depth + 1, limit) for v in node.value]
     make = _PLAIN_SCALARS.get(tag)
     if make is None or not isinstance(node, yaml.ScalarNode):
         raise _Unusual
     return make(loader, node)
+
+
+# set on a document's root node built by _construct: no key of it is repeated
+_UNIQUE_KEYS = "_conflictmap_unique_keys"
 
 
 # ---------------------------------------------------------------- the file
@@ -255,12 +288,13 @@ def documents(path: str, text: str, max_depth: int = MAX_DEPTH,
                 return [], [Problem(path, mark.line + 1, mark.column + 1, "(yaml)",
                                     f"more than {MAX_DOCUMENTS:,} documents in one file; "
                                     "give each event a file of its own")]
-            problem = _too_deep(path, node, max_depth)
-            if problem:
-                return [], [problem]
             try:
-                data = _construct(loader, node)
+                data = _construct(loader, node, limit=max_depth)
+                setattr(node, _UNIQUE_KEYS, True)
             except _Unusual:
+                problem = _too_deep(path, node, max_depth)
+                if problem:
+                    return [], [problem]
                 data = loader.construct_document(node)
             out.append((node, data))
     except yaml.YAMLError as exc:
@@ -317,6 +351,8 @@ def locate(node: yaml.Node, loc: tuple[Any, ...]) -> tuple[yaml.Node, bool]:
 
 def duplicate_keys(node: yaml.Node, path: str, trail: str = "") -> Iterator[Problem]:
     """PyYAML keeps the last of two equal keys; a typo'd copy must not win silently."""
+    if getattr(node, _UNIQUE_KEYS, False):
+        return
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for k, v in node.value:

@@ -69,7 +69,9 @@ def _entry(path: Path, follow: bool, raw: bytes | None = None, schema: Schema = 
     for ev in events:
         r = row(ev)
         rows.append([r.get(c) for c in names])  # a part the record leaves out is None
-    return file_key(path, raw), Entry(rows, problems, warnings)
+    entry = Entry(rows, problems, warnings)
+    entry.encoded()  # here, in the worker: the pack is then written by joining lines
+    return file_key(path, raw), entry
 
 
 def _entries(files: list[tuple[Path, bool]], schema: Schema = SCHEMA,
