@@ -34,13 +34,18 @@ def build_outputs(folder: Path, out: Path) -> int:
     """The `build` command's work, minus start-up; returns the HTML size in bytes."""
     result = build(folder, ROOT / "geodata" / "layers.yaml",
                    gazetteer=ROOT / "geodata" / "gazetteer.yaml")
-    page = render(result)
+    size = 0
+
+    def page(target: Path) -> None:
+        nonlocal size
+        size = target.write_text(render(result), encoding="utf-8")
+
     publish(out, {
         "events.geojson": lambda t: exporter.write_geojson(exporter.events_frame(result), t),
         "layers.geojson": lambda t: exporter.write_layers_geojson(result, t),
-        "map.html": lambda t: t.write_text(page, encoding="utf-8"),
-    })
-    return len(page)
+        "map.html": page,
+    }, background=("events.geojson",))
+    return size
 
 
 def timed(figures: dict[str, float], label: str, run) -> object:

@@ -100,15 +100,37 @@ def test_an_interrupted_publish_is_rolled_forward(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
 
 
-def test_a_failing_writer_leaves_the_old_set(tmp_path):
+@pytest.mark.parametrize("background", [(), ("b.txt",), ("a.txt",), ("a.txt", "b.txt")])
+def test_a_failing_writer_leaves_the_old_set(tmp_path, background):
+    """Also when the failing writer, or the good one, runs in a forked child: the child's
+    error comes back as itself, and a child still writing when this process fails is
+    stopped."""
     publish(tmp_path, {"a.txt": lambda p: p.write_text("old a")})
 
     def broken(path: Path) -> None:
         path.write_text("half")
-        raise OSError("disk full")
+        raise OSError(28, "disk full")
 
-    with pytest.raises(OSError):
-        publish(tmp_path, {"a.txt": lambda p: p.write_text("new a"), "b.txt": broken})
+    def slow(path: Path) -> None:
+        time.sleep(0.5 if "b.txt" in background else 0)
+        path.write_text("new a")
+
+    with pytest.raises(OSError, match="disk full"):
+        publish(tmp_path, {"a.txt": slow, "b.txt": broken}, background=background)
     assert (tmp_path / "a.txt").read_text() == "old a"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
     assert os.listdir(tmp_path) == ["a.txt"]
+
+
+def test_background_writers_run_in_another_process_at_the_same_time(tmp_path):
+    def write(path: Path) -> None:
+        start = time.monotonic()
+        time.sleep(0.4)
+        path.write_text(f"{os.getpid()} {start} {time.monotonic()}")
+
+    publish(tmp_path, {"a.txt": write, "b.txt": write}, background=("a.txt",))
+    a_pid, a_start, a_end = (tmp_path / "a.txt").read_text().split()
+    b_pid, b_start, b_end = (tmp_path / "b.txt").read_text().split()
+    assert int(b_pid) == os.getpid() and int(a_pid) != os.getpid()
+    assert float(a_start) < float(b_end) and float(b_start) < float(a_end)  # side by side
+    assert not Path(f"/proc/{a_pid}").exists()  # the child was waited for

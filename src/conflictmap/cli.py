@@ -396,18 +396,20 @@ def build(
     def once(warn: Callable[[str], None], stamp: str | None = None) -> tuple[list[Path], Any]:
         result = run_pipeline(events_dir, manifest, datasets=dataset or [], online=online,
                               allow_unresolved=allow_unresolved, warn=warn)
-        html = render(result, self_contained=self_contained, basemap=basemap)
-        if stamp:
-            html = with_reload(html, stamp)
         for u in result.unresolved:
             err.print(f"skipped: {u}", markup=False)
+
+        def page(target: Path) -> None:
+            html = render(result, self_contained=self_contained, basemap=basemap)
+            target.write_text(with_reload(html, stamp) if stamp else html, encoding="utf-8")
+
         with progress.step("writing the outputs"):
             written = publish(out_dir, {  # the three files replace the old three together
                 "events.geojson": lambda t: exporter.write_geojson(exporter.events_frame(result),
                                                                    t),
                 "layers.geojson": lambda t: exporter.write_layers_geojson(result, t),
-                "map.html": lambda t: t.write_text(html, encoding="utf-8"),
-            })
+                "map.html": page,
+            }, background=("events.geojson",))  # written by a child while the page renders
         if stamp:
             write_stamp(out_dir, stamp)  # after the outputs: open pages reload onto them
         return written, result

@@ -20,8 +20,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from . import gcpause, progress
 from . import layers as layer_io
-from . import progress
 from .dataset import read_records, record_from_row
 from .enrich import enrich
 from .errors import ConflictmapError
@@ -256,6 +256,7 @@ def timeline_of(records: pd.DataFrame, handover: gpd.GeoDataFrame) -> Timeline:
     return Timeline.with_layer(changes, handover)
 
 
+@gcpause.paused()
 def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
           datasets: list[Path] | None = None,
           gazetteer: Path | None = None, online: Geocoder | None = None,

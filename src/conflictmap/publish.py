@@ -14,10 +14,13 @@ import contextlib
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
+from . import gcpause
 from .atomic import write_atomic
+from .forking import Child, can_fork
 
 STAGE = ".cm-stage-"
 JOURNAL = ".cm-publish.json"
@@ -42,19 +45,34 @@ def recover(folder: Path) -> None:
             leftover.unlink()
 
 
-def publish(folder: Path, files: dict[str, Callable[[Path], object]]) -> list[Path]:
-    """Write each file with its writer (given the path to write), then put all in place."""
+@gcpause.paused()
+def publish(folder: Path, files: dict[str, Callable[[Path], object]],
+            background: Iterable[str] = ()) -> list[Path]:
+    """Write each file with its writer (given the path to write), then put all in place.
+
+    Writers named in `background` run in forked children (see `forking`) while the others run
+    here, so two big files are made on two cores; all are waited for before anything moves.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     recover(folder)
     token = secrets.token_hex(4)
-    staged: dict[str, Path] = {}
+    staged = {name: folder / f"{STAGE}{token}-{name}" for name in files}
+    behind = set(background) if can_fork() else set()
+    children: list[Child] = []
     try:
+        for name in files:  # the children first, so they run while this process works
+            if name in behind:
+                children.append(Child(partial(files[name], staged[name])))
         for name, write in files.items():
-            path = folder / f"{STAGE}{token}-{name}"
-            staged[name] = path
-            write(path)
+            if name not in behind:
+                write(staged[name])
+        while children:
+            children[0].wait()
+            children.pop(0)
         write_atomic(folder / JOURNAL, json.dumps({n: p.name for n, p in staged.items()}))
     except BaseException:  # nothing was put in place: the old set stands
+        for child in children:
+            child.stop()
         for path in staged.values():
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()

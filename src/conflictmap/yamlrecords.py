@@ -9,10 +9,8 @@ from the rows on demand (`pipeline.Result.events`), exactly as for dataset rows.
 
 from __future__ import annotations
 
-import ctypes
 import multiprocessing
 import os
-import signal
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -22,6 +20,7 @@ import pandas as pd
 
 from . import progress
 from .dataset import dataset_ref_of, flat_record
+from .forking import die_with_parent
 from .model import Event
 from .record import SCHEMA, Schema
 from .recordcache import Entry, RecordCache, file_key
@@ -77,19 +76,6 @@ def _entry(path: Path, follow: bool, raw: bytes | None = None, schema: Schema = 
 def _entries(files: list[tuple[Path, bool]], schema: Schema = SCHEMA,
              ) -> list[tuple[str | None, Entry]]:
     return [_entry(f, follow, None, schema) for f, follow in files]
-
-
-def _die_with_parent() -> None:
-    """A worker ends when the build that started it is killed (Linux), instead of waiting
-    forever on a queue nobody will fill."""
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the pool's own shutdown still applies
-        pass
-
-
-PR_SET_PDEATHSIG = 1
 
 
 def _workers(n_files: int) -> int:
@@ -175,7 +161,7 @@ def _read_misses(files: list[tuple[Path, bool]], raws: list[bytes | None],
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork" if "fork" in methods else None)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                 initializer=_die_with_parent) as pool:
+                                 initializer=die_with_parent) as pool:
             parts = pool.map(partial(_entries, schema=schema), chunks)
             for chunk, part in zip(chunks, parts, strict=True):
                 out += part

@@ -124,6 +124,11 @@ _CSS_URL = re.compile(r"url\(\s*['\"]?(?!data:)([^'\")]+?)['\"]?\s*\)")
 _MIME = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif"}
 
 
+# the files of each verified tarball read in this process, by tarball and its stat: a
+# rebuild (`build --watch`) neither unpacks nor checksums them again
+_READ: dict[tuple[str, int, int, int], dict[str, bytes]] = {}
+
+
 class Bundle:
     """Reads assets out of the verified tarballs (once per process)."""
 
@@ -139,9 +144,21 @@ class Bundle:
 
     def _files(self, pkg: Package) -> dict[str, bytes]:
         if pkg.name not in self._tars:
-            with tarfile.open(_verified(pkg, self.folder)) as tar:
-                self._tars[pkg.name] = {m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
-                                        for m in tar.getmembers() if m.isfile()}
+            path = self.folder / pkg.tarball
+            try:
+                st = path.stat()
+                key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+            except OSError:
+                key = None
+            if key not in _READ:
+                with tarfile.open(_verified(pkg, self.folder)) as tar:
+                    files = {m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
+                             for m in tar.getmembers() if m.isfile()}
+                if key is None:
+                    self._tars[pkg.name] = files
+                    return files
+                _READ[key] = files
+            self._tars[pkg.name] = _READ[key]
         return self._tars[pkg.name]
 
     def text(self, asset: Asset) -> str:

@@ -27,7 +27,7 @@ import xyzservices.providers as xyz
 from branca.element import MacroElement
 from folium.template import Template
 
-from .. import progress
+from .. import gcpause, progress
 from ..dataset import parse_column
 from ..geocode.gazetteer import load_index
 from ..model import ACLED_TYPES, GeoPrecision, Status
@@ -461,6 +461,7 @@ def _bounds(frame: gpd.GeoDataFrame, pad: float = 0.15) -> list[list[float]] | N
     return [[s - pad, w - pad], [n + pad, e + pad]]
 
 
+@gcpause.paused()
 def render(result: Result, *, self_contained: bool = True, basemap: str = "none",
            bundle: Bundle | None = None) -> str:
     """The page as one HTML string; self-contained unless the caller asks for CDN links."""
