@@ -184,7 +184,7 @@ def layers_list(ctx: typer.Context, manifest: ManifestOpt = None) -> None:
     if ctx.invoked_subcommand is not None:
         return
     manifest = manifest_of(manifest)
-    from . import layers
+    from . import layerio as layers
 
     loaded = layers.load_layers(manifest)
     table = Table(title=f"{len(loaded)} layers in {manifest}")
@@ -205,7 +205,7 @@ def layers_check(
     """Validate every layer: readable, CRS, valid geometry, unique names, licence, handover dates."""
     manifest, events_dir = manifest_of(manifest), events_of(events_dir)
     events = load_or_exit([events_dir]) if events_dir.exists() else []
-    from . import layers
+    from . import layerio as layers
 
     reports, problems = layers.check(manifest, events)
     bad = [str(p) for p in problems]
@@ -232,7 +232,7 @@ def layers_add(
     manifest: ManifestOpt = None,
 ) -> None:
     """Register your own layer in the manifest (validated first; refuses a duplicate name)."""
-    from . import layers
+    from . import layerio as layers
 
     spec = layers.add(manifest := manifest_of(manifest), path, name=name, kind=kind,
                       name_field=name_field, source=source, licence=licence,
@@ -291,7 +291,7 @@ def geocode(
     from .pipeline import Geocoders, concat_layers
 
     manifest = manifest_of(manifest)
-    from . import layers
+    from . import layerio as layers
 
     admin1 = concat_layers(layers.of_kind(layers.load_layers(manifest), "admin1"))
     g = Geocoders.offline(admin1, manifest.parent / "gazetteer.yaml",

@@ -20,7 +20,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import layers as layer_io
+from . import layerio as layer_io
 from . import progress
 from .dataset import read_records, record_from_row
 from .enrich import enrich
