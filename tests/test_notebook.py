@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import nbformat
@@ -29,9 +30,9 @@ def test_quickstart_runs_clean(tmp_path):
     # a kernel spec of this very interpreter, not whatever "python3" means on the machine
     spec = tmp_path / "kernels" / "cm-test"
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(
-        '{"argv": ["%s", "-m", "ipykernel_launcher", "-f", "{connection_file}"], '
-        '"display_name": "cm-test", "language": "python"}' % sys.executable.replace("\\", "/"))
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "cm-test", "language": "python"}))
     ksm = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
     km = KernelManager(kernel_name="cm-test", kernel_spec_manager=ksm)
     client = NotebookClient(nb, km=km, timeout=120, kernel_name="cm-test",
