@@ -18,7 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 
-from conflictmap import layers
+from conflictmap import layerio as layers
 from conflictmap.geocode.gazetteer import GeoNames, load_index, read_gazetteer
 from conflictmap.pipeline import enrich_with, layer_frames
 from conflictmap.timeline import Change, Timeline

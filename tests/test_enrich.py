@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, Polygon
 
-from conflictmap import layers
+from conflictmap import layerio as layers
 from conflictmap.enrich import border_distance_km, near_outlines, utm_zones
 from conflictmap.pipeline import COLUMNS, UnresolvedPlaces, build
 from conflictmap.timeline import Change, Timeline

@@ -202,7 +202,7 @@ def test_a_name_field_named_like_our_columns_is_a_layer_like_any(tmp_path):
     manifest = tmp_path / "layers.yaml"
     assert cli("layers", "add", layer, "--name", "zones", "--kind", "custom", "--name-field",
                "layer", "--source", "s", "--licence", "l", "--manifest", manifest)[0] == 0
-    from conflictmap.layers import load_layers
+    from conflictmap.layerio import load_layers
 
     frame = load_layers(manifest)["zones"].frame
     assert (frame.at[0, "name"], frame.at[0, "layer"], frame.at[0, "file_kind"]) == (

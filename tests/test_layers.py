@@ -12,7 +12,7 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, Point, Polygon
 
-from conflictmap import layers
+from conflictmap import layerio as layers
 
 from .conftest import ROOT, enrich_points
 

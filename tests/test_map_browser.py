@@ -32,10 +32,17 @@ def browser():
         yield b
 
 
-@pytest.fixture(scope="module")
-def bundled(tmp_path_factory) -> Path:
+@pytest.fixture(scope="module", params=["cli", "explore"])
+def bundled(request, tmp_path_factory) -> Path:
+    """The bundled map as `conflictmap build` writes it, and as the library's
+    `explore(read_events(...)).save()` writes it: every test on it runs on both pages."""
     out = tmp_path_factory.mktemp("out")
-    cm_build(out)
+    if request.param == "cli":
+        cm_build(out)
+    else:
+        import conflictmap as cm
+
+        cm.explore(cm.read_events(ROOT / "events")).save(out / "map.html")
     return out / "map.html"
 
 
@@ -257,8 +264,8 @@ def hostile_event() -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def hostile(tmp_path_factory) -> Path:
+@pytest.fixture(scope="module", params=["cli", "explore"])
+def hostile(request, tmp_path_factory) -> Path:
     import geopandas as gpd
     from shapely.geometry import box
 
@@ -278,7 +285,14 @@ def hostile(tmp_path_factory) -> Path:
              "    accuracy_km: 1\n")
     manifest.write_text(text, "utf-8")
     out = root / "out"
-    cm_build(out, "--events", str(events), "--manifest", str(manifest))
+    if request.param == "cli":
+        cm_build(out, "--events", str(events), "--manifest", str(manifest))
+    else:  # the library's page, from the same records and layers
+        import conflictmap as cm
+
+        out.mkdir()
+        cm.explore(cm.read_events(events, layers=manifest), layers=manifest).save(
+            out / "map.html")
     return out / "map.html"
 
 

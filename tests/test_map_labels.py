@@ -7,7 +7,7 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
-from conflictmap import layers
+from conflictmap import layerio as layers
 from conflictmap.geocode.gazetteer import load_index
 from conflictmap.render.labels import (
     TOWN_ZOOMS,

@@ -56,6 +56,12 @@ def events_of(path: Path | None) -> Path:
 
 
 def manifest_of(path: Path | None) -> Path:
+    """The manifest to read: the given one, the project's, else the packaged layers."""
+    return path if path is not None else project.manifest(root())
+
+
+def own_manifest_of(path: Path | None) -> Path:
+    """The manifest to write to: the given one or the project's (never the packaged one)."""
     return project.default(path, "geodata/layers.yaml", root())
 
 
@@ -184,16 +190,16 @@ def layers_list(ctx: typer.Context, manifest: ManifestOpt = None) -> None:
     if ctx.invoked_subcommand is not None:
         return
     manifest = manifest_of(manifest)
-    from . import layers
+    from .api import layers
 
-    loaded = layers.load_layers(manifest)
-    table = Table(title=f"{len(loaded)} layers in {manifest}")
+    frame = layers(manifest)
+    table = Table(title=f"{frame['layer'].nunique()} layers in {manifest}")
     for col in ("name", "kind", "features", "bbox (W S E N)", "licence"):
         table.add_column(col)
-    for name, lyr in loaded.items():
-        b = lyr.frame.total_bounds
-        table.add_row(name, lyr.spec.kind, str(len(lyr.frame)),
-                      f"{b[0]:.2f} {b[1]:.2f} {b[2]:.2f} {b[3]:.2f}", lyr.spec.licence)
+    for name, lyr in frame.groupby("layer", sort=False):
+        b = lyr.total_bounds
+        table.add_row(str(name), lyr["kind"].iat[0], str(len(lyr)),
+                      f"{b[0]:.2f} {b[1]:.2f} {b[2]:.2f} {b[3]:.2f}", lyr["licence"].iat[0])
     out.print(table)
 
 
@@ -205,7 +211,7 @@ def layers_check(
     """Validate every layer: readable, CRS, valid geometry, unique names, licence, handover dates."""
     manifest, events_dir = manifest_of(manifest), events_of(events_dir)
     events = load_or_exit([events_dir]) if events_dir.exists() else []
-    from . import layers
+    from . import layerio as layers
 
     reports, problems = layers.check(manifest, events)
     bad = [str(p) for p in problems]
@@ -232,9 +238,9 @@ def layers_add(
     manifest: ManifestOpt = None,
 ) -> None:
     """Register your own layer in the manifest (validated first; refuses a duplicate name)."""
-    from . import layers
+    from . import layerio as layers
 
-    spec = layers.add(manifest := manifest_of(manifest), path, name=name, kind=kind,
+    spec = layers.add(manifest := own_manifest_of(manifest), path, name=name, kind=kind,
                       name_field=name_field, source=source, licence=licence,
                       accuracy_km=accuracy_km, iso_field=iso_field, title=title, copy=copy)
     typer.echo(f"added layer {spec.name} ({spec.path}) to {manifest}")
@@ -250,7 +256,7 @@ def layers_fetch(
     points at an offline copy). A country already in the manifest is left as it is."""
     from .countrylayers import fetch_countries
 
-    manifest = manifest_of(manifest)
+    manifest = own_manifest_of(manifest)
     report = fetch_countries(codes, manifest)
     for note in report.notes:
         typer.echo(note)
@@ -287,22 +293,14 @@ def geocode(
     manifest: ManifestOpt = None,
 ) -> None:
     """Resolve a place name offline (gazetteer, GeoNames, districts); exit 1 with suggestions."""
-    from .geocode.base import Chain
-    from .pipeline import Geocoders, concat_layers
+    from .api import PlaceNotFound
+    from .api import geocode as find
 
-    manifest = manifest_of(manifest)
-    from . import layers
-
-    admin1 = concat_layers(layers.of_kind(layers.load_layers(manifest), "admin1"))
-    g = Geocoders.offline(admin1, manifest.parent / "gazetteer.yaml",
-                          online=_online(service, user_agent, domain, scheme))
-    chain: Chain = g.chain()
-    code = country.upper() if country else None
-    place = chain.geocode(name, code)
-    if place is None:
-        hints = chain.suggest(name, code)
-        fail(printable(f"no place called {name!r}" + (f" in {code}" if code else "")
-             + (f"; did you mean: {', '.join(hints)}?" if hints else "; no close names either")))
+    try:
+        place = find(name, country, layers=manifest_of(manifest),
+                     online=_online(service, user_agent, domain, scheme))
+    except PlaceNotFound as exc:  # the message, made printable for a terminal
+        fail(printable(str(exc)))
     if as_json:
         typer.echo(printable(json.dumps(views.place_json(place), ensure_ascii=False, indent=2)))
         return

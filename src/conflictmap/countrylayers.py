@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from . import layers
+from . import layerio as layers
 from .atomic import write_atomic
 from .boundaries import feature, feature_collection, iso2_codes, shared_borders
 from .errors import ConflictmapError

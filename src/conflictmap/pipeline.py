@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import gcpause, progress
-from . import layers as layer_io
+from . import layerio as layer_io
 from .dataset import read_records, record_from_row
 from .enrich import enrich
 from .errors import ConflictmapError

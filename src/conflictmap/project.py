@@ -31,3 +31,15 @@ def find(start: Path | None = None, given: Path | None = None) -> Path:
 def default(path: Path | None, relative: str, root: Path) -> Path:
     """The path the user gave (as given), or the project's default one."""
     return path if path is not None else root / relative
+
+
+def manifest(root: Path) -> Path:
+    """The layer manifest to read: the project's when it has one, else the layers shipped
+    with the package (so an installed conflictmap maps from any folder). Commands that write
+    to the manifest (`layers add`, `layers fetch`) use the project's path regardless."""
+    own = root / MARKER
+    if own.is_file():
+        return own
+    from . import bundled
+
+    return bundled.manifest()

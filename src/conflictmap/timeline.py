@@ -15,7 +15,7 @@ from datetime import date
 
 import numpy as np
 
-from .layers import iso_day
+from .layerio import iso_day
 from .model import Event
 
 

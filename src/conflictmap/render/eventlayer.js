@@ -746,7 +746,8 @@
     }
     function readHash() {  // decoded values, and raw ones for the lists that filters split
       var q = {}, raw = {};
-      location.hash.replace(/^#/, "").split("&").forEach(function (kv) {
+      // no hash in the address: the state the page was made with (`explore(date=...)`)
+      (location.hash || D.initial_hash || "").replace(/^#/, "").split("&").forEach(function (kv) {
         var p = kv.split("="), k = decoded(p[0]);
         if (p[0]) { q[k] = decoded(p[1] || ""); raw[k] = p[1] || ""; }
       });

@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 from shapely.ops import polylabel
 
-from ..layers import Layer
+from ..layerio import Layer
 
 PAD_DEG = 1.0  # labels for what lies this far around the events (the initial view and a bit)
 TOWN_PAD_DEG = 1.5

@@ -33,9 +33,10 @@ from ..geocode.gazetteer import load_index
 from ..model import ACLED_TYPES, GeoPrecision, Status
 from ..pipeline import Result
 from ..record import POPUP_ABSENT
-from .assets import ASSETS, Bundle, inline_all
+from .assets import ASSETS, Bundle
 from .filterdata import filter_columns
 from .labels import area_names, attribution, label_data, page_title
+from .page import Page
 
 # Dark symbols (WCAG luminance <= 0.09) on light district fills (30 %): each keeps 3:1 against
 # every controller fill and the grey ground, also under protan/deutan/tritan simulation
@@ -471,9 +472,21 @@ def render(result: Result, *, self_contained: bool = True, basemap: str = "none"
 
 def _render(result: Result, *, self_contained: bool, basemap: str,
             bundle: Bundle | None) -> str:
+    m = draw(result, self_contained=self_contained, basemap=basemap, bundle=bundle)
+    return m.get_root().render()
+
+
+def draw(result: Result, m: folium.Map | None = None, *, self_contained: bool = True,
+         basemap: str = "none", bundle: Bundle | None = None,
+         initial_hash: str | None = None) -> folium.Map:
+    """Our layers added to `m` (a new map when None), whose root becomes a `Page`: its
+    `render()`, `save()` and notebook display all give the finished page. `initial_hash`: the
+    view the page opens with when its address has no hash (`#date=...&type=...`)."""
     data = map_data(result, basemap)
-    m = folium.Map(location=[40.0, 46.0], zoom_start=8, tiles=None, control_scale=True,
-                   maxZoom=18)
+    data["initial_hash"] = initial_hash
+    if m is None:
+        m = folium.Map(location=[40.0, 46.0], zoom_start=8, tiles=None, control_scale=True,
+                       maxZoom=18)
     m.default_js = [("leaflet", ASSETS[0].url)]
     m.default_css = [("leaflet_css", ASSETS[1].url)]
     folium.plugins.Fullscreen(position="topleft").add_to(m)
@@ -481,20 +494,13 @@ def _render(result: Result, *, self_contained: bool, basemap: str,
                                   primary_area_unit="sqkilometers").add_to(m)
     EventLayer().add_to(m)
     LabelLayer().add_to(m)
+    page = Page.adopt(m)
     title = page_title(result.frame, area_names(result.layers, result.frame["country"]))
-    m.get_root().header.add_child(folium.Element(
+    page.header.add_child(folium.Element(
         '<meta name="generator" content="conflictmap">'
         f"<title>{escape(title)}</title>"), name="cm_meta")
-    html = m.get_root().render()
-    for holder in (EventLayer.placeholder, LabelLayer.placeholder):
-        if html.count(holder) != 1:
-            raise RuntimeError("the page template lost a data placeholder")
     script_data, block = page_parts(data)
-    html = html.replace(EventLayer.placeholder, script_data)
-    html = html.replace(LabelLayer.placeholder, safe_json(labels_for(result)))
-    end = html.rindex("</body>")
-    html = html[:end] + block + "\n" + html[end:]
-    if self_contained:  # the CDN tags are all in <head>; the (large) body is left alone
-        head, sep, body = html.partition("</head>")
-        html = inline_all(head, bundle or Bundle()) + sep + body
-    return html
+    page.fill({EventLayer.placeholder: script_data,
+               LabelLayer.placeholder: safe_json(labels_for(result))}, block,
+              (bundle or Bundle()) if self_contained else None)
+    return m
