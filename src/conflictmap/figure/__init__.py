@@ -58,7 +58,8 @@ from .mappanel import (
 from .placement import Placer, overlapping
 from .timelinepanel import day_label, draw_timeline
 
-__all__ = ["FORMATS", "SIZES", "FigureError", "collisions", "parse_day", "plot", "to_bytes"]
+__all__ = ["FORMATS", "SIZES", "FigureError", "UsageError", "collisions", "parse_day", "plot",
+           "to_bytes"]
 
 FORMATS = ("png", "svg", "pdf")
 STYLE = {"font.family": "DejaVu Sans", "svg.fonttype": "path", "svg.hashsalt": "conflictmap",

@@ -67,8 +67,8 @@ class Size:
         right = pad + map_w + 4.0 * f
         col_w = w - right - pad
         tl_bottom = foot + 5.0 * f
-        tl_h = 0.40 * h
-        lg_bottom = tl_bottom + tl_h + 7.0 * f
+        lg_bottom = h - pad - 0.32 * h  # the keys take the top third
+        tl_h = lg_bottom - 7.0 * f - tl_bottom  # handover names between keys and timeline
         return {
             "map": box(pad, foot, map_w, h - foot - pad - 4.0 * f),
             "legend": box(right, lg_bottom, col_w, h - lg_bottom - pad),

@@ -69,13 +69,18 @@ def _marks(ax: Axes, timeline: Timeline, day: date, span: tuple[date, date], fon
     rows = [Spot(0, 1.5 + k * row, "center", "bottom") for k in range(4)]
     rows += [Spot(d, 1.5 + k * row, ha, "bottom") for k in range(4)
              for d, ha in ((-1.5, "right"), (1.5, "left"))]  # beside its line, when crowded
-    marks = [(day, day_label(day), {"fontweight": "bold", "color": "#000000"},
+    changes = sorted((c.day, c.area) for cs in timeline.by_area.values() for c in cs
+                     if span[0] <= c.day <= span[1])
+    that_day = [area for c_day, area in changes if c_day == day]  # under the date's line
+    marks = [(day, " · ".join([f"{day.day} {day:%b}", *that_day]),  # the year is in the title
+              {"fontweight": "bold", "color": "#000000"},
               {"color": "#000000", "linewidth": 1.1 * scale}, "date")]
     marks += [(c_day, area, {"color": "#333333"},
                {"color": "#333333", "linestyle": (0, (1, 1.5)), "linewidth": 0.8 * scale},
                "handover")
-              for c_day, area in sorted((c.day, c.area) for cs in timeline.by_area.values()
-                                        for c in cs if span[0] <= c.day <= span[1])]
+              for c_day, area in changes if c_day != day]
+    # the date's name starts at its line, so a handover the day before still fits beside it
+    first_spots = [rows[5], rows[4], *rows[:4], *rows[6:]]
     for when, text, text_style, line_style, kind in marks:
         at = mdates.date2num(when)
         ax.axvline(at, zorder=5 if kind == "date" else 4, gid=f"{kind}-mark", **line_style)
@@ -83,7 +88,8 @@ def _marks(ax: Axes, timeline: Timeline, day: date, span: tuple[date, date], fon
                         clip_on=False, parse_math=False, ha="center", va="bottom",
                         **text_style)
         x_px = over.transform((at, 1.0))[0]
-        for spot in rows:  # the first row where the name and the line up to it are free
+        # the first spot where the name and the line up to it are free
+        for spot in first_spots if kind == "date" else rows:
             label.set_horizontalalignment(spot.ha)
             label.set_transform(offset_copy(over, fig=ax.figure, x=spot.dx, y=spot.dy,
                                             units="points"))
