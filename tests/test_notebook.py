@@ -44,3 +44,6 @@ def test_quickstart_runs_clean(tmp_path):
     shown = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
              if o.output_type == "execute_result" and "text/html" in o.get("data", {})]
     assert any("conflictmapInit" in o["data"]["text/html"] for o in shown)  # the map, inline
+    figures = [o for c in nb.cells if c.cell_type == "code" and "cm.plot(" in c.source
+               for o in c.outputs if "image/png" in o.get("data", {})]
+    assert figures, "the figure is shown inline, as a picture"

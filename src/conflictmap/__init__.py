@@ -7,7 +7,7 @@ A notebook API over one GeoDataFrame of events, like geopandas' own:
 >>> m = cm.explore(gdf, date="2020-11-26")          # a folium.Map: shows inline, m.save()
 >>> cm.to_file(gdf, "events.geojson")               # doctest: +SKIP
 
-Functions: `read_events`, `read_dataset`, `enrich`, `explore`, `to_file`, `layers`,
+Functions: `read_events`, `read_dataset`, `enrich`, `explore`, `plot`, `to_file`, `layers`,
 `geocode`, `example_events`. Every error a user can fix is a `ConflictmapError` with its
 `problems`.
 """
@@ -25,6 +25,7 @@ from conflictmap.api import (
     explore,
     geocode,
     layers,
+    plot,
     read_dataset,
     read_events,
     to_file,
@@ -44,7 +45,7 @@ __all__ = [
     "explore",
     "geocode",
     "layers",
-    # "plot",  # the static figure: conflictmap.figure.plot, added with the figure branch
+    "plot",
     "read_dataset",
     "read_events",
     "to_file",

@@ -434,6 +434,59 @@ def explore(gdf: gpd.GeoDataFrame, m: folium.Map | None = None, date: str | None
                 initial_hash=view_hash(date, filters))
 
 
+def plot(gdf: gpd.GeoDataFrame, ax: Any = None, date: str | None = None,
+         size: str = "column", *, layers: PathLike | None = None, towns: bool = True) -> Any:
+    """The static figure of these events for a report: map, timeline, legend, inset.
+
+    Same symbols and district colours as `explore`; districts coloured by who controls them
+    on `date` (handover dates from the layer and from the events' ``control_change``). Save
+    it with ``conflictmap.figure.to_bytes`` (deterministic bytes, 300 dpi) or ``savefig``.
+
+    Parameters
+    ----------
+    gdf : geopandas.GeoDataFrame
+        Events as `read_events` gives them, or any subset of its rows.
+    ax : matplotlib.axes.Axes, optional
+        Draw only the map panel into this axes of a figure of your own.
+    date : str, optional
+        The day shown (``YYYY-MM-DD``): events up to it; default: the last event's day.
+    size : {"column", "page", "slide"}, default "column"
+        89 mm or 183 mm wide, or a 16:9 slide; type sized for it.
+    layers : path, optional
+        The layer manifest whose boundaries are drawn.
+    towns : bool, default True
+        Name towns from the GeoNames index, as the web map does.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    conflictmap.errors.ConflictmapError
+        No events, a date that is not ``YYYY-MM-DD``, an unknown size.
+
+    Examples
+    --------
+    >>> import conflictmap as cm
+    >>> gdf = cm.read_events(cm.example_events())
+    >>> fig = cm.plot(gdf, date="2020-11-26", size="page")
+    >>> sorted(ax.get_gid() for ax in fig.axes if ax.get_gid())
+    ['inset', 'legend', 'map', 'timeline']
+    >>> from conflictmap.figure import to_bytes
+    >>> to_bytes(fig, "png")[:4]
+    b'\x89PNG'
+    """
+    from . import layerio as layer_io
+    from .figure import plot as draw_figure
+    from .frames import result_of
+
+    loaded = layer_io.load_layers(_manifest(layers))
+    result = result_of(gdf, loaded)
+    return draw_figure(result.frame, ax, date, size, layers=loaded, timeline=result.timeline,
+                       towns=towns)
+
+
 def view_hash(date: str | None, filters: dict[str, Any]) -> str | None:
     """The page's address hash for a starting date and filters (None: the page's default)."""
     from urllib.parse import quote

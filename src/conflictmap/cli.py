@@ -465,6 +465,39 @@ def export_cmd(
     typer.echo(f"wrote {written} ({written.stat().st_size:,} bytes, {len(result.frame)} events)")
 
 
+@app.command("figure")
+def figure_cmd(
+    out_path: Annotated[Path, typer.Option("--out", help="The figure file: .png (300 dpi), .svg or .pdf; written atomically.")],
+    day: Annotated[str | None, typer.Option("--date", help="The day shown (YYYY-MM-DD): events up to it, districts by who held them that day. Default: the last event's day.", show_default=False)] = None,
+    size: Annotated[str, typer.Option("--size", help="column (89 mm), page (183 mm) or slide (16:9).")] = "column",
+    events_dir: EventsOpt = EVENTS_DIR,
+    manifest: ManifestOpt = None,
+    allow_unresolved: Annotated[bool, typer.Option("--allow-unresolved", help="Plot what can be located.")] = False,
+    dataset: Annotated[list[Path] | None, typer.Option("--dataset", help="A dataset file from `import --to`, plotted with the YAML events; repeatable.")] = None,
+) -> None:
+    """A still figure for a report: map, timeline, legend, inset, scale bar, sources."""
+    from . import figure
+    from .atomic import write_atomic
+    from .pipeline import build as run_pipeline
+
+    fmt = out_path.suffix.lower().lstrip(".")
+    if fmt not in figure.FORMATS:
+        fail(f"--out: the file name must end in .{', .'.join(figure.FORMATS)}", 2)
+    if size not in figure.SIZES:
+        fail(f"--size: expected one of {', '.join(figure.SIZES)}", 2)
+    when = figure.parse_day(day)  # a wrong date fails before any slow step
+    events_dir, manifest = events_of(events_dir), manifest_of(manifest)
+    result = run_pipeline(events_dir, manifest, datasets=dataset or [],
+                          allow_unresolved=allow_unresolved,
+                          warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
+    with progress.step("drawing the figure"):
+        fig = figure.plot(result.frame, date=when, size=size, layers=result.layers,
+                          timeline=result.timeline)
+        data = figure.to_bytes(fig, fmt)
+    write_atomic(out_path, data)
+    typer.echo(f"wrote {out_path} ({len(data):,} bytes, {len(result.frame)} events)")
+
+
 ToOpt = Annotated[Path | None, typer.Option("--to", help="Write all rows into one dataset file (.gpkg) instead of one YAML file each; map it with build --dataset.")]
 import_app = typer.Typer(help="Bring rows of ACLED or UCDP GED CSV exports in as event files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")

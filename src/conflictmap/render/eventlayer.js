@@ -83,11 +83,10 @@
   // events per bin, few to many: viridis (perceptually even, readable with colour-vision
   // deficiencies), from its light end so that one event is the faintest
   var HEX_COLORS = ["#fde725", "#7ad151", "#22a884", "#2a788e", "#414487", "#440154"];
-  var PREC_RADIUS_KM = {"site": 0, "settlement": 2, "near-settlement": 5, "district": 15,
-                        "province": 40, "country": 0, "unspecified": 0};
 
   function init(map, D) {
     var E = D.events, N = E.id.length;
+    var PREC_RADIUS_KM = D.prec_radius_km;  // map.py's, shared with the static figure
     var chunks = {}, blobLines = null;
     function blobLine(k) {  // the compressed parts sit one a line in a block that never runs
       if (!blobLines) blobLines = document.getElementById(D.blob_id).textContent.split("\n");
@@ -301,7 +300,7 @@
           var j = SI[g.first], color = D.type_colors[TYPE[j]];
           if (E.side[j]) {  // side of the border uncertain: a dashed red halo
             ctx.beginPath(); ctx.arc(g.x, g.y, 11, 0, 2 * Math.PI);
-            ctx.setLineDash([3, 2]); ctx.lineWidth = 2; ctx.strokeStyle = "#d7191c"; ctx.stroke();
+            ctx.setLineDash([3, 2]); ctx.lineWidth = 2; ctx.strokeStyle = D.side_color; ctx.stroke();
             ctx.setLineDash([]);
           }
           glyph(ctx, D.type_shapes[TYPE[j]], g.x, g.y, 6.5);

@@ -84,6 +84,15 @@ def label_data(layers: dict[str, Layer], events: gpd.GeoDataFrame,
         return {"items": []}
     w, s, e, n = (float(v) for v in events.geometry.total_bounds)
     box = shapely.box(w - PAD_DEG, s - PAD_DEG, e + PAD_DEG, n + PAD_DEG)
+    town_box = shapely.box(w - TOWN_PAD_DEG, s - TOWN_PAD_DEG, e + TOWN_PAD_DEG,
+                           n + TOWN_PAD_DEG)
+    return {"items": candidates(layers, box, town_box, geonames)}
+
+
+def candidates(layers: dict[str, Layer], box: Any, town_box: Any,
+               geonames: Any | None) -> list[list[Any]]:
+    """`label_data`'s items for any area (WGS84 boxes): the static figure asks for its own
+    view, so that a country's name lands inside what it shows."""
     by_kind: dict[str, list[Layer]] = {}
     for lyr in layers.values():
         by_kind.setdefault(lyr.spec.kind, []).append(lyr)
@@ -93,10 +102,8 @@ def label_data(layers: dict[str, Layer], events: gpd.GeoDataFrame,
              + _area_items(by_kind.get("admin1", []) + by_kind.get("admin2", []), "district",
                            box, DISTRICT_ZOOM, seen))
     if geonames is not None:
-        town_box = shapely.box(w - TOWN_PAD_DEG, s - TOWN_PAD_DEG, e + TOWN_PAD_DEG,
-                               n + TOWN_PAD_DEG)
         items += _towns(geonames, town_box)
-    return {"items": items}
+    return items
 
 
 def attribution(layers: dict[str, Layer], with_towns: bool) -> str:

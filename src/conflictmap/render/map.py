@@ -33,6 +33,7 @@ from ..geocode.gazetteer import load_index
 from ..model import ACLED_TYPES, GeoPrecision, Status
 from ..pipeline import Result
 from ..record import POPUP_ABSENT
+from ..timeline import Timeline
 from .assets import ASSETS, Bundle
 from .filterdata import filter_columns
 from .labels import area_names, attribution, label_data, page_title
@@ -60,6 +61,10 @@ TYPE_SHAPES = {
 }
 CONTROLLER_COLORS = {"Armenia": "#e66101", "Azerbaijan": "#0571b0"}
 EXTRA_COLORS = ["#5e3c99", "#4dac26", "#b2182b", "#35978f"]
+# the area an imprecise event may lie in, drawn as a dashed ring (km; 0: no ring)
+PREC_RADIUS_KM = {"site": 0, "settlement": 2, "near-settlement": 5, "district": 15,
+                  "province": 40, "country": 0, "unspecified": 0}
+SIDE_UNCERTAIN_COLOR = "#d7191c"  # the dashed halo of an event whose side of the border is open
 BASEMAPS = {
     "none": {"name": "No basemap (offline)", "url": None},
     "osm": {"name": "OpenStreetMap", "url": xyz.OpenStreetMap.Mapnik.build_url(),
@@ -68,6 +73,19 @@ BASEMAPS = {
                   "url": xyz.Esri.WorldImagery.build_url(),
                   "attribution": xyz.Esri.WorldImagery.html_attribution, "max_zoom": 18},
 }
+
+
+def controller_colors(timeline: Timeline) -> dict[str, str]:
+    """A colour per controller the timeline names (the region's own first), plus `_other` and
+    `_unknown` (before the first known state): the web map and the static figure share it."""
+    controllers = sorted({c for cs in timeline.by_area.values()
+                          for ch in cs for c in (ch.before, ch.after)})
+    colors = dict(CONTROLLER_COLORS)
+    for c in controllers:
+        colors.setdefault(c, EXTRA_COLORS[len(colors) % len(EXTRA_COLORS)])
+    colors["_other"] = "#bbbbbb"
+    colors["_unknown"] = "#e8e8e8"
+    return colors
 
 
 def safe_json(obj: Any) -> str:
@@ -157,13 +175,7 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     status_code = {t: k for k, t in enumerate(statuses)}
     prec_code = {t: k for k, t in enumerate(precisions)}
     timeline = result.timeline
-    controllers = sorted({c for cs in timeline.by_area.values()
-                          for ch in cs for c in (ch.before, ch.after)})
-    colors = dict(CONTROLLER_COLORS)
-    for c in controllers:
-        colors.setdefault(c, EXTRA_COLORS[len(colors) % len(EXTRA_COLORS)])
-    colors["_other"] = "#bbbbbb"
-    colors["_unknown"] = "#e8e8e8"
+    colors = controller_colors(timeline)
 
     def column(frame: pd.DataFrame, name: str) -> list[Any]:
         values = frame[name]
@@ -244,6 +256,8 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         "hex_px": 16,
         "focus_zoom": 11,
         "list_limit": LIST_LIMIT,
+        "prec_radius_km": PREC_RADIUS_KM,
+        "side_color": SIDE_UNCERTAIN_COLOR,
     }
 
 
