@@ -32,6 +32,9 @@ def test_wheel_builds_the_bundled_map_from_an_empty_folder(tmp_path):
     assert "conflictmap/_geodata/layers.yaml" in names
     assert "conflictmap/_events/2020-11-26-sotk-mine-entry.yaml" in names
     assert ".tgz" not in names and "leaflet.js" not in names  # assets come from npm, later
+    modules = {str(f.relative_to(ROOT / "src")) for f in (ROOT / "src").rglob("*.py")}
+    missing = sorted(m for m in modules if m not in names)  # a subpackage left off the list
+    assert not missing, missing
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)], tmp_path)
     py = venv / "bin" / "python"
@@ -52,6 +55,7 @@ def test_wheel_builds_the_bundled_map_from_an_empty_folder(tmp_path):
     assert (empty / "outputs" / "map.html").stat().st_size > 100_000
     doctests = ("import doctest, conflictmap, conflictmap.api as a; "
                 "r = doctest.testmod(a); print(r.failed, r.attempted)")
-    failed, attempted = run([str(py), "-c", doctests], empty, env).split()
-    assert failed == "0" and int(attempted) > 10
+    report = run([str(py), "-c", doctests], empty, env)
+    failed, attempted = report.split()[-2:]
+    assert failed == "0" and int(attempted) > 10, report
     assert list(empty.iterdir()) == [empty / "outputs"]  # nothing written beside it but that
