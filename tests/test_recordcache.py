@@ -4,6 +4,7 @@ changed files are parsed again; a damaged pack is ignored, a changed file never 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -118,3 +119,39 @@ def test_a_deleted_file_leaves_the_records_and_the_pack(folder, cache):
     pack = RecordCache([folder], yamlrecords.ALL_COLUMNS)
     pack.load()
     assert len(pack._stored) == 11  # its entry is not kept for ever
+
+
+def test_a_rebuild_in_the_same_process_reads_only_files_whose_stat_changed(
+        folder, cache, parsed, monkeypatch):
+    """`build --watch` reads no bytes of a file whose inode, size and times are as when it was
+    read; an edit that keeps size and modification time still changes the change time."""
+    long_ago = time.time() - 3600
+    for f in folder.iterdir():
+        os.utime(f, (long_ago, long_ago))
+    # a file's times are trusted once settled; here after 50 ms instead of 2 s
+    monkeypatch.setattr(yamlrecords, "RACY_NS", 50_000_000)
+    read(folder)  # just changed (utime moves the change time): read, not remembered
+    time.sleep(0.1)
+    read(folder)  # settled: remembered now
+    opened: list[str] = []
+    real = yamlrecords.read_bytes
+
+    def spy(path, *args, **kwargs):
+        opened.append(Path(path).name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(yamlrecords, "read_bytes", spy)
+    parsed.clear()
+    first = read(folder)
+    assert parsed == [] and opened == []
+    target = sorted(folder.glob("syn-*.yaml"))[0]
+    text = target.read_text("utf-8")
+    old_title = next(line for line in text.splitlines() if line.startswith("title: "))
+    new_title = "title: " + "Y" * (len(old_title) - len("title: "))
+    target.write_text(text.replace(old_title, new_title), "utf-8")
+    os.utime(target, (long_ago, long_ago))  # same size, same mtime: only ctime moved
+    opened.clear()
+    records, _, _ = read(folder)
+    assert parsed == [target.name] and target.name in opened
+    assert records.loc[records["id"] == target.stem, "title"].item() == new_title[7:]
+    assert len(records) == len(first[0])

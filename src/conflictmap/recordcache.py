@@ -82,6 +82,8 @@ class Entry:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     text: str | None = field(default=None, compare=False, repr=False)
+    # the file's stat when it was read (not stored in the pack; see yamlrecords._KNOWN)
+    signature: tuple[int, ...] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> list[Any]:
         def bare(ps: list[Problem]) -> list[list[Any]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -52,7 +53,9 @@ def _entry(path: Path, follow: bool, raw: bytes | None = None, schema: Schema = 
            ) -> tuple[str | None, Entry]:
     """Read (unless `raw` is given), validate and turn into rows one file; the key is None
     when the file could not be read, so nothing is cached for it."""
+    signature = None
     if raw is None:
+        signature = None if follow else stat_signature(path)  # before the bytes: see _KNOWN
         raw, problem = read_bytes(path, follow=follow)
         if raw is None:
             return None, Entry(problems=[problem] if problem else [])
@@ -70,6 +73,7 @@ def _entry(path: Path, follow: bool, raw: bytes | None = None, schema: Schema = 
         rows.append([r.get(c) for c in names])  # a part the record leaves out is None
     entry = Entry(rows, problems, warnings)
     entry.encoded()  # here, in the worker: the pack is then written by joining lines
+    entry.signature = signature
     return file_key(path, raw), entry
 
 
@@ -80,6 +84,33 @@ def _entries(files: list[tuple[Path, bool]], schema: Schema = SCHEMA,
 
 def _workers(n_files: int) -> int:
     return max(1, min(os.cpu_count() or 1, n_files // PARALLEL_MIN))
+
+
+# Files this process has read, by path: their stat signature then, and their cache key. A
+# rebuild in the same process (`build --watch`) takes the key from here when the signature is
+# unchanged, instead of reading and hashing the bytes again. The signature includes the inode
+# and the change time, which no program can set back; a file changed within RACY_NS of being
+# read is not remembered (file times are coarse: two writes in one tick look alike), as git
+# does for its index.
+_KNOWN: dict[str, tuple[tuple[int, ...], str]] = {}
+RACY_NS = 2_000_000_000
+
+
+def stat_signature(path: Path) -> tuple[int, ...] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _remember(path: Path, signature: tuple[int, ...] | None, key: str | None) -> None:
+    if signature is None or key is None:
+        return
+    if time.time_ns() - max(signature[3], signature[4]) < RACY_NS:
+        _KNOWN.pop(str(path), None)
+    else:
+        _KNOWN[str(path)] = (signature, key)
 
 
 def yaml_records(paths: list[Path], warnings: list[Problem] | None = None,
@@ -119,8 +150,17 @@ def read_yaml(paths: list[Path], warnings: list[Problem] | None = None, cache: b
             if not store:  # nothing stored: every file is read below, once
                 misses.append(i)
                 continue
-            raw, _ = read_bytes(f, follow=f in named)
+            follow = f in named  # a link named on the command line: its target may change
+            signature = None if follow else stat_signature(f)
+            known = _KNOWN.get(str(f))
+            if signature is not None and known is not None and known[0] == signature:
+                hit = store.get(known[1], str(f))
+                if hit is not None:
+                    entries[i] = (known[1], hit)
+                    continue
+            raw, _ = read_bytes(f, follow=follow)
             key = file_key(f, raw) if raw is not None else None
+            _remember(f, signature, key)
             hit = store.get(key, str(f)) if key is not None else None
             if hit is None:
                 misses.append(i)
@@ -132,6 +172,7 @@ def read_yaml(paths: list[Path], warnings: list[Problem] | None = None, cache: b
                         [raws.get(i) for i in misses], schema)
     for i, got in zip(misses, read, strict=True):
         entries[i] = got
+        _remember(found.files[i], got[1].signature, got[0])
     rows: list[list[Any]] = []
     fresh: dict[str, Entry] = {}
     for key, entry in entries:  # type: ignore[misc]
