@@ -81,13 +81,11 @@ def validate(
     manifest: ManifestOpt = None,
 ) -> None:
     """Check event files: prints `N events OK`, or every problem as path:line:col: field: msg."""
-    from .pipeline import UnresolvedPlaces, events_places
+    from .pipeline import validate as check
 
-    events = load_or_exit(paths or [events_of(None)])
-    unresolved = events_places(events, manifest_of(manifest))
-    if unresolved:  # the same offline chain and messages as build
-        raise UnresolvedPlaces(unresolved)
-    typer.echo(f"{len(events)} events OK")
+    n = check(paths or [events_of(None)], manifest_of(manifest),
+              warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
+    typer.echo(f"{n} events OK")
 
 
 @app.command("list")

@@ -237,6 +237,19 @@ def check_places(records: pd.DataFrame, manifest: Path,
     return _locate_missing(records.copy(), geocoders)[1]
 
 
+@gcpause.paused()
+def validate(paths: list[Path], manifest: Path, warn: Callable[[str], None] | None = None,
+             cache: bool = True) -> int:
+    """What `conflictmap validate` checks, read the way `build` reads (in parallel, through
+    the records cache): every file, duplicate ids, and the place names offline. Returns the
+    number of events; raises InvalidEvents or UnresolvedPlaces."""
+    records = load_records(paths, [], warn, cache)
+    unresolved = check_places(records, manifest) if len(records) else []
+    if unresolved:  # the same offline chain and messages as build
+        raise UnresolvedPlaces(unresolved)
+    return len(records)
+
+
 def events_places(events: list[Event], manifest: Path) -> list[Unresolved]:
     """`check_places` for events already read (by `validate`, `add`): no file parsed twice."""
     from .yamlrecords import row
