@@ -405,7 +405,7 @@ def build(
                                                                    t),
                 "layers.geojson": lambda t: exporter.write_layers_geojson(result, t),
                 "map.html": page,
-            }, background=("events.geojson",))  # written by a child while the page renders
+            }, background=("events.geojson",))  # a child writes it while the page renders
         if stamp:
             write_stamp(out_dir, stamp)  # after the outputs: open pages reload onto them
         return written, result

@@ -128,11 +128,20 @@ def write_geojson(frame: gpd.GeoDataFrame, target: Path) -> Path:
     return geojson.write(frame, target)
 
 
+# the text of the last layer set written, with that set: `load_layers` gives the same objects
+# while the manifest is unchanged, so a rebuild (`build --watch`) writes it without redoing it
+_LAYERS_TEXT: list[Any] = [None, ""]
+
+
 def write_layers_geojson(result: Result, target: Path) -> Path:
-    parts = [lyr.frame[["layer", "name", "iso", "kind", "source", "geometry"]]
-             for lyr in result.layers.values()]
-    frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=4326)
-    return write_geojson(frame, target)
+    if _LAYERS_TEXT[0] is not result.layers:
+        parts = [lyr.frame[["layer", "name", "iso", "kind", "source", "geometry"]]
+                 for lyr in result.layers.values()]
+        frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry",
+                                 crs=4326)
+        _LAYERS_TEXT[:] = [result.layers,
+                           geojson.feature_collection_text(frame, target.name.split(".")[0])]
+    return write_atomic(target, _LAYERS_TEXT[1])
 
 
 def sources_table(events: list[Event]) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from .atomic import write_atomic
@@ -60,7 +61,8 @@ def feature_collection_text(frame: gpd.GeoDataFrame, name: str | None = None) ->
     columns = [c for c in frame.columns if c != frame.geometry.name]
     table = frame[columns].copy()
     for col in table.columns:  # what pandas' writer would not write as we want
-        if table[col].dtype == object:
+        if table[col].dtype == object and pd.api.types.infer_dtype(
+                table[col], skipna=True) not in ("string", "empty"):  # text is fine as it is
             table[col] = [v if isinstance(v, str | list | type(None)) else _plain(v)
                           for v in table[col].tolist()]
     props = _records(table) if columns else ["{}"] * len(geoms)
