@@ -38,11 +38,34 @@ FILTERS = ("type", "status", "actor", "admin1", "fatalities", "q", "view", "even
 
 
 class ConflictmapWarning(UserWarning):
-    """Worth a word, fails nothing: an ambiguous place, a country without admin-1 layer."""
+    """Worth a word, fails nothing: an ambiguous place, a country without admin-1 layer.
+
+    Examples
+    --------
+    Turn them into errors while checking a data set, or silence them:
+
+    >>> import warnings
+    >>> import conflictmap as cm
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", cm.ConflictmapWarning)
+    ...     gdf = cm.read_events(cm.example_events())  # raises on the first warning, if any
+    >>> len(gdf)
+    8
+    """
 
 
 class PlaceNotFound(ConflictmapError):
-    """`geocode` found no place of that name; `suggestions` holds the close names."""
+    """`geocode` found no place of that name; `suggestions` holds the close names.
+
+    Examples
+    --------
+    >>> import conflictmap as cm
+    >>> try:
+    ...     cm.geocode("Qwxzzy")
+    ... except cm.PlaceNotFound as exc:
+    ...     print(exc.name, exc.suggestions == [] or exc.suggestions[0] != "Qwxzzy")
+    Qwxzzy True
+    """
 
     def __init__(self, name: str, country: str | None, suggestions: list[str]):
         self.name, self.country, self.suggestions = name, country, suggestions

@@ -12,6 +12,15 @@ class ConflictmapError(Exception):
 
     `problems` are the lines to show (each a `Problem` with file:line:col, or plain text);
     `summary`, when given, closes the list; `exit_code` is what the command exits with.
+
+    Examples
+    --------
+    >>> import conflictmap as cm
+    >>> try:
+    ...     cm.read_events("no-such-folder")
+    ... except cm.ConflictmapError as exc:
+    ...     print(exc.exit_code, exc.problems[0])
+    1 no-such-folder:1:1: (path): no such file or folder
     """
 
     exit_code = 1
@@ -26,6 +35,16 @@ class ConflictmapError(Exception):
 
 
 class UsageError(ConflictmapError):
-    """A command called with words it cannot use (a wrong option value)."""
+    """A command or function called with words it cannot use (a wrong option value).
+
+    Examples
+    --------
+    >>> import conflictmap as cm
+    >>> try:
+    ...     cm.explore(cm.read_events(cm.example_events()), basemap="paper")
+    ... except cm.UsageError as exc:
+    ...     print(exc.exit_code, exc)
+    2 explore: basemap must be one of none, osm, satellite
+    """
 
     exit_code = 2
