@@ -29,7 +29,7 @@ from typing import Any
 
 from platformdirs import user_cache_dir
 
-from .yamlio import Problem
+from .yamlio import Problem, stat_signature
 
 FORMAT = 2  # bump when the pack's layout changes
 ENV = "CONFLICTMAP_RECORDS_CACHE"  # the records cache folder itself (tests, shared machines)
@@ -124,14 +124,6 @@ class Entry:
 _MEMO: dict[str, Any] = {}
 
 
-def _signature(path: Path) -> tuple[int, ...] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
 class RecordCache:
     """The pack for one set of event folders.
 
@@ -156,7 +148,7 @@ class RecordCache:
 
     def load(self) -> None:
         """Read the pack; anything unreadable, damaged or of another layout counts as empty."""
-        signature = _signature(self.path)
+        signature = stat_signature(self.path)
         if signature is not None and _MEMO.get("key") == (str(self.path), signature):
             self._stored, self._decoded = _MEMO["stored"], dict(_MEMO["decoded"])
             return
@@ -205,13 +197,13 @@ class RecordCache:
         """Replace the pack with these entries (the files read this time: a deleted or changed
         file's old entry goes). A cache that cannot be written only costs speed next time."""
         head = json.dumps({"format": FORMAT, "columns": self.columns}, ensure_ascii=False)
-        body = "\n".join([head, *(f"{k}\t{e.encoded()}" for k, e in entries.items())])
+        stored = {k: e.encoded() for k, e in entries.items()}
+        body = "\n".join([head, *(f"{k}\t{text}" for k, text in stored.items())])
         data = body.encode("utf-8")
         with contextlib.suppress(OSError):
             _replace(self.path, hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
             _MEMO.clear()
-            _MEMO.update(key=(str(self.path), _signature(self.path)),
-                         stored={k: e.encoded() for k, e in entries.items()},
+            _MEMO.update(key=(str(self.path), stat_signature(self.path)), stored=stored,
                          decoded=dict(entries))
 
     def unchanged(self, keys: Iterable[str]) -> bool:

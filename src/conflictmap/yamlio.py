@@ -156,6 +156,17 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
+def stat_signature(path: Path, follow: bool = True) -> tuple[int, ...] | None:
+    """What tells a file changed without reading it: inode, device, size, modification and
+    change times (the change time no program can set back); None when it cannot be stat'ed.
+    `follow=False` describes a symbolic link itself, not what it points at."""
+    try:
+        st = os.stat(path, follow_symlinks=follow)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
 def read_bytes(path: Path, follow: bool = True, max_bytes: int = MAX_BYTES,
                ) -> tuple[bytes | None, Problem | None]:
     """A regular file's bytes, or the problem that stops reading it. Never blocks (a FIFO is

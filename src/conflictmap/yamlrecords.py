@@ -26,7 +26,7 @@ from .model import Event
 from .record import SCHEMA, Schema
 from .recordcache import Entry, RecordCache, file_key
 from .store import InvalidEvents, Problem, parse_text, walk_events
-from .yamlio import decode, read_bytes
+from .yamlio import decode, read_bytes, stat_signature
 
 # besides the record's own columns: where each row comes from, and the nested parts the
 # pipeline needs, parsed once at load
@@ -55,7 +55,7 @@ def _entry(path: Path, follow: bool, raw: bytes | None = None, schema: Schema = 
     when the file could not be read, so nothing is cached for it."""
     signature = None
     if raw is None:
-        signature = None if follow else stat_signature(path)  # before the bytes: see _KNOWN
+        signature = None if follow else stat_signature(path, follow=False)  # see _KNOWN
         raw, problem = read_bytes(path, follow=follow)
         if raw is None:
             return None, Entry(problems=[problem] if problem else [])
@@ -94,14 +94,6 @@ def _workers(n_files: int) -> int:
 # does for its index.
 _KNOWN: dict[str, tuple[tuple[int, ...], str]] = {}
 RACY_NS = 2_000_000_000
-
-
-def stat_signature(path: Path) -> tuple[int, ...] | None:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _remember(path: Path, signature: tuple[int, ...] | None, key: str | None) -> None:
@@ -151,7 +143,7 @@ def read_yaml(paths: list[Path], warnings: list[Problem] | None = None, cache: b
                 misses.append(i)
                 continue
             follow = f in named  # a link named on the command line: its target may change
-            signature = None if follow else stat_signature(f)
+            signature = None if follow else stat_signature(f, follow=False)
             known = _KNOWN.get(str(f))
             if signature is not None and known is not None and known[0] == signature:
                 hit = store.get(known[1], str(f))

@@ -19,6 +19,7 @@ from pathlib import Path
 from platformdirs import user_cache_dir
 
 from ..errors import ConflictmapError
+from ..yamlio import stat_signature
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ _MIME = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif"}
 
 # the files of each verified tarball read in this process, by tarball and its stat: a
 # rebuild (`build --watch`) neither unpacks nor checksums them again
-_READ: dict[tuple[str, int, int, int], dict[str, bytes]] = {}
+_READ: dict[tuple[str, tuple[int, ...] | None], dict[str, bytes]] = {}
 
 
 class Bundle:
@@ -145,20 +146,15 @@ class Bundle:
     def _files(self, pkg: Package) -> dict[str, bytes]:
         if pkg.name not in self._tars:
             path = self.folder / pkg.tarball
-            try:
-                st = path.stat()
-                key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
-            except OSError:
-                key = None
-            if key not in _READ:
+            key = (str(path), stat_signature(path))
+            files = _READ.get(key) if key[1] is not None else None
+            if files is None:
                 with tarfile.open(_verified(pkg, self.folder)) as tar:
                     files = {m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
                              for m in tar.getmembers() if m.isfile()}
-                if key is None:
-                    self._tars[pkg.name] = files
-                    return files
-                _READ[key] = files
-            self._tars[pkg.name] = _READ[key]
+                if key[1] is not None:
+                    _READ[key] = files
+            self._tars[pkg.name] = files
         return self._tars[pkg.name]
 
     def text(self, asset: Asset) -> str:
