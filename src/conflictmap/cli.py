@@ -371,8 +371,15 @@ def build(
     scheme: SchemeOpt = None,
     watch: Annotated[bool, typer.Option("--watch", help="Rebuild whenever a file in the events folder changes, serve OUT on 127.0.0.1, and make the open page reload itself; Ctrl-C stops.")] = False,
     port: Annotated[int, typer.Option("--port", help="With --watch: the local port to serve OUT on (0: any free port).")] = 8000,
+    date_from: Annotated[str | None, typer.Option("--from", help="Datasets larger than a page: show in detail the rows from this day (YYYY-MM-DD); every event is still counted in the density layer.", show_default=False)] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="... and up to this day (inclusive).", show_default=False)] = None,
+    bbox: Annotated[str | None, typer.Option("--bbox", help="... and within W,S,E,N (degrees).", show_default=False)] = None,
+    detail_limit: Annotated[int, typer.Option("--detail-limit", help="Past 100,000 events, at most this many are shown in detail (default: the latest days that fit).")] = 50_000,
 ) -> None:
-    """Build OUT/map.html (and the other outputs) from the events; all or nothing."""
+    """Build OUT/map.html (and the other outputs) from the events; all or nothing.
+
+    More than 100,000 events (with --dataset): the page shows a window of them in detail and
+    counts every event in a density layer, and says so."""
     from . import export as exporter
     from .pipeline import build as run_pipeline
     from .publish import publish
@@ -388,10 +395,17 @@ def build(
     if self_contained:
         Bundle().check()  # missing assets are said before any slow step
     online = _online(service, user_agent, domain, scheme)
+    asked = _window(date_from, date_to, bbox)
+    if asked.given and not dataset:
+        fail("--from/--to/--bbox choose the rows of a --dataset shown in detail; "
+             "no --dataset was given", 2)
 
     def once(warn: Callable[[str], None], stamp: str | None = None) -> tuple[list[Path], Any]:
+        from .aggregate import plan
+
+        window = plan(dataset, _yaml_count(events_dir), asked, detail_limit) if dataset else None
         result = run_pipeline(events_dir, manifest, datasets=dataset or [], online=online,
-                              allow_unresolved=allow_unresolved, warn=warn)
+                              allow_unresolved=allow_unresolved, warn=warn, window=window)
         for u in result.unresolved:
             err.print(f"skipped: {u}", markup=False)
 
@@ -405,7 +419,11 @@ def build(
                                                                    t),
                 "layers.geojson": lambda t: exporter.write_layers_geojson(result, t),
                 "map.html": page,
-            }, background=("events.geojson",))  # a child writes it while the page renders
+                **({} if result.density is None else {  # every event, counted
+                    "density.geojson": lambda t: exporter.write_geojson(result.density.frame(),
+                                                                        t)}),
+            }, background=("events.geojson",),  # a child writes it while the page renders
+               remove=("density.geojson",))  # a smaller set leaves no old counts behind
         if stamp:
             write_stamp(out_dir, stamp)  # after the outputs: open pages reload onto them
         return written, result
@@ -416,7 +434,32 @@ def build(
     written, result = once(lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     for target in written:
         typer.echo(f"wrote {target} ({target.stat().st_size:,} bytes)")
+    if result.density is not None:
+        typer.echo(result.density.summary())
     typer.echo(f"{len(result.frame)} events mapped")
+
+
+def _window(date_from: str | None, date_to: str | None, bbox: str | None) -> Any:
+    """--from/--to/--bbox as an `aggregate.Window`, each checked."""
+    from datetime import date
+
+    from .aggregate import Window, parse_bbox
+
+    def day(flag: str, text: str | None) -> date | None:
+        try:
+            return None if text is None else date.fromisoformat(text)
+        except ValueError:
+            fail(f"{flag}: expected a day as YYYY-MM-DD, got {text!r}", 2)
+
+    start, end = day("--from", date_from), day("--to", date_to)
+    if start and end and start > end:
+        fail(f"--from {start} is after --to {end}", 2)
+    return Window(start, end, parse_bbox(bbox) if bbox else None)
+
+
+def _yaml_count(events_dir: Path) -> int:
+    """The YAML event files a build reads beside the datasets (for the detail budget)."""
+    return sum(1 for p in events_dir.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
 
 
 def _watch(paths: list[Path], out_dir: Path, port: int, once: Callable[..., Any]) -> None:

@@ -397,13 +397,16 @@ def _dataset_ok(part: Any) -> bool:
 LOCATION_KEYS = {"name", "country", "lat", "lon", "precision"}
 
 
-def read_records(path: Path, schema: Schema = SCHEMA) -> pd.DataFrame:
+def read_records(path: Path, schema: Schema = SCHEMA, where: str | None = None,
+                 bbox: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
     """A dataset as a records table (the record's columns), checked in bulk; rows that fail a
     bulk check are validated by the model, which gives the precise message or the row as it
     keeps it, and any problem stops the build. Building 100k events this way avoids 100k model
-    objects."""
+    objects. `where` (SQL) and `bbox` (lon/lat) select rows in the driver, so a window of a
+    large set is read without the rest."""
     frame = pyogrio.read_dataframe(path, layer=LAYER, read_geometry=False,
-                                   datetime_as_string=True, fid_as_index=True)
+                                   datetime_as_string=True, fid_as_index=True, where=where,
+                                   bbox=bbox)
     return check_table(frame, str(path), schema)
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 
 from . import gcpause, progress
 from . import layerio as layer_io
+from .aggregate import Density, Window, density
 from .dataset import read_records, record_from_row
 from .enrich import enrich
 from .errors import ConflictmapError
@@ -78,6 +79,7 @@ class Result:
     unresolved: list[Unresolved] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     schema: Schema = SCHEMA  # the record's fields: every output's columns come from it
+    density: Density | None = None  # a set larger than a page: every event, counted
 
     @cached_property
     def events(self) -> list[Event]:
@@ -140,12 +142,13 @@ class Geocoders:
 
 def load_records(paths: list[Path], datasets: list[Path],
                  warn: Callable[[str], None] | None = None, cache: bool = True,
-                 schema: Schema = SCHEMA) -> pd.DataFrame:
+                 schema: Schema = SCHEMA, window: Window | None = None) -> pd.DataFrame:
     """All events as one records table sorted by date and id; an id used twice is an error
     naming both places. Each YAML file is read once (and not at all when the records cache
     has it): its problems, those of the other files and the duplicate ids fail together,
     as `validate` reports them; skipped files and doubtful dates go to `warn` either way.
-    `schema`: the record's fields (`record.schema_of` a model)."""
+    `schema`: the record's fields (`record.schema_of` a model); `window`: only the dataset
+    rows in it (every YAML event is kept)."""
     file_warnings: list[Problem] = []
     records, problems = read_yaml(paths, file_warnings, cache, schema)
     for w in file_warnings:
@@ -153,7 +156,8 @@ def load_records(paths: list[Path], datasets: list[Path],
     parts = [records]
     for p in datasets:  # read and checked in bulk
         with progress.step(f"reading and checking {p.name}"):
-            parts.append(read_records(p, schema))
+            parts.append(read_records(p, schema, *((window.where(), window.bbox)
+                                                   if window else (None, None))))
     records = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     key = records["id"].str.casefold()  # ids differing only in case are the same id
     dup = key.duplicated(keep="first")
@@ -275,11 +279,13 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
           gazetteer: Path | None = None, online: Geocoder | None = None,
           allow_unresolved: bool = False,
           warn: Callable[[str], None] | None = None, cache: bool = True,
-          schema: Schema = SCHEMA) -> Result:
+          schema: Schema = SCHEMA, window: Window | None = None) -> Result:
     """load -> geocode -> enrich. `warn` hears what is worth a word but fails nothing;
-    `cache=False` validates every YAML file afresh instead of trusting the records cache."""
+    `cache=False` validates every YAML file afresh instead of trusting the records cache.
+    `window`: the datasets are larger than a page (`aggregate.plan`): only their rows in it
+    are mapped in detail, and every event is counted in `Result.density`."""
     paths = events_dir if isinstance(events_dir, list) else [events_dir]
-    records = load_records(paths, datasets or [], warn, cache, schema)
+    records = load_records(paths, datasets or [], warn, cache, schema, window)
     loaded = layer_io.load_layers(manifest)
     frames = layer_frames(loaded)
     # the curated gazetteer sits beside the manifest: a project is one folder, wherever it is
@@ -311,7 +317,22 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
         warnings.append(gap)
         (warn or (lambda _m: None))(gap)
     records = records.drop(columns=["_lat", "_lon", "_place", "_precision", "_geocoder"])
-    return Result(enriched, records, timeline, loaded, unresolved, warnings, schema)
+    counted = None
+    if window is not None:
+        with progress.step("counting every event for the density layer"):
+            counted = _density(datasets or [], records, enriched, window)
+    return Result(enriched, records, timeline, loaded, unresolved, warnings, schema, counted)
+
+
+def _density(datasets: list[Path], records: pd.DataFrame, frame: gpd.GeoDataFrame,
+             window: Window) -> Density:
+    """Every dataset row counted where it is stored, with the YAML events as located."""
+    own = ~records["origin_path"].isin([str(p) for p in datasets]).to_numpy()
+    extra = list(zip(frame["date"][own], frame["event_type"][own], frame.geometry.x[own],
+                     frame.geometry.y[own], strict=True))
+    out = density(datasets, extra)
+    out.window, out.detail = window, len(frame)
+    return out
 
 
 def layer_frames(loaded: dict[str, layer_io.Layer]) -> dict[str, gpd.GeoDataFrame]:

@@ -35,8 +35,13 @@ def recover(folder: Path) -> None:
         except (OSError, ValueError):
             moves = {}
         for name, staged in moves.items():
+            if "/" in name:
+                continue
+            if staged is None:  # an output the new set does not have: the old one goes
+                (folder / name).unlink(missing_ok=True)
+                continue
             src = folder / staged
-            if src.exists() and "/" not in name and "/" not in staged:
+            if src.exists() and "/" not in staged:
                 os.replace(src, folder / name)
         journal.unlink(missing_ok=True)
     # staging files, and the temp files of writers killed while writing one
@@ -47,11 +52,13 @@ def recover(folder: Path) -> None:
 
 @gcpause.paused()
 def publish(folder: Path, files: dict[str, Callable[[Path], object]],
-            background: Iterable[str] = ()) -> list[Path]:
+            background: Iterable[str] = (), remove: Iterable[str] = ()) -> list[Path]:
     """Write each file with its writer (given the path to write), then put all in place.
 
     Writers named in `background` run in forked children (see `forking`) while the others run
     here, so two big files are made on two cores; all are waited for before anything moves.
+    Files named in `remove` (outputs an earlier set had and this one has not) go in the same
+    step, so no old one is left beside the new set.
     """
     folder.mkdir(parents=True, exist_ok=True)
     recover(folder)
@@ -69,7 +76,9 @@ def publish(folder: Path, files: dict[str, Callable[[Path], object]],
         while children:
             children[0].wait()
             children.pop(0)
-        write_atomic(folder / JOURNAL, json.dumps({n: p.name for n, p in staged.items()}))
+        moves: dict[str, str | None] = {n: None for n in remove if n not in files}
+        moves.update({n: p.name for n, p in staged.items()})
+        write_atomic(folder / JOURNAL, json.dumps(moves))
     except BaseException:  # nothing was put in place: the old set stands
         for child in children:
             child.stop()

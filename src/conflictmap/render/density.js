@@ -77,9 +77,9 @@
   /* Pointy-top hexagons of `size` px (centre to corner) anchored to the map's own pixel grid
    * (ox, oy: the world pixel of the view's top-left corner), so bins stay put when the map
    * pans. Points lie within `margin` px of a width x height view, so the bins fit one typed
-   * grid (no hashing). Returns the occupied bins (x, y: centre on screen; n: points), and
-   * each point's bin. */
-  function hexbin(xs, ys, n, size, ox, oy, width, height, margin) {
+   * grid (no hashing). Returns the occupied bins (x, y: centre on screen; n: points, or the
+   * sum of their weights `ws` when given), and each point's bin. */
+  function hexbin(xs, ys, n, size, ox, oy, width, height, margin, ws) {
     var r0 = Math.floor((oy - margin) / (1.5 * size)) - 2;
     var c0 = Math.floor((ox - margin) / (SQRT3 * size)) - 2;
     var R = Math.ceil((height + 2 * margin) / (1.5 * size)) + 5;
@@ -97,7 +97,7 @@
         b = slot[k] = bins.length;
         bins.push({x: size * SQRT3 * (rq + rr / 2) - ox, y: size * 1.5 * rr - oy, n: 0});
       }
-      bins[b].n++; of[i] = b;
+      bins[b].n += ws ? ws[i] : 1; of[i] = b;
     }
     return {bins: bins, of: of};
   }

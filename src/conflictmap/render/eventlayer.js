@@ -115,6 +115,17 @@
       MY[q] = 0.5 - Math.log((1 + sn) / (1 - sn)) / (4 * Math.PI);
     }
     var DAY = Int32Array.from(E.day), TYPE = Uint8Array.from(E.type), VISIBLE = new Uint8Array(N);
+    // more events than the page holds: every event counted per (cell, step, type), drawn as
+    // weighted bins; the detail arrays above hold only the window the build chose
+    var A = D.density, AN = A ? A.n.length : 0;
+    var AX = new Float64Array(AN), AY = new Float64Array(AN), AW = Float64Array.from(A ? A.n : []);
+    var ADAY = Int32Array.from(A ? A.day : []), ATYPE = Uint8Array.from(A ? A.type : []);
+    for (q = 0; q < AN; q++) {
+      var an = Math.sin(A.lat[q] * Math.PI / 180);
+      AX[q] = (A.lon[q] + 180) / 360;
+      AY[q] = 0.5 - Math.log((1 + an) / (1 - an)) / (4 * Math.PI);
+    }
+    var ASX = new Float64Array(AN), ASY = new Float64Array(AN), ASW = new Float64Array(AN);
     var filters = window.cmFilters.create(D, {
       decodeChunk: decodeChunk, blobLine: blobLine,
       titles: function () {
@@ -240,19 +251,36 @@
           VISIBLE[i] = 1; SX[n] = x; SY[n] = y; SI[n] = i; n++;
           if (x >= 0 && y >= 0 && x <= size.x && y <= size.y) onScreen++;
         }
+        var an = 0, counted = 0;
+        if (A) {  // every event, counted: a step is shown when it overlaps the days shown
+          var typeOn = D.types.map(function (t) { return state.types[t] ? 1 : 0; });
+          for (var k = 0; k < AN; k++) {
+            var s0 = ADAY[k];
+            if (s0 > state.day || s0 + A.step_days - 1 < lo || !typeOn[ATYPE[k]]) continue;
+            var ax = AX[k] * scale - ox, ay = AY[k] * scale - oy;
+            if (ax < -margin || ay < -margin || ax > size.x + margin || ay > size.y + margin) continue;
+            ASX[an] = ax; ASY[an] = ay; ASW[an] = AW[k]; an++;
+            if (ax >= 0 && ay >= 0 && ax <= size.x && ay <= size.y) counted += AW[k];
+          }
+          onScreen = Math.max(onScreen, counted);
+        }
         // dense: hexagon bins coloured by count, until zooming in thins the view out
         var dense = state.view === "bins" || (state.view === "auto" &&
           onScreen > D.aggregate_per_mpx * size.x * size.y / 1e6 && map.getZoom() < map.getMaxZoom() - 2);
         state.mode = dense ? "bins" : "symbols";
-        if (dense) this._bins(ctx, n, ox, oy); else this._symbols(ctx, n, size);
+        if (dense && A) this._bins(ctx, an, ox, oy, ASX, ASY, ASW);
+        else if (dense) this._bins(ctx, n, ox, oy, SX, SY, null);
+        else this._symbols(ctx, n, size);
         document.body.setAttribute("data-cm-drawn", String(n));
+        state.counted = counted;
+        document.body.setAttribute("data-cm-counted", String(counted));
         document.body.setAttribute("data-cm-mode", state.mode);
         densityKey();
         map.fire("cm:drawn");  // labels move out of the marks' way
       },
-      _bins: function (ctx, n, ox, oy) {
+      _bins: function (ctx, n, ox, oy, xs, ys, ws) {
         var size = map.getSize(), C = window.cmDensity, s = D.hex_px;
-        var got = C.hexbin(SX, SY, n, s, ox, oy, size.x, size.y, 2 * D.cluster_px);
+        var got = C.hexbin(xs, ys, n, s, ox, oy, size.x, size.y, 2 * D.cluster_px, ws);
         var marks = [], hits = [];
         var bks = C.breaks(got.bins.map(function (b) { return b.n; }), HEX_COLORS.length);
         got.bins.forEach(function (b, k) {
@@ -497,6 +525,10 @@
     var DAYCOUNT = new Int32Array(D.days);  // events a day passing the filters (not the date)
     function countDays() {
       DAYCOUNT.fill(0);
+      if (A) {  // every event, by type (the other filters reach only the detail)
+        for (var k = 0; k < AN; k++) if (state.types[D.types[ATYPE[k]]]) DAYCOUNT[ADAY[k]] += AW[k];
+        return;
+      }
       for (var i = 0; i < N; i++) if (PASS[i]) DAYCOUNT[DAY[i]]++;
     }
     var handovers = [];
@@ -507,6 +539,7 @@
     });
     var hist = window.cmHistogram.create({
       days: D.days, marks: handovers, label: function (d) { return addDays(D.start, d); },
+      unit: A ? Math.max(A.step_days, D.days > 200 ? 7 : 1) : 0,
       pick: function (lo, hi) { setWindow(hi - lo + 1); setDay(hi); },
       day: function (d) { setDay(d); scrollListToDay(); }
     });
@@ -520,6 +553,9 @@
     panel.onAdd = function () {
       var box = el("div", "cm-panel");
       L.DomEvent.disableClickPropagation(box); L.DomEvent.disableScrollPropagation(box);
+      if (A) {  // the page says what it holds in detail and what only as counts
+        box.appendChild(el("div", "cm-scope", A.note));
+      }
       label = el("div", "cm-date");
       slider = el("input", "cm-slider"); slider.type = "range";
       slider.min = "0"; slider.max = String(D.days - 1); slider.step = "1";
@@ -555,7 +591,7 @@
       controls.appendChild(play); controls.appendChild(winSelect); controls.appendChild(viewSelect);
       box.appendChild(label); box.appendChild(slider);
       box.appendChild(hist.node);
-      box.appendChild(el("div", "cm-hist-note", "Events per " + (hist.unit > 1 ? "week" : "day") +
+      box.appendChild(el("div", "cm-hist-note", "Events per " + ({1: "day", 7: "week"}[hist.unit] || hist.unit + " days") +
                          " for the filters; drag to choose a window; red marks: handovers"));
       box.appendChild(controls);
       box.appendChild(filterBox("Event types", D.types, state.types, true));
@@ -819,6 +855,8 @@
         });
       },
       mode: function () { return state.mode; },
+      /* With a density layer: the events it counts on screen now (type filter and dates). */
+      counted: function () { return state.counted || 0; },
       /* The timeline's bars (events per day or week passing the filters, at any date), and the
        * window as dates. */
       histogram: function () {

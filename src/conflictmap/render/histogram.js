@@ -6,9 +6,10 @@
 
   var HEIGHT = 54, TICK = 6;
 
-  /* opts: {days, label(day) -> text, marks: [[day, text]], pick(lo, hi), day(d)} */
+  /* opts: {days, label(day) -> text, marks: [[day, text]], pick(lo, hi), day(d), unit?}
+   * unit: days a bar (default: 1, or 7 over spans longer than 200 days) */
   function create(opts) {
-    var unit = opts.days > 200 ? 7 : 1, nb = Math.ceil(opts.days / unit);
+    var unit = opts.unit || (opts.days > 200 ? 7 : 1), nb = Math.ceil(opts.days / unit);
     var canvas = document.createElement("canvas");
     canvas.className = "cm-histogram";
     canvas.setAttribute("role", "img");

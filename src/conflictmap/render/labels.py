@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 from shapely.ops import polylabel
 
+from ..aggregate import Density
 from ..layerio import Layer
 
 PAD_DEG = 1.0  # labels for what lies this far around the events (the initial view and a bit)
@@ -144,14 +145,23 @@ def area_names(layers: dict[str, Layer], codes: Iterable[Any]) -> list[str]:
     return [names.get(c, c) for c in sorted(counts, key=lambda c: (-counts[c], c))]
 
 
-def page_title(events: gpd.GeoDataFrame, countries: Iterable[str]) -> str:
-    """`Events 2020-11-10 to 2020-12-01, Armenia and Azerbaijan`: the span and the area."""
+def page_title(events: gpd.GeoDataFrame, countries: Iterable[str],
+               counted: Density | None = None) -> str:
+    """`Events 2020-11-10 to 2020-12-01, Armenia and Azerbaijan`: the span and the area
+    (with a density layer: every event's span, and how many are in detail)."""
+    if counted is not None and counted.located:
+        return (f"{counted.total:,} events {counted.start} to {counted.end} "
+                f"({counted.detail:,} in detail), {_area(countries)} (conflictmap)")
     if not len(events):
         return "conflictmap: no events"
-    days = events["date"].astype(str)
+    return f"Events {events['date'].astype(str).min()} to {events['date'].astype(str).max()}, " \
+           f"{_area(countries)} (conflictmap)"
+
+
+def _area(countries: Iterable[str]) -> str:
     names = [c for c in countries if isinstance(c, str) and c]
     area = (", ".join(names[:-1]) + " and " + names[-1]) if len(names) > 1 else (
         names[0] if names else "unknown area")
     if len(names) > 4:
         area = ", ".join(names[:3]) + f" and {len(names) - 3} more countries"
-    return f"Events {days.min()} to {days.max()}, {area} (conflictmap)"
+    return area

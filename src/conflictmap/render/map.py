@@ -28,6 +28,7 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from .. import gcpause, progress
+from ..aggregate import Density
 from ..dataset import parse_column
 from ..geocode.gazetteer import load_index
 from ..model import ACLED_TYPES, GeoPrecision, Status
@@ -168,6 +169,10 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     days = pd.to_datetime(f["date"])
     start = days.min().date() if len(f) else date.today()
     end = days.max().date() if len(f) else start
+    counted = result.density
+    if counted is not None and counted.located:  # the slider spans every event, not the detail
+        start, end = (min(start, counted.start), max(end, counted.end)) if len(f) else (
+            counted.start, counted.end)
     types = list(ACLED_TYPES)
     statuses = [s.value for s in Status]
     precisions = [p.value for p in GeoPrecision] + ["unspecified"]
@@ -257,7 +262,20 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         "focus_zoom": 11,
         "list_limit": LIST_LIMIT,
         "prec_radius_km": PREC_RADIUS_KM,
+        "density": None if counted is None else density_data(counted, start),
         "side_color": SIDE_UNCERTAIN_COLOR,
+    }
+
+
+def density_data(counted: Density, start: date) -> dict[str, Any]:
+    """Every event as (cell centre, step, type, count) columns, days counted from the page's
+    `start`: the page bins them with weights; `note` says what the detail leaves out."""
+    shift = (counted.start - start).days
+    return {
+        "lat": counted.lat.tolist(), "lon": counted.lon.tolist(),
+        "day": (counted.day + shift).tolist(), "type": counted.type.tolist(),
+        "n": counted.n.tolist(), "step_days": counted.step_days, "cell_deg": counted.cell_deg,
+        "total": counted.total, "detail": counted.detail, "note": counted.note(),
     }
 
 
@@ -518,7 +536,8 @@ def draw(result: Result, m: folium.Map | None = None, *, self_contained: bool = 
     EventLayer().add_to(m)
     LabelLayer().add_to(m)
     page = Page.adopt(m)
-    title = page_title(result.frame, area_names(result.layers, result.frame["country"]))
+    title = page_title(result.frame, area_names(result.layers, result.frame["country"]),
+                       result.density)
     page.header.add_child(folium.Element(
         '<meta name="generator" content="conflictmap">'
         f"<title>{escape(title)}</title>"), name="cm_meta")

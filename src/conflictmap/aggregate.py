@@ -1,0 +1,296 @@
+"""More events than a page can hold: counts per cell, time step and type for every event, and
+the window of events the page shows in detail.
+
+A page stays quick to open up to about 100k events (~25 MB). Past that, `build` keeps the
+detail to a window (`--from`, `--to`, `--bbox`, or by default the latest days that fit the
+detail limit) and draws everything else as density: the datasets are read for three columns
+only (date, type, point), so 2M rows cost seconds and a few hundred MB, not a full read.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyogrio.raw import read
+
+from .errors import UsageError
+from .model import ACLED_TYPES
+from .yamlio import stat_signature
+
+LAYER = "events"  # dataset.LAYER: the table every dataset file holds
+PAGE_EVENTS = 100_000  # a page holds every event up to this many
+DETAIL_EVENTS = 50_000  # past it: at most this many in detail, beside the density
+MAX_CELLS = 300_000  # (cell, time step, type) counts a page carries at most
+CELL_DEG = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # finest first
+LONG_SPAN_DAYS = 200  # longer spans step by week, as the page's histogram does
+
+BBox = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which dataset rows the page shows in detail: dates (inclusive) and a lon/lat box."""
+
+    start: date | None = None
+    end: date | None = None
+    bbox: BBox | None = None
+
+    @property
+    def given(self) -> bool:
+        return self.start is not None or self.end is not None or self.bbox is not None
+
+    def where(self) -> str | None:
+        """The dates as SQL for the dataset's driver (dates are ISO text, so text order is
+        date order); the box goes to the spatial index instead."""
+        parts = []
+        if self.start is not None:
+            parts.append(f"date >= '{self.start.isoformat()}'")
+        if self.end is not None:  # a date-time on the last day is still that day
+            parts.append(f"date < '{(self.end + timedelta(days=1)).isoformat()}'")
+        return " AND ".join(parts) or None
+
+    def __str__(self) -> str:
+        span = f"{self.start or '…'} to {self.end or '…'}"
+        box = f", within {', '.join(f'{v:g}' for v in self.bbox)}" if self.bbox else ""
+        return span + box
+
+
+def parse_bbox(text: str) -> BBox:
+    """`--bbox W,S,E,N` in degrees, checked (west < east, south < north, on the globe)."""
+    try:
+        w, s, e, n = (float(v) for v in text.split(","))
+    except ValueError:
+        raise UsageError(f"--bbox: expected W,S,E,N in degrees, got {text!r}") from None
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise UsageError(f"--bbox: {text!r} is not west,south,east,north with west < east "
+                         "and south < north")
+    return (w, s, e, n)
+
+
+@dataclass
+class Density:
+    """Every event counted by (cell, time step, type): the page bins these with weights.
+
+    `lat`/`lon` are cell centres, `day` the first day of the step (days since `start`),
+    `type` an index into `types`, `n` the count. `located` events had a point; `unlocated`
+    ones (names only) are geocoded when they fall in the detail window and are not counted.
+    """
+
+    start: date
+    days: int
+    step_days: int
+    cell_deg: float
+    lat: np.ndarray
+    lon: np.ndarray
+    day: np.ndarray
+    type: np.ndarray
+    n: np.ndarray
+    located: int
+    unlocated: int
+    total: int
+    window: Window = field(default_factory=Window)
+    detail: int = 0
+
+    @property
+    def end(self) -> date:
+        return self.start + timedelta(days=self.days - 1)
+
+    def frame(self) -> gpd.GeoDataFrame:
+        """The counts as points at cell centres, one row per (cell, step, type), for GIS."""
+        first = np.datetime64(self.start, "D") + self.day.astype("timedelta64[D]")
+        last = np.minimum(first + np.timedelta64(self.step_days - 1, "D"),
+                          np.datetime64(self.end, "D"))
+        return gpd.GeoDataFrame({
+            "from": first.astype(str), "to": last.astype(str),
+            "event_type": np.array(list(ACLED_TYPES), dtype=object)[self.type],
+            "events": self.n, "cell_deg": np.full(len(self.n), self.cell_deg),
+        }, geometry=gpd.points_from_xy(self.lon, self.lat), crs=4326)
+
+    def note(self) -> str:
+        """The page's shorter word on it (the panel is narrow)."""
+        step = "day" if self.step_days == 1 else f"{self.step_days} days"
+        return (f"{self.detail:,} of {self.total:,} events in detail ({self.window}). The bins "
+                f"count every located event by type and date ({self.cell_deg:g}° cells per "
+                f"{step}); the other filters, the list and the popups cover the detail.")
+
+    def summary(self) -> str:
+        """One sentence for the command's output and the page."""
+        step = "day" if self.step_days == 1 else f"{self.step_days} days"
+        left = (f"; {self.unlocated:,} without coordinates are counted only in detail"
+                if self.unlocated else "")
+        return (f"{self.detail:,} of {self.total:,} events in detail ({self.window}); all "
+                f"{self.located:,} located events as density in {self.cell_deg:g}° cells "
+                f"per {step}{left}")
+
+
+def count_rows(datasets: Sequence[Path]) -> int:
+    """The rows of the datasets, from their headers (no row is read)."""
+    return sum(int(pyogrio.read_info(p, layer=LAYER)["features"]) for p in datasets)
+
+
+def _days(when: np.ndarray) -> np.ndarray:
+    """ISO dates or date-times (text, as a dataset stores them) as days since 1970; -1 for
+    a value that is no date (the row's own check reports it when it is read in detail)."""
+    day = pd.to_datetime(pd.Series(when.astype("U10")), format="%Y-%m-%d", errors="coerce")
+    out = day.to_numpy().astype("datetime64[D]").astype(np.int64)
+    out[day.isna().to_numpy()] = -1
+    return out
+
+
+@dataclass
+class _Points:
+    day: np.ndarray  # days since 1970-01-01
+    type: np.ndarray
+    lon: np.ndarray
+    lat: np.ndarray
+    unlocated: int
+    every_day: np.ndarray  # the day of every row, located or not (-1: no date)
+
+
+_SCANNED: dict[tuple[str, tuple[int, ...] | None], _Points] = {}
+
+
+def _scan(path: Path) -> _Points:
+    """Date, type and point of every row of one dataset, read as three arrays (no record is
+    built); kept while the file is unchanged, since planning and counting both need them."""
+    key = (str(path), stat_signature(path))
+    if key in _SCANNED:
+        return _SCANNED[key]
+    _meta, _fids, wkb, (when, kinds) = read(path, layer=LAYER, columns=["date", "event_type"])
+    day = _days(when)
+    kind = pd.Series(kinds).map({t: k for k, t in enumerate(ACLED_TYPES)}).fillna(-1)
+    kind = kind.to_numpy().astype(np.int16)
+    geom = shapely.from_wkb(wkb)
+    ok = ~(shapely.is_missing(geom) | shapely.is_empty(geom)) & (kind >= 0) & (day >= 0)
+    x, y = shapely.get_x(geom[ok]), shapely.get_y(geom[ok])
+    ok[ok] = np.isfinite(x) & np.isfinite(y)
+    got = _Points(day[ok], kind[ok], shapely.get_x(geom[ok]), shapely.get_y(geom[ok]),
+                  int((~ok).sum()), day)
+    _SCANNED.clear()  # one set at a time: a watch rebuild must not keep every version
+    _SCANNED[key] = got
+    return got
+
+
+def _points(datasets: Sequence[Path]) -> _Points:
+    """Every dataset's rows as one set of arrays."""
+    parts = [_scan(p) for p in datasets]
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        empty = np.empty(0)
+        return _Points(empty.astype(np.int64), empty.astype(np.int16), empty, empty, 0,
+                       empty.astype(np.int64))
+    cat = [np.concatenate([getattr(p, k) for p in parts])
+           for k in ("day", "type", "lon", "lat", "every_day")]
+    return _Points(cat[0], cat[1], cat[2], cat[3], sum(p.unlocated for p in parts), cat[4])
+
+
+def _choices(base: int) -> list[tuple[float, int]]:
+    """(cell, step days) from finest: past 0.05° a longer step (a week, or four) is tried
+    before a coarser cell, since a place matters more than a day on a map of millions."""
+    out = []
+    for cell in CELL_DEG:
+        out.append((cell, base))
+        if cell >= 0.05:
+            out.append((cell, base * 4 if base == 7 else 7))
+    return out
+
+
+def density(datasets: Sequence[Path], extra: Sequence[tuple[date, str, float, float]] = (),
+            max_cells: int = MAX_CELLS) -> Density:
+    """Counts per (cell, step, type) of every dataset row and of `extra` events (day, type,
+    lon, lat): the finest cell (from `CELL_DEG`) whose counts fit `max_cells`."""
+    pts = _points(datasets)
+    if extra:
+        types = {t: k for k, t in enumerate(ACLED_TYPES)}
+        more = [(np.datetime64(d, "D").astype(np.int64), types.get(t, -1), x, y)
+                for d, t, x, y in extra if t in types]
+        if more:
+            d, t, x, y = (np.array(c) for c in zip(*more, strict=True))
+            pts = _Points(np.concatenate([pts.day, d]),
+                          np.concatenate([pts.type, t.astype(np.int16)]),
+                          np.concatenate([pts.lon, x]), np.concatenate([pts.lat, y]),
+                          pts.unlocated, pts.every_day)
+    if len(pts.day) == 0:
+        today = date.today()
+        e = np.empty(0)
+        return Density(today, 1, 1, CELL_DEG[0], e, e, e.astype(int), e.astype(int),
+                       e.astype(int), 0, pts.unlocated, pts.unlocated)
+    first = int(pts.day.min())
+    days = int(pts.day.max()) - first + 1
+    base = 7 if days > LONG_SPAN_DAYS else 1
+    ntypes = len(ACLED_TYPES)
+    for cell, step in _choices(base):
+        steps = (pts.day - first) // step
+        nsteps = int(steps.max()) + 1
+        cx = np.floor((pts.lon + 180.0) / cell).astype(np.int64)
+        cy = np.floor((pts.lat + 90.0) / cell).astype(np.int64)
+        cols = math.ceil(360.0 / cell) + 1
+        key = ((cy * cols + cx) * nsteps + steps) * ntypes + pts.type
+        uniq, n = np.unique(key, return_counts=True)
+        if len(uniq) <= max_cells:
+            break
+    kind = uniq % ntypes
+    rest = uniq // ntypes
+    st = rest % nsteps
+    cell_id = rest // nsteps
+    lat = (cell_id // cols + 0.5) * cell - 90.0
+    lon = (cell_id % cols + 0.5) * cell - 180.0
+    start = date(1970, 1, 1) + timedelta(days=first)
+    return Density(start, days, step, cell, np.round(lat, 5), np.round(lon, 5),
+                   (st * step).astype(np.int64), kind.astype(np.int64), n.astype(np.int64),
+                   len(pts.day), pts.unlocated, len(pts.day) + pts.unlocated)
+
+
+def latest_window(datasets: Sequence[Path], limit: int) -> Window:
+    """The latest whole days whose rows fit `limit` (at least the last day): what a reader
+    of a large set most often wants first, and a choice the page states."""
+    every = _points(datasets).every_day
+    every = every[every >= 0]
+    if not len(every):
+        return Window()
+    uniq, n = np.unique(every, return_counts=True)
+    from_end = np.cumsum(n[::-1])
+    fit = int(np.searchsorted(from_end, limit, side="right"))  # days that fit, from the end
+    first = uniq[::-1][max(fit, 1) - 1]
+    epoch = date(1970, 1, 1)
+    return Window(start=epoch + timedelta(days=int(first)),
+                  end=epoch + timedelta(days=int(uniq[-1])))
+
+
+def detail_rows(datasets: Sequence[Path], window: Window) -> int:
+    """How many dataset rows the window selects (the driver counts them, nothing is read)."""
+    total = 0
+    for p in datasets:
+        _meta, _fids, _geom, (ids,) = read(p, layer=LAYER, columns=["id"], read_geometry=False,
+                                           where=window.where(), bbox=window.bbox)
+        total += len(ids)
+    return total
+
+
+def plan(datasets: Sequence[Path], yaml_events: int, window: Window,
+         detail_limit: int = DETAIL_EVENTS, page_limit: int = PAGE_EVENTS) -> Window | None:
+    """The window to show in detail, or None when the whole set fits one page.
+
+    A window the user gives is kept as given and must fit `detail_limit`; otherwise a set
+    larger than `page_limit` gets the latest days that fit."""
+    total = count_rows(datasets) + yaml_events
+    if not window.given:
+        if total <= page_limit:
+            return None
+        window = latest_window(datasets, max(1, detail_limit - yaml_events))
+    n = detail_rows(datasets, window)
+    if n + yaml_events > detail_limit:
+        raise UsageError(f"the window {window} holds {n + yaml_events:,} events; a page shows "
+                         f"at most {detail_limit:,} in detail (the rest as density): narrow "
+                         "--from/--to/--bbox or raise --detail-limit")
+    return replace(window)
