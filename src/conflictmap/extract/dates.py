@@ -29,7 +29,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                        rf"(?:,?\s+\d{{4}})?\b(?!\s*(?:tons|tonnes|km|%))")),
     ("day", re.compile(rf"\b(?:(?:{_WD}),?\s+)?\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})"
                        rf"\b\.?(?:,?\s+\d{{4}})?")),
-    ("month", re.compile(rf"\b(?:(?:in|since|during|until|by|early|late|mid|mid-)\s*)(?:(?:early|"
+    ("month", re.compile(rf"\b(?:(?i:in|since|during|until|by|early|late|mid|mid-)\s*)(?:(?:early|"
                          rf"late|mid-?)\s*)?(?:{_MONTHS})(?:\s+(?:of\s+)?\d{{4}})?\b")),
     ("month", re.compile(rf"\b(?:{_MONTHS})\s+(?:of\s+)?\d{{4}}\b")),
     ("period", re.compile(r"\b(?:(?:earlier|later)\s+)?(?:last|this|next|previous)\s+"
@@ -38,8 +38,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         rf"\b(?:(?P<n>{_N})\s+(?P<unit>days?|weeks?)\s+(?P<dir>ago|earlier|later|before|after)"
         rf"|the\s+(?P<dir2>next|following|previous)\s+day|the\s+day\s+(?P<dir3>before|after)"
         rf"|(?P<dir4>hours|shortly|soon|just|a\s+day)\s+(?P<dir5>after|before))"
-        rf"(?:\s+(?:the\s+)?(?P<noun>[a-z]+))?", re.IGNORECASE)),
-    ("weekday", re.compile(rf"\b(?:(?:on|last|early|late)\s+)?(?P<wd>{_WD})"
+        rf"(?:\s+the\s+(?P<noun>[a-z]+))?", re.IGNORECASE)),
+    ("weekday", re.compile(rf"\b(?:(?:[Oo]n|[Ll]ast|[Ee]arly|[Ll]ate)\s+)?(?P<wd>{_WD})"
                            rf"(?:'s)?(?:\s+(?:night|morning|evening|afternoon))?\b")),
     ("deictic", re.compile(r"\b(?:today|yesterday|tonight|last\s+night|this\s+morning|"
                            r"this\s+afternoon|this\s+evening|earlier\s+today)\b",
@@ -190,7 +190,7 @@ def _resolve(kind: str, m: re.Match[str], base: date | None) -> DateMention | No
             return None
         wd = _WEEKDAYS.index(m.group("wd"))
         back = (base.weekday() - wd) % 7
-        if text.lower().startswith("last") and back == 0:
+        if text.lower().startswith("last") and back == 0:  # "last Friday" on a Friday
             back = 7
         day = base - timedelta(days=back)
         return made(day, "day", f"{m.group('wd')} before publication: {day.isoformat()}")

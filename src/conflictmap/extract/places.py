@@ -84,7 +84,8 @@ def find_places(text: str, gazetteers: Gazetteers) -> tuple[list[PlaceMention], 
         if cands:
             resolved.append((n, cands))
     # anchors: names only our curated list or the layers know, unambiguously
-    anchors = [c[0] for _, c in resolved if len(c) == 1 and c[0].kind != "settlement"]
+    anchors = [own[0] for own in ([c for c in cs if c.kind != "settlement"]
+                                  for _, cs in resolved) if len(own) == 1]
     context |= {a.place.country for a in anchors if a.place.country}
     areas_named = {normalize(a.place.name) for _, cs in resolved for a in cs if a.kind == "area"}
     mentions = []
