@@ -28,6 +28,7 @@ class Scores:
     place_tp: int = 0
     place_fp: int = 0
     place_fn: int = 0
+    gold_hit: int = 0  # gold places found (several mentions may find one)
     outside: int = 0  # gold places no gazetteer knows
     events_outside: int = 0  # gold events at such places
     events: int = 0
@@ -44,13 +45,11 @@ class Scores:
     @property
     def recall(self) -> float:
         """Of the gold places the gazetteer chain knows."""
-        gold = self.place_tp + self.place_fn
-        return (gold - self.place_fn) / max(1, gold)
+        return self.gold_hit / max(1, self.gold_hit + self.place_fn)
 
     @property
     def recall_all(self) -> float:
-        gold = self.place_tp + self.place_fn + self.outside
-        return (gold - self.place_fn - self.outside) / max(1, gold)
+        return self.gold_hit / max(1, self.gold_hit + self.place_fn + self.outside)
 
     @property
     def date_accuracy(self) -> float:
@@ -62,7 +61,7 @@ class Scores:
 
     def line(self, name: str) -> str:
         return (f"{name}: place precision {self.precision:.2f} recall {self.recall:.2f} "
-                f"({self.place_tp + self.place_fn} gold places the gazetteer knows; "
+                f"({self.gold_hit + self.place_fn} gold places the gazetteer knows; "
                 f"{self.recall_all:.2f} counting {self.outside} it does not); "
                 f"{self.events_outside} gold events at unknown places left out; event date right "
                 f"{self.date_right}/{self.events} = {self.date_right / max(1, self.events):.2f}; "
@@ -103,6 +102,7 @@ def score(folder: Path, gazetteers: Gazetteers) -> Scores:
             else:
                 s.place_fp += 1
                 s.errors.append(f"{txt.name}: extra place {sorted(spell)} ({source})")
+        s.gold_hit += len(hit_gold)
         unknown = set()
         for i, g in enumerate(gold["places"]):
             if i in hit_gold:

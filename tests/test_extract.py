@@ -104,6 +104,13 @@ def test_words_that_are_places_elsewhere_are_not_places_here(gaz):
     assert names == ["Goris", "Yerevan"]  # not Mine (JP), Police (PL), Post (US)
 
 
+def test_a_place_near_the_story_counts_in_a_country_the_text_does_not_name(gaz):
+    text = "Azerbaijani forces left Lachin on Monday and shelled Jermuk on Tuesday."
+    names = {m.place.name: m.place.country for m in find_places(text, gaz)[0]}
+    # Jermuk, Armenia (70 km from Lachin) over Çermik, Turkey (more people, 600 km away)
+    assert names == {"Laçın": "AZ", "Jermuk": "AM"}
+
+
 def test_negated_and_hedged_actions_are_not_events(gaz):
     text = ("Azerbaijani forces did not shell Goris on Monday. Baku may send troops into "
             "Lachin on Tuesday. Azerbaijani forces shelled the Armenian town of Jermuk on "

@@ -24,6 +24,9 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 # A city this large is a place wherever it is (a capital named in a report on elsewhere)
 BIG_CITY = 100_000
 NEAR_KM = 60.0
+# A place this close to one the text names without doubt is in the story's region, even in a
+# country the text does not name ("Azerbaijani forces shelled Jermuk": Jermuk, Armenia)
+REGION_KM = 150.0
 _PRECISION_RANK = {"site": 0, "settlement": 1, "near-settlement": 1, "district": 2,
                    "province": 3, "country": 4}
 
@@ -180,11 +183,13 @@ def _choose(n: _Name, cands: list[Candidate], context: set[str], areas_named: se
         if c.place.admin1 and normalize(c.place.admin1) in areas_named:
             score += 2
             why.append(f"in {c.place.admin1}, named in the text")
-        near = [a for a in anchors if a.place.source != c.place.source
-                and _km(a.place, c.place) < NEAR_KM]
+        near = _near(c.place, anchors, NEAR_KM)
+        region = near or _near(c.place, anchors, REGION_KM)
         if near:
             score += 1.5
-            why.append(f"{_km(near[0].place, c.place):.0f} km from {near[0].place.name}")
+        if region:
+            score += 2
+            why.append(f"{_km(region.place, c.place):.0f} km from {region.place.name}")
         if c.population:
             score += 0.5 * math.log10(c.population + 1)
             why.append(f"population {c.population:,}")
@@ -192,6 +197,7 @@ def _choose(n: _Name, cands: list[Candidate], context: set[str], areas_named: se
     scored.sort(key=lambda s: -s[0])
     best_score, best, why = scored[0]
     if best.kind == "settlement" and best.place.country not in context \
+            and not _near(best.place, anchors, REGION_KM) \
             and (best.population < BIG_CITY or len(n.surface) < 4) and not (n.cued and not context
                                                    and best.population >= 5000):
         return None
@@ -223,6 +229,12 @@ def _anaphora(text: str, mentions: list[PlaceMention], w: Words) -> list[PlaceMe
             out.append(PlaceMention(m.start(), m.end(), m.group(), ref.place, ref.kind, [],
                                     ref.why, refers_to=ref))
     return out
+
+
+def _near(place: Place, anchors: list[Candidate], km: float) -> Candidate | None:
+    """The first anchor (another place) within `km` of `place`."""
+    return next((a for a in anchors if a.place.source != place.source
+                 and _km(a.place, place) < km), None)
 
 
 def _km(a: Place, b: Place) -> float:
