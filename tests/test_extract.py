@@ -119,6 +119,13 @@ def test_negated_and_hedged_actions_are_not_events(gaz):
     assert [(d.place.place.name, d.day) for d in drafts] == [("Jermuk", date(2022, 9, 14))]
 
 
+def test_an_action_with_no_date_in_sight_is_not_drafted(gaz):
+    text = "Azerbaijani forces shelled the Armenian town of Goris."
+    assert extract(text, date(2022, 9, 15), gaz) == []
+    dated = extract(text.replace("Goris.", "Goris on Monday."), date(2022, 9, 15), gaz)
+    assert [d.day for d in dated] == [date(2022, 9, 12)]
+
+
 def test_denied_claims_are_tagged(gaz):
     text = "The Armenian ministry denied that its troops shelled Goris on Monday."
     (event,) = to_events(extract(text, date(2022, 9, 15), gaz), publisher="x",

@@ -76,7 +76,7 @@ def extract(text: str, published: date | None, gazetteers: Gazetteers) -> list[D
     for sentence in sentences(text):
         for clause in clauses(text, sentence):
             candidates += _candidate(text, sentence, clause, places, dates)
-    _date_all(candidates, dates, published, text)
+    _date_all(candidates, dates, text)
     return _merge(candidates)
 
 
@@ -187,10 +187,10 @@ def _event_places(text: str, places: list[PlaceMention], verb: int) -> list[Plac
     return chosen
 
 
-def _date_all(candidates: list[Draft], dates: list[DateMention], published: date | None,
-              text: str) -> None:
+def _date_all(candidates: list[Draft], dates: list[DateMention], text: str) -> None:
     """Each candidate's date: its own, else relative to the candidate it names, else the
-    story's so far, else the nearest written before it."""
+    story's so far, else the nearest written before it. A candidate with none stays undated
+    and is not drafted: the publication date is never an event's date by default."""
     story: Draft | None = None
     pending: list[Draft] = []
     for c in candidates:
@@ -201,10 +201,11 @@ def _date_all(candidates: list[Draft], dates: list[DateMention], published: date
             pending.append(c)
             c.date_mention = own
         elif (told := _told_before(c, candidates)) is not None:
-            _set(c, None, told.day, told.precision, True, text,  # type: ignore[arg-type]
+            _set(c, told.date_mention, told.day, told.precision, True,  # type: ignore[arg-type]
+                 text,
                  f"no date in the sentence: the same happening told at {told.sentence.start}")
         elif story is not None and story.day is not None:
-            _set(c, None, story.day, story.precision, True, text,
+            _set(c, story.date_mention, story.day, story.precision, True, text,
                  f"no date in the sentence: the story's date so far (from {story.sentence.start})")
         else:
             before = [d for d in dates if d.end <= c.sentence.start and d.day is not None
@@ -223,12 +224,6 @@ def _date_all(candidates: list[Draft], dates: list[DateMention], published: date
             _set(c, rel, day, anchor.precision, False, text,
                  f"{rel.text!r}: {rel.offset_days:+d} day(s) from the event at "
                  f"{anchor.sentence.start} ({anchor.day.isoformat()})")
-    for c in candidates:
-        if c.day is None and published is not None:
-            c.day, c.precision = published, "week"
-            c.tags.append("date-from-publication")
-            c.evidence.append(Evidence(c.sentence.start, c.sentence.start, "", "date",
-                                       "no date found: the week of publication; check it"))
 
 
 def _same(a: Draft, b: Draft) -> bool:
@@ -263,9 +258,10 @@ def _anchor(c: Draft, rel: DateMention, candidates: list[Draft]) -> Draft | None
     others = [o for o in candidates if o is not c and o.day is not None]
     if rel.anchor_noun:
         noun = rel.anchor_noun
+        named = _action(noun)  # "the handover" names a transfer of territory
         for o in others:
-            if noun[:5] in o.clause_text.lower() or ((_action(noun) or (None,))[0] is not None \
-                    and _action(noun)[0].sub_event_type == o.sub_event_type):  # type: ignore
+            if noun[:5] in o.clause_text.lower() or (
+                    named is not None and named[0].sub_event_type == o.sub_event_type):
                 return o
     before = [o for o in others if o.sentence.start < c.sentence.start]
     return before[-1] if before else None
