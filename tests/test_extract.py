@@ -174,6 +174,8 @@ def test_cli_reads_html_and_stdin_and_names_bad_input(tmp_path):
     assert r.returncode == 0 and "\x1b" not in r.stdout
     missing = cli("extract", str(tmp_path / "nope.txt"), "--published", "2022-09-15")
     assert missing.returncode == 2 and "nope.txt" in missing.stderr
+    bad = cli("extract", str(page), "--published", "2023-04-12", "--url", "javascript:x")
+    assert bad.returncode == 2 and "--url: only absolute http(s)" in bad.stderr
 
 
 @pytest.mark.browser

@@ -11,8 +11,10 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from pydantic_core import PydanticCustomError
+
 from ..errors import UsageError
-from ..model import Event
+from ..model import Event, check_http_url
 from .article import read_article
 from .dates import dateline, find_dates
 from .drafts import Draft, extract, to_events
@@ -40,6 +42,11 @@ def draft_article(source: str, out: Path | None, manifest: Path, *,
                   published: str | None = None, url: str | None = None,
                   publisher: str | None = None) -> Outcome:
     """Drafts of the article at `source` (a path or `-`); written to `out` unless None."""
+    if url is not None:
+        try:
+            check_http_url(url)
+        except PydanticCustomError as exc:
+            raise UsageError(f"extract: --url: {exc.message()}") from None
     text, name = read_article(source)
     if published is not None:
         day = _day(published, "--published")
@@ -54,10 +61,7 @@ def draft_article(source: str, out: Path | None, manifest: Path, *,
         raise UsageError(f"extract: {name}: pass --publisher (or --url) so the drafts cite "
                          "their source")
     drafts = extract(text, day, Gazetteers.offline(manifest))
-    try:
-        events = to_events(drafts, publisher=who, published=day, url=url)
-    except ValueError as exc:  # a bad --url: the model says why
-        raise UsageError(f"extract: {exc}") from None
+    events = to_events(drafts, publisher=who, published=day, url=url)
     written: list[Path] = []
     skipped: list[str] = []
     if out is not None and events:
