@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pyogrio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conflictmap import pipeline
 from conflictmap.extract import Gazetteers, extract, to_events
@@ -87,6 +89,24 @@ def test_dates_resolve_against_publication_with_their_precision():
         date(2020, 3, 1), "month")
     assert found["Three days ago"].day == date(2021, 5, 11)
     assert found["May 14"].report  # a dateline is not an event's date
+
+
+_WORDS = st.sampled_from(["On", "Thursday", "November", "26", "2020", "a", "day", "after", "the",
+                           "handover", "Azerbaijani", "troops", "shelled", "entered", "Goris",
+                           "Zod", "mine", "Mine", "Border", "in", "near", "last", "week", ",",
+                           ".", "\n\n", "did", "not", "May", "3", "ago", "Kalbajar", "district"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(words=st.lists(_WORDS, max_size=40), day=st.dates(date(1990, 1, 1), date(2030, 12, 31)))
+def test_any_text_gives_spans_that_point_at_their_words(gaz, words, day):
+    text = " ".join(words)
+    for d in find_dates(text, day):
+        assert text[d.start:d.end] == d.text
+    for m in find_places(text, gaz)[0]:
+        assert text[m.start:m.end] == m.surface or m.refers_to is not None
+    for draft in extract(text, day, gaz):
+        assert all(0 <= e.start <= e.end <= len(text) for e in draft.evidence)
 
 
 def test_relative_date_counts_from_the_event_it_names(gaz):
