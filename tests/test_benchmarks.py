@@ -34,3 +34,11 @@ def test_geocode_enrich_benchmark_smoke():
     figures = json.loads(r.stdout)
     assert figures["lookups"] == 2000 and figures["points"] == 5000
     assert all(v > 0 for v in figures.values())
+
+
+def test_extract_benchmark_smoke():
+    r = subprocess.run([sys.executable, "-m", "benchmarks.extract", "3", "1500"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    figures = json.loads(r.stdout)
+    assert figures["articles"] == 3 and figures["drafts"] > 0 and figures["total_s"] > 0

@@ -21,7 +21,7 @@ from rich.text import Text
 from . import progress, project, store, views
 from .errors import ConflictmapError, UsageError
 from .model import Event, event_json_schema
-from .text import printable
+from .text import printable, when
 
 app = typer.Typer(
     help="Conflict-event records (YAML) to maps analysts can trust.",
@@ -160,6 +160,42 @@ def add(
         sys.stdout.write(store.event_to_yaml(event))
         return
     typer.echo(str(newevent.write(events_of(events_dir), event)))
+
+
+@app.command()
+def extract(
+    article: Annotated[str, typer.Argument(help="A text file, a saved HTML page, or - for stdin.")],
+    published: Annotated[str | None, typer.Option(help="When the article was published (YYYY-MM-DD); relative dates count from it. Default: its dateline.")] = None,
+    url: Annotated[str | None, typer.Option(help="The article's http(s) link, cited by every draft.")] = None,
+    publisher: Annotated[str | None, typer.Option(help="Who published it. Default: the URL's host.")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Where to write the drafts. Default: the project's events/", show_default=False)] = None,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Draft events (status: draft) from an article's text, offline, each field with the span
+    it was read from; never overwrites an event file."""
+    from .extract.run import draft_article
+
+    folder = None if dry_run else events_of(out_dir)
+    result = draft_article(article, folder, manifest_of(None), published=published, url=url,
+                           publisher=publisher)
+    if dry_run:
+        for event in result.events:
+            sys.stdout.write(printable(store.event_to_yaml(event)) + "---\n")
+        return
+    table = Table(title=Text(printable(f"{len(result.events)} drafts from {article} "
+                                       f"(published {result.published.isoformat()})")))
+    for col in ("date", "precision", "type", "place", "actors", "evidence"):
+        table.add_column(col)
+    for d, e in zip(result.drafts, result.events, strict=True):
+        table.add_row(*(Text(printable(c)) for c in (
+            when(e.date), e.date_precision, e.sub_event_type or e.event_type,
+            f"{d.place.surface} -> {e.location.name} ({e.location.precision})",
+            ", ".join(a.name for a in e.actors), str(len(e.evidence)))))
+    out.print(table)
+    for path in result.written:
+        typer.echo(printable(str(path)))
+    for why in result.skipped:
+        err.print(Text(printable(why)))
 
 
 @app.command()

@@ -88,6 +88,8 @@ class Status(StrEnum):
     confirmed = "confirmed"
     disputed = "disputed"
     denied = "denied"
+    # drafted by `extract` from an article's text: every field awaits a reviewer
+    draft = "draft"
 
 
 class GeoPrecision(StrEnum):
@@ -298,6 +300,26 @@ class Source(_Strict):
         return check_http_url(value)
 
 
+class Evidence(_Strict):
+    """Where in the cited article a drafted field was read: the reviewer checks it there.
+
+    Offsets count characters of the article's main text (after HTML extraction), end exclusive.
+    """
+
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+    quote: str = Field(max_length=MAX_QUOTE_CHARS)
+    field: str | None = Field(None, description="the record field it supports, e.g. date")
+    note: str | None = Field(None, description="how it was read: candidates beaten and why")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Evidence:
+        if self.end < self.start:
+            raise PydanticCustomError("span", "end {end} is before start {start}",
+                                      {"end": self.end, "start": self.start, "field": "end"})
+        return self
+
+
 class Role(StrEnum):
     """An actor's part in the event: ACLED actor1/2 and assoc_actor_1/2, UCDP side_a/side_b."""
 
@@ -362,6 +384,7 @@ class Event(_Strict):
     sources: list[Source] = Field(min_length=1)
     tags: list[Text] = Field(default_factory=list, title="Tags")
     dataset: DatasetRow | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
 
     # Where the record was read from (file, line), for error messages downstream.
     _origin: tuple[str, int] | None = PrivateAttr(default=None)

@@ -35,16 +35,18 @@ class Areas:
     def geocode(self, name: str, country: str | None = None) -> Place | None:
         hits = [i for i in self.by_key.get(normalize(name), [])
                 if country is None or self.rows.at[i, "country"] == country]
-        places = []
-        for i in hits:
-            row = self.rows.loc[i]
-            kind = "province" if row.get("type") == "Province" else "district"
-            pt = self.points.iloc[i]
-            places.append(Place(pt.y, pt.x, str(row["name"]), row.get("country"),
-                                str(row["name"]), kind, f"layer:{self.layer}:{row['iso']}"))
+        places = [self.place(i) for i in hits]
         if not places:
             return None
         return places[0].with_candidates(places[1:]) if len(places) > 1 else places[0]
+
+    def place(self, i: int) -> Place:
+        """The area of row `i` as a place: a point inside it, at its own precision."""
+        row = self.rows.loc[i]
+        kind = "province" if row.get("type") == "Province" else "district"
+        pt = self.points.iloc[i]
+        return Place(pt.y, pt.x, str(row["name"]), row.get("country"), str(row["name"]), kind,
+                     f"layer:{self.layer}:{row['iso']}")
 
     def suggest(self, name: str, country: str | None = None, n: int = 5) -> list[str]:
         return []

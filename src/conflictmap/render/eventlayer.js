@@ -332,9 +332,16 @@
             ctx.setLineDash([]);
           }
           glyph(ctx, D.type_shapes[TYPE[j]], g.x, g.y, 6.5);
-          ctx.fillStyle = color; ctx.fill();
-          ctx.lineWidth = state.selected === j ? 3 : 1.5;
-          ctx.strokeStyle = state.selected === j ? "#000" : "#fff"; ctx.stroke();
+          if (D.statuses[E.status[j]] === "draft") {  // a draft awaits review: hollow, dashed
+            ctx.fillStyle = "#fff"; ctx.fill();
+            ctx.setLineDash([3, 2]); ctx.lineWidth = state.selected === j ? 3.5 : 2.5;
+            ctx.strokeStyle = state.selected === j ? "#000" : color; ctx.stroke();
+            ctx.setLineDash([]);
+          } else {
+            ctx.fillStyle = color; ctx.fill();
+            ctx.lineWidth = state.selected === j ? 3 : 1.5;
+            ctx.strokeStyle = state.selected === j ? "#000" : "#fff"; ctx.stroke();
+          }
           hits.push({x: g.x, y: g.y, r: 9, group: k, n: 1, only: j});
           marks.push({text: "", x: box.x, y: box.y, w: box.w, h: box.h, kind: "event", n: 1,
                       id: E.id[j]});
