@@ -333,7 +333,8 @@ def to_events(drafts: list[Draft], *, publisher: str, published: date,
                          "lon": round(p.lon, 5), "precision": p.precision},
             "figures": d.figures, "status": "draft", "tags": tags,
             "sources": [{"url": url, "publisher": publisher, "published": published.isoformat(),
-                         "accessed": (accessed or date.today()).isoformat()}],
+                         # when the reader fetched it is theirs to say; never today by default
+                         **({"accessed": accessed.isoformat()} if accessed else {})}],
             "evidence": [e.as_data() for e in d.evidence],
         }
         if d.fatalities is not None:
