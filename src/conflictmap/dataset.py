@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from shapely import points
 
 from .atomic import write_via_temp
+from .geoparquet import Staging, is_parquet, iter_parts, write_periods
 from .model import (
     ACLED_TYPES,
     BBOX_MARGIN_DEG,
@@ -72,9 +73,24 @@ def write_dataset(events: list[Event], target: Path, schema: Schema | None = Non
 
 
 def write_table(records: pd.DataFrame, target: Path, *, overwrite: bool = True,
-                schema: Schema = SCHEMA) -> Path:
+                schema: Schema = SCHEMA, by: str = "year") -> Path:
     """A records table (the schema's columns, and `_loc` with each row's point) as one GPKG
-    table, atomically (never over a file that exists unless `overwrite`)."""
+    table, or a GeoParquet dataset partitioned `by` year or month when `target` ends in
+    .parquet; atomically (never over a file that exists unless `overwrite`)."""
+    frame = table_frame(records, schema)
+    if is_parquet(target):
+        staging = Staging.open(target, overwrite)
+        try:
+            write_periods(typed_text(frame, schema), staging, 0, by)
+            return Path(staging.commit())
+        finally:
+            staging.abort()
+    return write_via_temp(target, lambda t: pyogrio.write_dataframe(
+        frame, t, driver="GPKG", layer=LAYER), overwrite=overwrite)
+
+
+def table_frame(records: pd.DataFrame, schema: Schema = SCHEMA) -> gpd.GeoDataFrame:
+    """A records table as the dataset's rows: its columns, nullable types, a WGS84 point."""
     loc = records["_loc"].tolist()
     frame = gpd.GeoDataFrame(
         records[schema.table_columns].reset_index(drop=True),
@@ -82,11 +98,20 @@ def write_table(records: pd.DataFrame, target: Path, *, overwrite: bool = True,
     for f in schema.fields:  # nullable types: an absent count is null, not NaN or 0
         if f.nested is None and f.scalar in NULLABLE:
             frame[f.name] = pd.array(frame[f.name].tolist(), dtype=NULLABLE[f.scalar])
-    return write_via_temp(target, lambda t: pyogrio.write_dataframe(
-        frame, t, driver="GPKG", layer=LAYER), overwrite=overwrite)
+    return frame
+
+
+def typed_text(frame: gpd.GeoDataFrame, schema: Schema = SCHEMA) -> gpd.GeoDataFrame:
+    """Text columns typed as text: a part whose rows all lack a value (no end date in a
+    chunk) must still say `string`, or the parts of one dataset would disagree on the type."""
+    text = [c for c in schema.table_columns if c in frame and frame[c].dtype == object]
+    return frame.astype(dict.fromkeys(text, "str")) if text else frame
 
 
 NULLABLE = {"int": "Int64", "float": "Float64", "bool": "boolean"}
+# Python-backed text for the bulk checks: with pyarrow installed pandas' "string" is
+# Arrow-backed, whose comparisons give Arrow booleans that do not mix with masked ones
+TEXT = pd.StringDtype("python")
 
 
 def model_verdict(row: dict[str, Any], schema: Schema = SCHEMA,
@@ -210,7 +235,7 @@ def bulk_ok(frame: pd.DataFrame, loc: list[dict[str, Any]],
     for f in schema.fields:
         if f.name not in Event.model_fields:
             ok &= frame[f.column].isna().to_numpy(dtype=bool)
-    ids = frame["id"].astype("string")
+    ids = frame["id"].astype(TEXT)
     ok &= ids.str.fullmatch(ID_PATTERN[1:-1]).fillna(False).to_numpy()
     ok &= (ids.str.len() <= 120).fillna(False).to_numpy()
     ok &= frame["event_type"].isin(list(ACLED_TYPES)).to_numpy()
@@ -219,13 +244,13 @@ def bulk_ok(frame: pd.DataFrame, loc: list[dict[str, Any]],
            ).to_numpy()
     ok &= frame["status"].isin([s.value for s in Status]).to_numpy()
     ok &= frame["date_precision"].isin([d.value for d in DatePrecision]).to_numpy()
-    titles = frame["title"].astype("string")
+    titles = frame["title"].astype(TEXT)
     ok &= (titles.str.strip(WHITESPACE).eq(titles) & (titles.str.len() >= 1)
            & (titles.str.len() <= 300)).fillna(False).to_numpy()
-    desc = frame["description"].astype("string")
+    desc = frame["description"].astype(TEXT)
     ok &= (desc.isna() | (desc.str.strip(WHITESPACE).eq(desc) & (desc.str.len() >= 1))
            ).fillna(False).to_numpy()
-    start, end = frame["date"].astype("string"), frame["end_date"].astype("string")
+    start, end = frame["date"].astype(TEXT), frame["end_date"].astype(TEXT)
     ok &= _when_ok(start).to_numpy()
     ok &= (end.isna() | (_when_ok(end) & (end.str.slice(0, 10) >= start.str.slice(0, 10)))
            ).fillna(False).to_numpy()
@@ -398,10 +423,19 @@ LOCATION_KEYS = {"name", "country", "lat", "lon", "precision"}
 
 
 def read_records(path: Path, schema: Schema = SCHEMA) -> pd.DataFrame:
-    """A dataset as a records table (the record's columns), checked in bulk; rows that fail a
-    bulk check are validated by the model, which gives the precise message or the row as it
-    keeps it, and any problem stops the build. Building 100k events this way avoids 100k model
-    objects."""
+    """A dataset (GPKG, or GeoParquet parts) as a records table (the record's columns),
+    checked in bulk; rows that fail a bulk check are validated by the model, which gives the
+    precise message or the row as it keeps it, and any problem stops the build. Building 100k
+    events this way avoids 100k model objects."""
+    if is_parquet(path):  # each part checked as its own file: problems name it and its row
+        checked = []
+        for part, frame in iter_parts(path):
+            frame.index = pd.RangeIndex(1, len(frame) + 1)
+            checked.append(check_table(frame, part, schema))
+        if not checked:
+            raise InvalidEvents([Problem(str(path), 1, 1, "(dataset)",
+                                         "no GeoParquet parts (<period>/part-*.parquet)")])
+        return pd.concat(checked, ignore_index=True) if len(checked) > 1 else checked[0]
     frame = pyogrio.read_dataframe(path, layer=LAYER, read_geometry=False,
                                    datetime_as_string=True, fid_as_index=True)
     return check_table(frame, str(path), schema)
