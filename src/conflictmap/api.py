@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .pipeline import Result
 
 PathLike = str | os.PathLike[str]
-DATASET_SUFFIXES = (".gpkg",)
+DATASET_SUFFIXES = (".gpkg", ".parquet", ".geoparquet")
 DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".fgb": "FlatGeobuf"}
 # the page's own filters (the keys of its address hash), as `explore` takes them
 FILTERS = ("type", "status", "actor", "admin1", "fatalities", "q", "view", "event", "start")
