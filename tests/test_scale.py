@@ -98,8 +98,10 @@ def enriched(data, cluster) -> dict[str, Path]:
     out = {}
     for name, engine in (("pandas", Engine()), ("dask", DaskEngine(cluster))):
         done = enrich_to_parquet([EVENTS], [base / "dask.parquet"], MANIFEST,
-                                 base / f"enriched-{name}.parquet", engine=engine)
+                                 base / f"enriched-{name}.parquet", engine=engine,
+                                 task_rows=500)  # tasks of several parts, and several tasks
         assert done.rows == N - 2 + len(list(EVENTS.glob("*.yaml")))
+        assert done.tasks >= (4 if name == "dask" else 1)
         out[name] = base / f"enriched-{name}.parquet"
     return out
 
@@ -165,7 +167,8 @@ def test_a_worker_killed_during_enrich_leaves_no_output_and_the_rerun_completes(
 
     def run() -> None:
         try:
-            enrich_to_parquet([EVENTS], [src], MANIFEST, target, engine=DaskEngine(cluster))
+            enrich_to_parquet([EVENTS], [src], MANIFEST, target, engine=DaskEngine(cluster),
+                              task_rows=100)
         except BaseException as exc:  # the failure is what this test wants
             errors.append(exc)
 

@@ -337,7 +337,7 @@ def enrich_cmd(
                            service, engine, scheduler, workers, partition)
         return
     result = build(events_dir, manifest, online=_online(service, user_agent, domain, scheme),
-                   datasets=[Path(d) for d in dataset or []],
+                   datasets=_datasets(dataset),
                    allow_unresolved=allow_unresolved,
                    warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     for u in result.unresolved:
@@ -352,6 +352,11 @@ def enrich_cmd(
     for cells in views.enriched_cells(result):
         table.add_row(*(Text(printable(c)) for c in cells))
     out.print(table)
+
+
+def _datasets(given: list[str] | None) -> list[Path | str]:
+    """Dataset paths as paths, fsspec URLs (s3://...) as they are."""
+    return [d if "://" in d else Path(d) for d in given or []]
 
 
 def _enrich_to_parquet(events_dir: Path, datasets: list[str], manifest: Path,
@@ -383,8 +388,8 @@ def _enrich_to_parquet(events_dir: Path, datasets: list[str], manifest: Path,
                                                           emoji=False))
     for u in done.unresolved:
         err.print(f"skipped: {u}", markup=False)
-    typer.echo(f"wrote {done.target} ({done.rows} events, {done.partitions} partition(s), "
-               f"engine {engine})")
+    typer.echo(f"wrote {done.target} ({done.rows} events, engine {engine}"
+               + (f", {done.tasks} tasks)" if engine != "pandas" else ")"))
 
 
 assets_app = typer.Typer(help="The pinned JS/CSS the self-contained map inlines.", no_args_is_help=True)
@@ -511,7 +516,7 @@ def export_cmd(
         return
     target = Path(out_path) if out_path else root() / "outputs" / f"events{exporter.SUFFIX[fmt]}"
     exporter.refuse_inside(target, events_dir)
-    result = run_pipeline(events_dir, manifest, datasets=[Path(d) for d in dataset or []],
+    result = run_pipeline(events_dir, manifest, datasets=_datasets(dataset),
                           allow_unresolved=allow_unresolved,
                           warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     with progress.step(f"writing {fmt}"):

@@ -422,7 +422,7 @@ def _dataset_ok(part: Any) -> bool:
 LOCATION_KEYS = {"name", "country", "lat", "lon", "precision"}
 
 
-def read_records(path: Path, schema: Schema = SCHEMA) -> pd.DataFrame:
+def read_records(path: Path | str, schema: Schema = SCHEMA) -> pd.DataFrame:
     """A dataset (GPKG, or GeoParquet parts) as a records table (the record's columns),
     checked in bulk; rows that fail a bulk check are validated by the model, which gives the
     precise message or the row as it keeps it, and any problem stops the build. Building 100k

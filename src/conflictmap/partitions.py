@@ -21,6 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 import pyogrio
 
 from . import layerio as layer_io
@@ -59,7 +60,7 @@ class Context:
 
 @dataclass
 class PartDone:
-    """A partition's answer: rows written, and what the whole run needs to know of them."""
+    """A task's answer: rows written, and what the whole run needs to know of them."""
 
     rows: int
     files: list[str]
@@ -73,7 +74,7 @@ class PartDone:
 class Enriched:
     target: str
     rows: int
-    partitions: int
+    tasks: int
     unresolved: list[Unresolved]
     warnings: list[str]
 
@@ -97,13 +98,38 @@ def _id_hashes(ids: pd.Series) -> np.ndarray:
     return pd.util.hash_array(np.asarray(ids.astype(str).str.casefold(), dtype=object))
 
 
-def enrich_part(source: str | pd.DataFrame, staging: Staging, seq: int, by: str,
+TASK_ROWS = 100_000  # rows a task enriches: ~0.7 GB in a worker, and the fixed cost of a
+# task (the layers cut around its points, the geocoders' first use) spread over enough rows
+
+
+def tasks(files: list[str], rows: int = TASK_ROWS) -> list[list[str]]:
+    """Consecutive partitions grouped into tasks of about `rows` rows (a part of a dataset
+    whose dates are spread holds few rows a period: one task each would be mostly overhead).
+    A GPKG is a task of its own."""
+    out: list[list[str]] = []
+    size = 0
+    for f in files:
+        n = pq.read_metadata(f, filesystem=_fs(f) if is_url(f) else None).num_rows \
+            if is_parquet(f) else rows
+        if not out or size + n > rows or not is_parquet(out[-1][0]) or not is_parquet(f):
+            out.append([])
+            size = 0
+        out[-1].append(f)
+        size += n
+    return out
+
+
+def enrich_part(source: list[str] | pd.DataFrame, staging: Staging, seq: int, by: str,
                 token: str) -> PartDone:
-    """One partition: read and check it (a file, or the YAML events' records), sort it as the
-    whole run would (day, id), geocode and enrich it, write it as parts of the output."""
+    """One task: read and check its partitions (files, or the YAML events' records), sort
+    them as the whole run would (day, id), geocode and enrich them, write them as parts of
+    the output."""
     ctx: Context = shared(token)
-    records = read_records(Path(source) if not is_url(source) else source, ctx.schema) \
-        if isinstance(source, str) else source
+    if isinstance(source, list):
+        read = [read_records(f if is_url(f) else Path(f), ctx.schema) for f in source]
+        records = pd.concat(read, ignore_index=True) if len(read) > 1 else read[0]
+    else:
+        records = source
     day = pd.to_datetime(records["date"].str.slice(0, 10), format="%Y-%m-%d")
     records = records.iloc[np.lexsort((records["id"].to_numpy(), day.to_numpy()))]
     hashes = _id_hashes(records["id"])
@@ -158,16 +184,18 @@ def _duplicates(yaml_records: pd.DataFrame, files: list[str], schema: Schema) ->
 def enrich_to_parquet(events: list[Path], datasets: list[str | Path], manifest: Path,
                       target: str | Path, *, engine: Engine, allow_unresolved: bool = False,
                       by: str = "year", warn: Callable[[str], None] | None = None,
-                      cache: bool = True, schema: Schema = SCHEMA) -> Enriched:
+                      cache: bool = True, schema: Schema = SCHEMA,
+                      task_rows: int = TASK_ROWS) -> Enriched:
     """The YAML events and the datasets, enriched, as a GeoParquet dataset at `target` (the
     columns of `export`'s events, partitioned `by` year or month), replacing what is there
     only when the whole run succeeded. On the pandas engine: `build` in this process; on
-    dask: a task per partition, as the module says. Raises as `build` does."""
+    dask: a task per partition (or per `task_rows` rows of partitions), as the module says.
+    Raises as `build` does."""
     say = warn or (lambda _m: None)
     if engine.name == "pandas":
         from .pipeline import build
 
-        result = build(events, manifest, datasets=[Path(d) for d in datasets],
+        result = build(events, manifest, datasets=list(datasets),
                        allow_unresolved=allow_unresolved, warn=warn, cache=cache, schema=schema)
         write_parquet(result, target, by)
         return Enriched(str(target), len(result.frame), 1, result.unresolved, result.warnings)
@@ -185,7 +213,7 @@ def enrich_to_parquet(events: list[Path], datasets: list[str | Path], manifest: 
     engine.share(token, Context(loaded, frames, geocoders, timeline, schema))
     staging = Staging.open(target, overwrite=True)
     try:
-        work = [*([yaml_records] if len(yaml_records) else []), *files]
+        work = [*([yaml_records] if len(yaml_records) else []), *tasks(files, task_rows)]
         done = list(engine.map(enrich_part, ((w, staging, seq, by, token)
                                              for seq, w in enumerate(work))))
         hashes = np.concatenate([d.id_hashes for d in done]) if done else np.zeros(0)

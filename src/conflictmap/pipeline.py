@@ -138,7 +138,7 @@ class Geocoders:
         return Chain(order)
 
 
-def load_records(paths: list[Path], datasets: list[Path],
+def load_records(paths: list[Path], datasets: Sequence[Path | str],
                  warn: Callable[[str], None] | None = None, cache: bool = True,
                  schema: Schema = SCHEMA) -> pd.DataFrame:
     """All events as one records table sorted by date and id; an id used twice is an error
@@ -152,7 +152,7 @@ def load_records(paths: list[Path], datasets: list[Path],
         (warn or (lambda _m: None))(str(w))
     parts = [records]
     for p in datasets:  # read and checked in bulk
-        with progress.step(f"reading and checking {p.name}"):
+        with progress.step(f"reading and checking {str(p).rstrip('/').rsplit('/', 1)[-1]}"):
             parts.append(read_records(p, schema))
     records = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     key = records["id"].str.casefold()  # ids differing only in case are the same id
@@ -271,7 +271,7 @@ def timeline_of(records: pd.DataFrame, handover: gpd.GeoDataFrame) -> Timeline:
 
 @gcpause.paused()
 def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
-          datasets: list[Path] | None = None,
+          datasets: Sequence[Path | str] | None = None,
           gazetteer: Path | None = None, online: Geocoder | None = None,
           allow_unresolved: bool = False,
           warn: Callable[[str], None] | None = None, cache: bool = True,
