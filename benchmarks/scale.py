@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -132,7 +133,7 @@ def run(n: int, engines: list[str], base: Path,
                   f"{m['rows_per_s']:>9,} rows/s  peak RSS MB: "
                   + ", ".join(f"{r} {mb}" for r, mb in top[:4]), flush=True)
         for p in (data, enriched) if "import" in steps else (enriched,):
-            subprocess.run(["rm", "-rf", str(p)], check=True)  # the next engine writes its own
+            shutil.rmtree(p, ignore_errors=True)  # the next engine writes its own
     return rows
 
 

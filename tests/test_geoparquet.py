@@ -124,3 +124,38 @@ def test_chunks_are_bounded_and_filtered_by_day_and_box(made, name):
                  & (y >= box[1]) & (y <= box[3])]
     assert 0 < len(want) < len(whole) / 10
     assert sorted(got["id"]) == sorted(want["id"])
+
+
+def test_fsspec_urls_are_read_and_written(made):
+    """memory:// stands for s3:// or gs://: the same fsspec calls, no credentials."""
+    fsspec = pytest.importorskip("fsspec")
+    url = "memory://conflictmap-test/acled.parquet"
+    try:
+        report = ingest.import_to_dataset("acled", made["src"], url, chunk_rows=1000)
+        assert report.rows == N - 2
+        assert len(read_records(url)) == N - 2
+        assert sum(len(c) for c in iter_chunks(url, columns=["id"])) == N - 2
+        with pytest.raises(FileExistsError):
+            ingest.import_to_dataset("acled", made["src"], url)
+    finally:
+        fsspec.filesystem("memory").rm("/conflictmap-test", recursive=True)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".gpkg"])
+def test_a_record_with_a_place_name_and_no_point_keeps_no_point(tmp_path, suffix):
+    """Our own CSV carries the record's location as written (a name to geocode): the dataset
+    row gets no point rather than a crash or an invented one."""
+    from conflictmap.export import export
+    from conflictmap.pipeline import build
+
+    from .conftest import DATA, ROOT
+
+    result = build(DATA / "optional" / "none", ROOT / "geodata" / "layers.yaml")
+    csv_file = export(result, "csv", tmp_path / "own.csv")
+    target = tmp_path / f"own{suffix}"
+    assert ingest.import_to_dataset("acled", csv_file, target).rows == len(result.frame)
+    back = read_records(target).set_index("id")
+    loc = back.at["2020-11-26-bare", "location"]
+    assert loc.get("name") and "lat" not in loc
+    frame = pd.concat(list(iter_chunks(target))).set_index("id")
+    assert frame.geometry["2020-11-26-bare"] is None

@@ -8,14 +8,17 @@ outside the window are never decoded.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyogrio
+from pyproj import CRS
 
 from .dataset import LAYER
 from .geoparquet import _fs, is_parquet, is_url, parts
@@ -31,7 +34,8 @@ def iter_chunks(path: str | Path, *, columns: list[str] | None = None,
 
     `columns`: the attribute columns wanted (default all; the point always comes);
     `start`/`end`: the first and last calendar day of the event's `date` (inclusive);
-    `bbox`: (west, south, east, north) in degrees, points on its edge included.
+    `bbox`: (west, south, east, north) in the dataset's CRS (degrees: conflictmap writes
+    WGS84), points on its edge included. Chunks come back in WGS84.
 
     >>> import conflictmap as cm, tempfile, pathlib
     >>> from conflictmap.frameio import write_dataset_of
@@ -77,17 +81,26 @@ def _parquet_chunks(path: str, columns: list[str] | None, start: date | None,
                & (ds.field("bbox", "ymax") >= south) & (ds.field("bbox", "ymin") <= north))
         cond = box if cond is None else cond & box
     wanted = [c for c in (columns or names) if c in names and c not in ("geometry", "bbox")]
+    crs = _crs(data.schema)
     scanner = data.scanner(columns=[*wanted, "geometry"], filter=cond, batch_size=chunk_rows)
     for batch in scanner.to_batches():
         if batch.num_rows:
-            yield _frame(batch, wanted)
+            yield _frame(batch, wanted, crs)
 
 
-def _frame(batch: pa.RecordBatch, wanted: list[str]) -> gpd.GeoDataFrame:
+def _crs(schema: pa.Schema) -> Any:
+    """The geometry's CRS from the GeoParquet metadata (absent means OGC:CRS84, lon/lat)."""
+    geo = json.loads((schema.metadata or {}).get(b"geo", b"{}"))
+    column = geo.get("columns", {}).get(geo.get("primary_column", "geometry"), {})
+    crs = column.get("crs", "OGC:CRS84")
+    return CRS.from_user_input(crs) if crs is not None else CRS.from_epsg(4326)
+
+
+def _frame(batch: pa.RecordBatch, wanted: list[str], crs: Any) -> gpd.GeoDataFrame:
     attrs = batch.select(wanted).to_pandas(ignore_metadata=True)
     geometry = gpd.GeoSeries.from_wkb(batch.column("geometry").to_numpy(zero_copy_only=False),
-                                      crs=4326)
-    return gpd.GeoDataFrame(attrs, geometry=geometry.values, crs=4326)
+                                      crs=crs)
+    return gpd.GeoDataFrame(attrs, geometry=geometry.to_crs(4326).values, crs=4326)
 
 
 def _gpkg_chunks(path: Path, columns: list[str] | None, start: date | None, end: date | None,

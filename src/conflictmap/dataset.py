@@ -92,9 +92,12 @@ def write_table(records: pd.DataFrame, target: Path, *, overwrite: bool = True,
 def table_frame(records: pd.DataFrame, schema: Schema = SCHEMA) -> gpd.GeoDataFrame:
     """A records table as the dataset's rows: its columns, nullable types, a WGS84 point."""
     loc = records["_loc"].tolist()
-    frame = gpd.GeoDataFrame(
-        records[schema.table_columns].reset_index(drop=True),
-        geometry=points([x.get("lon") for x in loc], [x.get("lat") for x in loc]), crs=4326)
+    lon = np.array([_number(x.get("lon")) for x in loc], dtype=float)
+    lat = np.array([_number(x.get("lat")) for x in loc], dtype=float)
+    geometry = points(lon, lat)
+    geometry[np.isnan(lon) | np.isnan(lat)] = None  # a place named, not yet geocoded: no point
+    frame = gpd.GeoDataFrame(records[schema.table_columns].reset_index(drop=True),
+                             geometry=geometry, crs=4326)
     for f in schema.fields:  # nullable types: an absent count is null, not NaN or 0
         if f.nested is None and f.scalar in NULLABLE:
             frame[f.name] = pd.array(frame[f.name].tolist(), dtype=NULLABLE[f.scalar])

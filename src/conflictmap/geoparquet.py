@@ -90,6 +90,10 @@ class Staging:
         """The staged dataset at its target, whole (locally one rename)."""
         if is_url(self.target):
             fs = _fs(self.target)
+            staged = self.path.rstrip("/").rsplit("/", 1)[-1]
+            for name in fs.ls(self.target, detail=False) if self.overwrite else ():
+                if name.rstrip("/").rsplit("/", 1)[-1] != staged:  # no old period outlives it
+                    fs.rm(name, recursive=True)
             for name in fs.ls(self.path, detail=False):
                 period = name.rstrip("/").rsplit("/", 1)[-1]
                 if fs.exists(f"{self.target}/{period}"):

@@ -98,8 +98,10 @@ def _id_hashes(ids: pd.Series) -> np.ndarray:
     return pd.util.hash_array(np.asarray(ids.astype(str).str.casefold(), dtype=object))
 
 
-TASK_ROWS = 100_000  # rows a task enriches: ~0.7 GB in a worker, and the fixed cost of a
-# task (the layers cut around its points, the geocoders' first use) spread over enough rows
+# rows a task enriches: about 1 GB in a worker (measured at 1M rows), and the fixed cost of a
+# task (the layers cut around its points, reading and writing parts) spread over enough rows.
+# A part bigger than this (written by another tool) or a GPKG is still one task.
+TASK_ROWS = 100_000
 
 
 def tasks(files: list[str], rows: int = TASK_ROWS) -> list[list[str]]:
@@ -148,12 +150,13 @@ def control_rows(source: str, schema: Schema) -> pd.DataFrame:
         fs = _fs(source) if is_url(source) else None
         data = ds.dataset(source, format="parquet", filesystem=fs)
         cols = [c for c in data.schema.names if c not in ("geometry", "bbox")]
-        ids = data.to_table(columns=["id"]).column("id").to_pylist()
         frame = data.to_table(columns=cols, filter=ds.field("control_change_json").is_valid()
                               & (ds.field("control_change_json") != "null")
                               ).to_pandas(ignore_metadata=True)
-        at = {v: i + 1 for i, v in enumerate(ids)}  # row numbers, for messages naming one
-        frame.index = pd.Index([at[v] for v in frame["id"]], dtype="int64")
+        if len(frame):  # their row numbers in the part, for messages naming one
+            ids = data.to_table(columns=["id"]).column("id").to_pylist()
+            at = {v: i + 1 for i, v in enumerate(ids)}
+            frame.index = pd.Index([at[v] for v in frame["id"]], dtype="int64")
     else:
         frame = pyogrio.read_dataframe(source, layer=LAYER, read_geometry=False,
                                        datetime_as_string=True, fid_as_index=True,
