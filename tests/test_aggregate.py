@@ -56,9 +56,10 @@ def events() -> list[Event]:
     return _events()
 
 
-@pytest.fixture(scope="module")
-def dataset(tmp_path_factory, events) -> Path:
-    return write_dataset(events, tmp_path_factory.mktemp("agg") / "events.gpkg")
+@pytest.fixture(scope="module", params=["events.gpkg", "events.parquet"])
+def dataset(request, tmp_path_factory, events) -> Path:
+    """The same events as a GeoPackage and as a GeoParquet dataset (parts by year)."""
+    return write_dataset(events, tmp_path_factory.mktemp("agg") / request.param)
 
 
 def _table(events: list[Event]) -> pd.DataFrame:
@@ -214,3 +215,19 @@ def test_the_page_bins_every_event_and_says_how_many_are_in_detail(windowed, eve
         p.wait_for_function("conflictmap.mode() === 'symbols'")
         assert 0 < len(p.evaluate("conflictmap.drawn()")) <= 200
         assert not w.errors, w.errors
+
+
+def test_yaml_events_are_always_in_detail_and_counted_once(dataset, events, events_dir):
+    from conflictmap.pipeline import build
+
+    from .conftest import ROOT
+
+    window = Window(start=date(2021, 1, 1), end=date(2021, 2, 15))
+    result = build(events_dir, ROOT / "geodata" / "layers.yaml", datasets=[dataset],
+                   window=window)
+    yaml_n = len(list(events_dir.glob("*.yaml")))
+    days = pd.Series([e.date for e in events])
+    in_window = int(days.between(window.start, window.end).sum())
+    assert len(result.frame) == in_window + yaml_n == result.density.detail
+    assert result.density.total == N + yaml_n == int(result.density.n.sum())
+    assert result.density.start == FIRST  # the bundled events (Nov 2020) lie inside the span

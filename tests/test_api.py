@@ -11,7 +11,7 @@ import pyogrio
 import pytest
 
 import conflictmap as cm
-from conflictmap import api, errors, project
+from conflictmap import api, chunks, errors, project
 
 from .conftest import DATA, ROOT
 
@@ -24,7 +24,7 @@ def gdf() -> gpd.GeoDataFrame:
 def test_docstring_examples_run():
     """Every example in the API's docstrings runs and prints what it says."""
     attempted = 0
-    for module in (api, cm, errors):
+    for module in (api, cm, errors, chunks):
         result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert result.failed == 0, module.__name__
         attempted += result.attempted

@@ -42,3 +42,16 @@ def test_extract_benchmark_smoke():
     assert r.returncode == 0, r.stderr
     figures = json.loads(r.stdout)
     assert figures["articles"] == 3 and figures["drafts"] > 0 and figures["total_s"] > 0
+
+
+def test_scale_benchmark_smoke(tmp_path):
+    out = tmp_path / "scale.json"
+    r = subprocess.run([sys.executable, "-m", "benchmarks.scale", "300", "--engines", "pandas",
+                        "--keep", str(tmp_path), "--json", str(out)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(out.read_text("utf-8"))
+    assert [(x["engine"], x["step"]) for x in rows] == [("pandas", "import"),
+                                                        ("pandas", "enrich")]
+    assert "wrote 300 events" in rows[0]["out"] and "300 events" in rows[1]["out"]
+    assert all(x["wall_s"] > 0 and x["peak_rss_mb"][0][1] > 50 for x in rows)

@@ -18,9 +18,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pyogrio
 import shapely
-from pyogrio.raw import read
 
 from .errors import UsageError
 from .model import ACLED_TYPES
@@ -132,9 +132,19 @@ class Density:
                 f"per {step}{left}")
 
 
-def count_rows(datasets: Sequence[Path]) -> int:
-    """The rows of the datasets, from their headers (no row is read)."""
-    return sum(int(pyogrio.read_info(p, layer=LAYER)["features"]) for p in datasets)
+def count_rows(datasets: Sequence[Path | str]) -> int:
+    """The rows of the datasets, from their headers (a GPKG's feature count, the GeoParquet
+    parts' footers): no row is read."""
+    from .geoparquet import _fs, is_parquet, is_url, parts
+
+    total = 0
+    for p in datasets:
+        if is_parquet(p):
+            total += sum(pq.ParquetFile(f, filesystem=_fs(f) if is_url(f) else None
+                                        ).metadata.num_rows for f in parts(p))
+        else:
+            total += int(pyogrio.read_info(p, layer=LAYER)["features"])
+    return total
 
 
 def _days(when: np.ndarray) -> np.ndarray:
@@ -159,28 +169,54 @@ class _Points:
 _SCANNED: dict[tuple[str, tuple[int, ...] | None], _Points] = {}
 
 
-def _scan(path: Path) -> _Points:
-    """Date, type and point of every row of one dataset, read as three arrays (no record is
-    built); kept while the file is unchanged, since planning and counting both need them."""
-    key = (str(path), stat_signature(path))
-    if key in _SCANNED:
+def _scan(path: Path | str) -> _Points:
+    """Date, type and point of every row of one dataset, read in bounded chunks of three
+    columns (no record is built); kept while the file is unchanged, since planning and
+    counting both need them."""
+    from .chunks import iter_chunks
+
+    key = (str(path), _signature(path))
+    if key[1] is not None and key in _SCANNED:
         return _SCANNED[key]
-    _meta, _fids, wkb, (when, kinds) = read(path, layer=LAYER, columns=["date", "event_type"])
-    day = _days(when)
-    kind = pd.Series(kinds).map({t: k for k, t in enumerate(ACLED_TYPES)}).fillna(-1)
-    kind = kind.to_numpy().astype(np.int16)
-    geom = shapely.from_wkb(wkb)
-    ok = ~(shapely.is_missing(geom) | shapely.is_empty(geom)) & (kind >= 0) & (day >= 0)
-    x, y = shapely.get_x(geom[ok]), shapely.get_y(geom[ok])
-    ok[ok] = np.isfinite(x) & np.isfinite(y)
-    got = _Points(day[ok], kind[ok], shapely.get_x(geom[ok]), shapely.get_y(geom[ok]),
-                  int((~ok).sum()), day)
+    types = {t: k for k, t in enumerate(ACLED_TYPES)}
+    parts: list[tuple[np.ndarray, ...]] = []
+    unlocated = 0
+    for chunk in iter_chunks(path, columns=["date", "event_type"]):
+        day = _days(chunk["date"].astype(object).to_numpy())
+        kind = chunk["event_type"].map(types).fillna(-1).to_numpy().astype(np.int16)
+        geom = chunk.geometry.to_numpy()
+        ok = ~(shapely.is_missing(geom) | shapely.is_empty(geom)) & (kind >= 0) & (day >= 0)
+        x, y = np.full(len(geom), np.nan), np.full(len(geom), np.nan)
+        x[ok], y[ok] = shapely.get_x(geom[ok]), shapely.get_y(geom[ok])
+        ok &= np.isfinite(x) & np.isfinite(y)
+        unlocated += int((~ok).sum())
+        parts.append((day[ok], kind[ok], x[ok], y[ok], day))
+    if parts:
+        cols = [np.concatenate([p[k] for p in parts]) for k in range(5)]
+        got = _Points(cols[0], cols[1], cols[2], cols[3], unlocated, cols[4])
+    else:
+        empty = np.empty(0)
+        got = _Points(empty.astype(np.int64), empty.astype(np.int16), empty, empty, 0,
+                      empty.astype(np.int64))
     _SCANNED.clear()  # one set at a time: a watch rebuild must not keep every version
     _SCANNED[key] = got
     return got
 
 
-def _points(datasets: Sequence[Path]) -> _Points:
+def _signature(path: Path | str) -> tuple[int, ...] | None:
+    """A file's stat signature; for a GeoParquet folder, its parts' (a part rewritten or
+    added changes it); None for a URL (never remembered)."""
+    from .geoparquet import is_parquet, is_url, parts
+
+    if is_url(path):
+        return None
+    if not is_parquet(path) or Path(path).is_file():
+        return stat_signature(Path(path))
+    sigs = [stat_signature(Path(f)) or () for f in parts(path)]
+    return tuple(v for sig in sigs for v in sig) or None
+
+
+def _points(datasets: Sequence[Path | str]) -> _Points:
     """Every dataset's rows as one set of arrays."""
     parts = [_scan(p) for p in datasets]
     if len(parts) == 1:
@@ -205,7 +241,7 @@ def _choices(base: int) -> list[tuple[float, int]]:
     return out
 
 
-def density(datasets: Sequence[Path], extra: Sequence[tuple[date, str, float, float]] = (),
+def density(datasets: Sequence[Path | str], extra: Sequence[tuple[date, str, float, float]] = (),
             max_cells: int = MAX_CELLS) -> Density:
     """Counts per (cell, step, type) of every dataset row and of `extra` events (day, type,
     lon, lat): the finest cell (from `CELL_DEG`) whose counts fit `max_cells`."""
@@ -251,7 +287,7 @@ def density(datasets: Sequence[Path], extra: Sequence[tuple[date, str, float, fl
                    len(pts.day), pts.unlocated, len(pts.day) + pts.unlocated)
 
 
-def latest_window(datasets: Sequence[Path], limit: int) -> Window:
+def latest_window(datasets: Sequence[Path | str], limit: int) -> Window:
     """The latest whole days whose rows fit `limit` (at least the last day): what a reader
     of a large set most often wants first, and a choice the page states."""
     every = _points(datasets).every_day
@@ -267,17 +303,16 @@ def latest_window(datasets: Sequence[Path], limit: int) -> Window:
                   end=epoch + timedelta(days=int(uniq[-1])))
 
 
-def detail_rows(datasets: Sequence[Path], window: Window) -> int:
-    """How many dataset rows the window selects (the driver counts them, nothing is read)."""
-    total = 0
-    for p in datasets:
-        _meta, _fids, _geom, (ids,) = read(p, layer=LAYER, columns=["id"], read_geometry=False,
-                                           where=window.where(), bbox=window.bbox)
-        total += len(ids)
-    return total
+def detail_rows(datasets: Sequence[Path | str], window: Window) -> int:
+    """How many dataset rows the window selects (one column read, filtered at the source)."""
+    from .chunks import iter_chunks
+
+    return sum(len(c) for p in datasets
+               for c in iter_chunks(p, columns=["id"], start=window.start, end=window.end,
+                                    bbox=window.bbox))
 
 
-def plan(datasets: Sequence[Path], yaml_events: int, window: Window,
+def plan(datasets: Sequence[Path | str], yaml_events: int, window: Window,
          detail_limit: int = DETAIL_EVENTS, page_limit: int = PAGE_EVENTS) -> Window | None:
     """The window to show in detail, or None when the whole set fits one page.
 

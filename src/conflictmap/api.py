@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .pipeline import Result
 
 PathLike = str | os.PathLike[str]
-DATASET_SUFFIXES = (".gpkg",)
+DATASET_SUFFIXES = (".gpkg", ".parquet", ".geoparquet")
 DRIVERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".fgb": "FlatGeobuf"}
 # the page's own filters (the keys of its address hash), as `explore` takes them
 FILTERS = ("type", "status", "actor", "admin1", "fatalities", "q", "view", "event", "start")
@@ -178,7 +178,7 @@ def read_events(paths_or_dataset: PathLike | Sequence[PathLike], *,
 
 
 def read_dataset(path: PathLike, *, layers: PathLike | None = None) -> gpd.GeoDataFrame:
-    """Read a dataset file (``conflictmap import acled|ucdp FILE --to D.gpkg``) as events.
+    """Read a dataset (``conflictmap import acled|ucdp FILE --to D.gpkg|D.parquet``) as events.
 
     The rows are checked in bulk against the record's rules, then geocoded and enriched
     like YAML events.
@@ -186,7 +186,7 @@ def read_dataset(path: PathLike, *, layers: PathLike | None = None) -> gpd.GeoDa
     Parameters
     ----------
     path : path
-        A ``.gpkg`` dataset file.
+        A ``.gpkg`` dataset file, or a ``.parquet`` GeoParquet dataset (a folder of parts).
     layers : path, optional
         The layer manifest (see `read_events`).
 

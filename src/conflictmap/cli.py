@@ -357,12 +357,23 @@ def enrich_cmd(
     user_agent: UserAgentOpt = None,
     domain: DomainOpt = None,
     scheme: SchemeOpt = None,
+    dataset: Annotated[list[str] | None, typer.Option("--dataset", help="A dataset (.gpkg, or a .parquet GeoParquet dataset; a path or an fsspec URL) enriched with the YAML events; repeatable.")] = None,
+    out_path: Annotated[str | None, typer.Option("--out", help="Write the enriched events as a GeoParquet dataset (NAME.parquet, a path or an fsspec URL) instead of printing them; the old one is replaced only when the run succeeds.", show_default=False)] = None,
+    engine: EngineOpt = "pandas",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    partition: PartitionOpt = "year",
 ) -> None:
     """Geocode and enrich events: country, district, km to border, side uncertain, controller."""
     from .pipeline import build
 
     events_dir, manifest = events_of(events_dir), manifest_of(manifest)
+    if out_path is not None or engine != "pandas":
+        _enrich_to_parquet(events_dir, dataset or [], manifest, out_path, allow_unresolved,
+                           service, engine, scheduler, workers, partition)
+        return
     result = build(events_dir, manifest, online=_online(service, user_agent, domain, scheme),
+                   datasets=_datasets(dataset),
                    allow_unresolved=allow_unresolved,
                    warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     for u in result.unresolved:
@@ -377,6 +388,44 @@ def enrich_cmd(
     for cells in views.enriched_cells(result):
         table.add_row(*(Text(printable(c)) for c in cells))
     out.print(table)
+
+
+def _datasets(given: list[str] | None) -> list[Path | str]:
+    """Dataset paths as paths, fsspec URLs (s3://...) as they are."""
+    return [d if "://" in d else Path(d) for d in given or []]
+
+
+def _enrich_to_parquet(events_dir: Path, datasets: list[str], manifest: Path,
+                       out_path: str | None, allow_unresolved: bool, service: str, engine: str,
+                       scheduler: str | None, workers: int | None, by: str) -> None:
+    """`enrich --out` and `export --format parquet`: the enriched events as GeoParquet."""
+    from .engine import open_engine
+    from .geoparquet import is_parquet
+    from .partitions import enrich_to_parquet
+
+    by = _partition(by)
+    if out_path is None or not is_parquet(out_path):
+        fail("--out NAME.parquet: where to write the enriched events (GeoParquet)", 2)
+    if service != "offline" and engine != "pandas":
+        fail("--engine dask geocodes offline: online services are rate limited per user, "
+             "not per worker", 2)
+    if not datasets and engine != "pandas":
+        fail("--engine dask works on datasets: give --dataset (import one with "
+             "import ... --to NAME.parquet)", 2)
+    if "://" not in out_path:
+        from . import export as exporter
+
+        exporter.refuse_inside(Path(out_path), events_dir)
+    with open_engine(engine, scheduler, workers) as runner, \
+            progress.step(f"enriching on {runner.name}"):
+        done = enrich_to_parquet([events_dir], datasets, manifest, out_path, engine=runner,
+                                 allow_unresolved=allow_unresolved, by=by,
+                                 warn=lambda m: err.print(f"warning: {m}", markup=False,
+                                                          emoji=False))
+    for u in done.unresolved:
+        err.print(f"skipped: {u}", markup=False)
+    typer.echo(f"wrote {done.target} ({done.rows} events, engine {engine}"
+               + (f", {done.tasks} tasks)" if engine != "pandas" else ")"))
 
 
 assets_app = typer.Typer(help="The pinned JS/CSS the self-contained map inlines.", no_args_is_help=True)
@@ -518,23 +567,35 @@ def _watch(paths: list[Path], out_dir: Path, port: int, once: Callable[..., Any]
 
 @app.command("export")
 def export_cmd(
-    fmt: Annotated[str, typer.Option("--format", help="geojson | gpkg | kml | csv (ACLED columns) | ucdp-csv | fgb")] = "geojson",
-    out_path: Annotated[Path | None, typer.Option("--out", help="Target file. Default: outputs/events.<ext>")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="geojson | gpkg | kml | csv (ACLED columns) | ucdp-csv | fgb | parquet (a GeoParquet dataset, partitioned by time)")] = "geojson",
+    out_path: Annotated[str | None, typer.Option("--out", help="Target file. Default: outputs/events.<ext>")] = None,
     events_dir: EventsOpt = EVENTS_DIR,
     manifest: ManifestOpt = None,
     allow_unresolved: Annotated[bool, typer.Option("--allow-unresolved", help="Export what can be located.")] = False,
-    dataset: Annotated[list[Path] | None, typer.Option("--dataset", help="A dataset file from `import --to`, exported with the YAML events; repeatable.")] = None,
+    dataset: Annotated[list[str] | None, typer.Option("--dataset", help="A dataset from `import --to` (.gpkg or .parquet), exported with the YAML events; repeatable.")] = None,
+    engine: EngineOpt = "pandas",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    partition: PartitionOpt = "year",
 ) -> None:
     """Export the enriched events for GIS tools and spreadsheets (written atomically)."""
     from . import export as exporter
     from .pipeline import build as run_pipeline
 
-    if fmt not in exporter.FORMATS:
-        fail(f"--format: expected one of {', '.join(exporter.FORMATS)}", 2)
+    if fmt not in (*exporter.FORMATS, "parquet"):
+        fail(f"--format: expected one of {', '.join(exporter.FORMATS)}, parquet", 2)
+    if engine != "pandas" and fmt != "parquet":
+        fail("--engine dask writes a GeoParquet dataset: use --format parquet (the other "
+             "formats are one file, written by one process)", 2)
     events_dir, manifest = events_of(events_dir), manifest_of(manifest)
-    target = out_path or root() / "outputs" / f"events{exporter.SUFFIX[fmt]}"
+    if fmt == "parquet":
+        target = out_path or str(root() / "outputs" / "events.parquet")
+        _enrich_to_parquet(events_dir, dataset or [], manifest, target, allow_unresolved,
+                           "offline", engine, scheduler, workers, partition)
+        return
+    target = Path(out_path) if out_path else root() / "outputs" / f"events{exporter.SUFFIX[fmt]}"
     exporter.refuse_inside(target, events_dir)
-    result = run_pipeline(events_dir, manifest, datasets=dataset or [],
+    result = run_pipeline(events_dir, manifest, datasets=_datasets(dataset),
                           allow_unresolved=allow_unresolved,
                           warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     with progress.step(f"writing {fmt}"):
@@ -575,22 +636,42 @@ def figure_cmd(
     typer.echo(f"wrote {out_path} ({len(data):,} bytes, {len(result.frame)} events)")
 
 
-ToOpt = Annotated[Path | None, typer.Option("--to", help="Write all rows into one dataset file (.gpkg) instead of one YAML file each; map it with build --dataset.")]
+ToOpt = Annotated[Path | None, typer.Option("--to", help="Write all rows into one dataset instead of one YAML file each: a .gpkg file, or a .parquet GeoParquet dataset (a folder, partitioned by time, the CSV streamed in chunks); map it with build --dataset.")]
+EngineOpt = Annotated[str, typer.Option("--engine", help="pandas (this process, the default) or dask (a dask.distributed cluster: --scheduler or a local one with --workers; needs pip install 'conflictmap[scale]').")]
+SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="With --engine dask: the address of a running dask.distributed scheduler (tcp://host:8786).", show_default=False)]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", help="With --engine dask and no --scheduler: worker processes of the local cluster (default 2).", show_default=False)]
+PartitionOpt = Annotated[str, typer.Option("--partition", help="GeoParquet output: one folder of parts per year or month.")]
 import_app = typer.Typer(help="Bring rows of ACLED or UCDP GED CSV exports in as event files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 
 
-def _import(kind: str, path: Path, events_dir: Path | None, dry_run: bool, to: Path | None) -> None:
+def _partition(by: str) -> str:
+    from .geoparquet import PERIODS
+
+    if by not in PERIODS:
+        fail(f"--partition: expected one of {', '.join(PERIODS)}", 2)
+    return by
+
+
+def _import(kind: str, path: Path, events_dir: Path | None, dry_run: bool, to: Path | None,
+            engine: str = "pandas", scheduler: str | None = None, workers: int | None = None,
+            by: str = "year") -> None:
     """Exit 1 when the file cannot be read or any row was skipped (the good rows are still
     written), so a script can trust exit 0 to mean every row is in."""
     from . import ingest
+    from .engine import open_engine
+    from .geoparquet import is_parquet
 
     events_dir = events_of(events_dir)
+    by = _partition(by)
     if not path.exists():
         fail(f"import {kind}: {path}: no such file")
-    with progress.step(f"importing {path.name}"):
+    if engine != "pandas" and (to is None or not is_parquet(to) or dry_run):
+        fail("--engine dask writes a GeoParquet dataset: give --to NAME.parquet", 2)
+    with open_engine(engine, scheduler, workers) as runner, \
+            progress.step(f"importing {path.name}"):
         if to is not None and not dry_run:
-            report = ingest.import_to_dataset(kind, path, to)
+            report = ingest.import_to_dataset(kind, path, to, engine=runner, by=by)
         else:
             report = ingest.import_csv(kind, path, events_dir, dry_run=dry_run)
     if isinstance(report, ingest.DatasetReport):
@@ -618,9 +699,13 @@ def import_acled(
     events_dir: ImportEventsOpt = EVENTS_DIR,
     dry_run: DryRunOpt = False,
     to: ToOpt = None,
+    engine: EngineOpt = "pandas",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    partition: PartitionOpt = "year",
 ) -> None:
     """One event file per ACLED row (id from event_id_cnty), or one dataset with --to; never overwrites."""
-    _import("acled", path, events_dir, dry_run, to)
+    _import("acled", path, events_dir, dry_run, to, engine, scheduler, workers, partition)
 
 
 @import_app.command("ucdp")
@@ -629,9 +714,13 @@ def import_ucdp(
     events_dir: ImportEventsOpt = EVENTS_DIR,
     dry_run: DryRunOpt = False,
     to: ToOpt = None,
+    engine: EngineOpt = "pandas",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    partition: PartitionOpt = "year",
 ) -> None:
     """One event file per UCDP GED row (id ucdp-<id>), or one dataset with --to; never overwrites."""
-    _import("ucdp", path, events_dir, dry_run, to)
+    _import("ucdp", path, events_dir, dry_run, to, engine, scheduler, workers, partition)
 
 
 _DEBUG = False

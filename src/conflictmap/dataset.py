@@ -11,18 +11,20 @@ import json
 import math
 import re
 import secrets
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pyogrio
 from pydantic import ValidationError
 from shapely import points
 
 from .atomic import write_via_temp
+from .geoparquet import Staging, _fs, is_parquet, is_url, parts, read_part, write_periods
 from .model import (
     ACLED_TYPES,
     BBOX_MARGIN_DEG,
@@ -39,6 +41,9 @@ from .model import (
 from .record import DATASET_ID, SCHEMA, Schema, event_to_data, schema_of
 from .store import InvalidEvents
 from .yamlio import Problem, field_name
+
+if TYPE_CHECKING:
+    from .aggregate import Window
 
 LAYER = "events"
 # the standard record's lists, for callers that only handle it
@@ -72,21 +77,48 @@ def write_dataset(events: list[Event], target: Path, schema: Schema | None = Non
 
 
 def write_table(records: pd.DataFrame, target: Path, *, overwrite: bool = True,
-                schema: Schema = SCHEMA) -> Path:
+                schema: Schema = SCHEMA, by: str = "year") -> Path:
     """A records table (the schema's columns, and `_loc` with each row's point) as one GPKG
-    table, atomically (never over a file that exists unless `overwrite`)."""
-    loc = records["_loc"].tolist()
-    frame = gpd.GeoDataFrame(
-        records[schema.table_columns].reset_index(drop=True),
-        geometry=points([x.get("lon") for x in loc], [x.get("lat") for x in loc]), crs=4326)
-    for f in schema.fields:  # nullable types: an absent count is null, not NaN or 0
-        if f.nested is None and f.scalar in NULLABLE:
-            frame[f.name] = pd.array(frame[f.name].tolist(), dtype=NULLABLE[f.scalar])
+    table, or a GeoParquet dataset partitioned `by` year or month when `target` ends in
+    .parquet; atomically (never over a file that exists unless `overwrite`)."""
+    frame = table_frame(records, schema)
+    if is_parquet(target):
+        staging = Staging.open(target, overwrite)
+        try:
+            write_periods(typed_text(frame, schema), staging, 0, by)
+            return Path(staging.commit())
+        finally:
+            staging.abort()
     return write_via_temp(target, lambda t: pyogrio.write_dataframe(
         frame, t, driver="GPKG", layer=LAYER), overwrite=overwrite)
 
 
+def table_frame(records: pd.DataFrame, schema: Schema = SCHEMA) -> gpd.GeoDataFrame:
+    """A records table as the dataset's rows: its columns, nullable types, a WGS84 point."""
+    loc = records["_loc"].tolist()
+    lon = np.array([_number(x.get("lon")) for x in loc], dtype=float)
+    lat = np.array([_number(x.get("lat")) for x in loc], dtype=float)
+    geometry = points(lon, lat)
+    geometry[np.isnan(lon) | np.isnan(lat)] = None  # a place named, not yet geocoded: no point
+    frame = gpd.GeoDataFrame(records[schema.table_columns].reset_index(drop=True),
+                             geometry=geometry, crs=4326)
+    for f in schema.fields:  # nullable types: an absent count is null, not NaN or 0
+        if f.nested is None and f.scalar in NULLABLE:
+            frame[f.name] = pd.array(frame[f.name].tolist(), dtype=NULLABLE[f.scalar])
+    return frame
+
+
+def typed_text(frame: gpd.GeoDataFrame, schema: Schema = SCHEMA) -> gpd.GeoDataFrame:
+    """Text columns typed as text: a part whose rows all lack a value (no end date in a
+    chunk) must still say `string`, or the parts of one dataset would disagree on the type."""
+    text = [c for c in schema.table_columns if c in frame and frame[c].dtype == object]
+    return frame.astype(dict.fromkeys(text, "str")) if text else frame
+
+
 NULLABLE = {"int": "Int64", "float": "Float64", "bool": "boolean"}
+# Python-backed text for the bulk checks: with pyarrow installed pandas' "string" is
+# Arrow-backed, whose comparisons give Arrow booleans that do not mix with masked ones
+TEXT = pd.StringDtype("python")
 
 
 def model_verdict(row: dict[str, Any], schema: Schema = SCHEMA,
@@ -210,7 +242,7 @@ def bulk_ok(frame: pd.DataFrame, loc: list[dict[str, Any]],
     for f in schema.fields:
         if f.name not in Event.model_fields:
             ok &= frame[f.column].isna().to_numpy(dtype=bool)
-    ids = frame["id"].astype("string")
+    ids = frame["id"].astype(TEXT)
     ok &= ids.str.fullmatch(ID_PATTERN[1:-1]).fillna(False).to_numpy()
     ok &= (ids.str.len() <= 120).fillna(False).to_numpy()
     ok &= frame["event_type"].isin(list(ACLED_TYPES)).to_numpy()
@@ -219,13 +251,13 @@ def bulk_ok(frame: pd.DataFrame, loc: list[dict[str, Any]],
            ).to_numpy()
     ok &= frame["status"].isin([s.value for s in Status]).to_numpy()
     ok &= frame["date_precision"].isin([d.value for d in DatePrecision]).to_numpy()
-    titles = frame["title"].astype("string")
+    titles = frame["title"].astype(TEXT)
     ok &= (titles.str.strip(WHITESPACE).eq(titles) & (titles.str.len() >= 1)
            & (titles.str.len() <= 300)).fillna(False).to_numpy()
-    desc = frame["description"].astype("string")
+    desc = frame["description"].astype(TEXT)
     ok &= (desc.isna() | (desc.str.strip(WHITESPACE).eq(desc) & (desc.str.len() >= 1))
            ).fillna(False).to_numpy()
-    start, end = frame["date"].astype("string"), frame["end_date"].astype("string")
+    start, end = frame["date"].astype(TEXT), frame["end_date"].astype(TEXT)
     ok &= _when_ok(start).to_numpy()
     ok &= (end.isna() | (_when_ok(end) & (end.str.slice(0, 10) >= start.str.slice(0, 10)))
            ).fillna(False).to_numpy()
@@ -397,17 +429,58 @@ def _dataset_ok(part: Any) -> bool:
 LOCATION_KEYS = {"name", "country", "lat", "lon", "precision"}
 
 
-def read_records(path: Path, schema: Schema = SCHEMA, where: str | None = None,
-                 bbox: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
-    """A dataset as a records table (the record's columns), checked in bulk; rows that fail a
-    bulk check are validated by the model, which gives the precise message or the row as it
-    keeps it, and any problem stops the build. Building 100k events this way avoids 100k model
-    objects. `where` (SQL) and `bbox` (lon/lat) select rows in the driver, so a window of a
-    large set is read without the rest."""
+def read_records(path: Path | str, schema: Schema = SCHEMA,
+                 window: Window | None = None) -> pd.DataFrame:
+    """A dataset (GPKG, or GeoParquet parts) as a records table (the record's columns),
+    checked in bulk; rows that fail a bulk check are validated by the model, which gives the
+    precise message or the row as it keeps it, and any problem stops the build. Building 100k
+    events this way avoids 100k model objects. `window`: only its rows, selected by the GPKG
+    driver (SQL and the spatial index) or from the parts' date and bbox columns, so a window
+    of a large set is checked without the rest."""
+    if is_parquet(path):  # each part checked as its own file: problems name it and its row
+        checked, found = [], False
+        for part in parts(path):
+            found = True
+            rows = None if window is None else window_rows(part, window)
+            if rows is not None and not len(rows):
+                continue
+            frame = read_part(part, rows=rows)
+            frame.index = (pd.RangeIndex(1, len(frame) + 1) if rows is None
+                           else pd.Index(rows + 1))
+            checked.append(check_table(frame, part, schema))
+        if not found:
+            raise InvalidEvents([Problem(str(path), 1, 1, "(dataset)",
+                                         "no GeoParquet parts (<period>/part-*.parquet)")])
+        if not checked:  # nothing in the window: an empty table of the record's columns
+            return check_table(pd.DataFrame(columns=schema.table_columns), str(path), schema)
+        return pd.concat(checked, ignore_index=True) if len(checked) > 1 else checked[0]
+    where, bbox = (window.where(), window.bbox) if window else (None, None)
     frame = pyogrio.read_dataframe(path, layer=LAYER, read_geometry=False,
                                    datetime_as_string=True, fid_as_index=True, where=where,
                                    bbox=bbox)
     return check_table(frame, str(path), schema)
+
+
+def window_rows(part: str, window: Window) -> np.ndarray:
+    """The rows (0-based) of one GeoParquet part inside the window, from its date text and
+    bbox covering column only (the same bounds as the GPKG's SQL: a date-time on the last
+    day is still that day; a point on the box's edge is inside)."""
+    table = pq.read_table(part, columns=["date", "bbox"],
+                          filesystem=_fs(part) if is_url(part) else None)
+    keep = np.ones(table.num_rows, dtype=bool)
+    day = pd.Series(table.column("date").to_numpy(zero_copy_only=False)).astype(object)
+    text = day.where(day.notna(), "").astype(str)
+    if window.start is not None:
+        keep &= (text >= window.start.isoformat()).to_numpy()
+    if window.end is not None:
+        keep &= (text < (window.end + timedelta(days=1)).isoformat()).to_numpy()
+    if window.bbox is not None:
+        west, south, east, north = window.bbox
+        box = table.column("bbox").combine_chunks()
+        x = box.field("xmin").to_numpy(zero_copy_only=False)
+        y = box.field("ymin").to_numpy(zero_copy_only=False)
+        keep &= (x >= west) & (x <= east) & (y >= south) & (y <= north)
+    return np.flatnonzero(keep)
 
 
 def check_table(frame: pd.DataFrame, path: str, schema: Schema = SCHEMA) -> pd.DataFrame:

@@ -124,6 +124,33 @@ def list_columns(schema: Schema = SCHEMA) -> tuple[str, ...]:
     return (*LIST_COLUMNS, *(f.name for f in schema.fields if f.text_list))
 
 
+def for_parquet(frame: gpd.GeoDataFrame, schema: Schema = SCHEMA) -> gpd.GeoDataFrame:
+    """The events frame typed for GeoParquet, so each part says the same types whatever its
+    rows hold: the doubt flags as nullable booleans, loose columns other than lists as text
+    (`geoparquet.to_arrow` types what is left: all-null columns, lists all empty)."""
+    out = frame.copy()
+    lists = set(list_columns(schema))
+    for col in ("side_uncertain", "admin1_uncertain"):  # bool or object, by the rows' nulls
+        out[col] = pd.array(out[col].tolist(), dtype="boolean")
+    for col in out.columns:
+        if col != out.geometry.name and out[col].dtype == object and col not in lists:
+            out[col] = out[col].astype("str")
+    return out
+
+
+def write_parquet(result: Result, target: Path | str, by: str = "year") -> Path:
+    """The events (as `events_frame`) as a GeoParquet dataset partitioned `by` year or month,
+    replacing the old one whole."""
+    from .geoparquet import Staging, write_periods
+
+    staging = Staging.open(target, overwrite=True)
+    try:
+        write_periods(for_parquet(events_frame(result), result.schema), staging, 0, by)
+        return Path(staging.commit())
+    finally:
+        staging.abort()
+
+
 def write_geojson(frame: gpd.GeoDataFrame, target: Path) -> Path:
     return geojson.write(frame, target)
 

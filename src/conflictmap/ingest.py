@@ -14,13 +14,13 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from json.encoder import py_encode_basestring as _py_quote
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,10 @@ from .model import ID_PATTERN, Event, country_table
 from .record import SCHEMA, Schema, drop_none
 from .store import slug, taken_ids, write_events
 from .yamlio import field_name
+
+if TYPE_CHECKING:
+    from .engine import Engine
+    from .geoparquet import Staging
 
 try:  # the C encoder: ~10x faster on 100k rows of 30 cells
     from json.encoder import c_encode_basestring as _quote  # type: ignore[attr-defined]
@@ -167,6 +171,95 @@ def _check_header(path: Path, line: int, header: list[str]) -> list[str]:
         raise DatasetFileError(f"{path}:{line}: column(s) named twice: "
                                f"{', '.join(map(repr, repeated))}")
     return header
+
+
+CHUNK_ROWS = 100_000  # rows per chunk of a streamed import: ~0.5 GB at ACLED's width
+
+
+def _lines(path: Path) -> Iterator[str]:
+    """The file's lines as text, decoded one line at a time (UTF-8, BOM tolerated; UTF-16/32
+    when a BOM says so), so a file of any size streams; a byte that is not UTF-8 is refused
+    with its line, as `decode` does for a whole file."""
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        raise DatasetFileError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+    with fh:
+        head = fh.read(4)
+        fh.seek(0)
+        encoding = next((e for bom, e in _BOMS if head.startswith(bom)), "utf-8")
+        if encoding.startswith(("utf-16", "utf-32")):  # no line split on b"\n" there
+            yield from io.TextIOWrapper(fh, encoding=encoding, newline="")
+            return
+        for number, raw in enumerate(fh, 1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DatasetFileError(
+                    f"{path}:{number}: not UTF-8 (byte 0x{raw[exc.start]:02x} at line "
+                    f"{number}); save the file as UTF-8") from None
+            yield text.removeprefix("\ufeff") if number == 1 else text
+
+
+def iter_tables(path: Path, id_col: str, chunk_rows: int = CHUNK_ROWS) -> Iterator[Table]:
+    """The CSV as `Table`s of at most `chunk_rows` rows each, read as `read_table` reads the
+    whole file (cells as written, HXL row skipped, rows of the wrong width reported, our own
+    exports' neutralised cells given back), holding one chunk at a time."""
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+    reader = csv.reader(_lines(path))
+    start, header, hxl_next, at, ours, sent = 1, [], False, None, False, 0
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    skipped: list[Skipped] = []
+
+    def table() -> Table:
+        frame = pd.DataFrame(rows, columns=header, dtype=object)
+        if ours:
+            frame.columns = [unneutralise(c) for c in header]
+            for c in frame.columns:
+                frame[c] = unneutralise_column(frame[c])
+        return Table(path, list(frame.columns), frame, list(lines), list(skipped), ours)
+
+    try:
+        for cells in reader:
+            line, start = start, reader.line_num + 1
+            if not cells:
+                continue
+            if not header:
+                header, hxl_next = _check_header(path, line, cells), True
+                ours = "sources_json" in header and "id_cm" in header
+                if not ours and id_col not in header:
+                    shown = ", ".join(map(repr, header[:8])) + (", ..." if len(header) > 8
+                                                                else "")
+                    raise DatasetFileError(f"{path}:1: no {id_col!r} column; is it the right "
+                                           f"dataset? (columns: {shown})")
+                at = header.index(id_col) if id_col in header else None
+                continue
+            if hxl_next and _is_hxl(cells):
+                hxl_next = False
+                continue
+            hxl_next = False
+            if len(cells) != len(header):
+                rid = cells[at] if at is not None and at < len(cells) else ""
+                skipped.append(Skipped(line, rid, f"{len(cells)} cells where the header has "
+                                                  f"{len(header)} columns", str(path)))
+                continue
+            rows.append(cells)
+            lines.append(line)
+            if len(rows) >= chunk_rows:
+                yield table()
+                sent += len(rows)
+                rows.clear(), lines.clear(), skipped.clear()
+    except csv.Error as exc:
+        why = (f"a cell of over {FIELD_LIMIT:,} characters starts here; a quote left open?"
+               if "field larger" in str(exc) else f"not readable as CSV: {exc}")
+        raise DatasetFileError(f"{path}:{start}: {why}") from None
+    if not header:
+        raise DatasetFileError(f"{path}: no header row: the file is empty or blank")
+    if not sent and not rows and not skipped:
+        raise DatasetFileError(f"{path}: a header but no rows")
+    if rows or skipped or not sent:
+        yield table()
 
 
 # ---------------------------------------------------------------- column helpers
@@ -480,12 +573,17 @@ def derive(kind: str, path: Path, schema: Schema = SCHEMA,
            ) -> tuple[Table, pd.DataFrame, dict[int, list[str]]]:
     """The file as a records table (the schema's columns, plus `_loc` and `_line`), the
     problems found per row, and the table it came from."""
-    to_records, id_col = READERS[kind]
-    table = read_table(path, id_col)
+    table = read_table(path, READERS[kind][1])
+    return table, *derive_table(kind, table, schema)
+
+
+def derive_table(kind: str, table: Table, schema: Schema = SCHEMA,
+                 ) -> tuple[pd.DataFrame, dict[int, list[str]]]:
+    """A table's records (plus `_loc` and `_line`) and the problems found per row."""
     ours = "sources_json" in table.header and "id_cm" in table.header
-    records, errors = own_table(table, schema) if ours else to_records(table, schema)
+    records, errors = own_table(table, schema) if ours else READERS[kind][0](table, schema)
     records["_line"] = table.lines
-    return table, records, errors
+    return records, errors
 
 
 # ---------------------------------------------------------------- imports
@@ -586,16 +684,33 @@ class DatasetReport:
     skipped: list[Skipped]
 
 
-def import_to_dataset(kind: str, path: Path, target: Path,
-                      schema: Schema = SCHEMA) -> DatasetReport:
+def import_to_dataset(kind: str, path: Path, target: Path, schema: Schema = SCHEMA, *,
+                      engine: Engine | None = None, by: str = "year",
+                      chunk_rows: int = CHUNK_ROWS) -> DatasetReport:
     """All valid rows into one dataset file, checked in bulk like `build --dataset` (the model
     has the last word on the rows that fail: its reasons, or the row as it makes it); never
-    overwrites an existing file."""
-    from .dataset import bulk_ok, model_verdict, remake, write_table
+    overwrites an existing file. A `.parquet` target is a GeoParquet dataset (partitioned `by`
+    year or month) written from the CSV streamed in chunks, on `engine` (the chunks checked
+    and written by its workers); any other is one GPKG, read whole."""
+    from .geoparquet import is_parquet
 
+    if is_parquet(target):
+        return stream_to_parquet(kind, path, target, schema, engine=engine, by=by,
+                                 chunk_rows=chunk_rows)
     if target.exists():
         raise FileExistsError(f"{target} exists; choose a new file name")
     table, records, errors = derive(kind, path, schema)
+    good, skipped = checked_rows(kind, table, records, errors, schema)
+    _write_gpkg(good, target, schema)
+    return DatasetReport([target], len(good), sorted(skipped, key=lambda s: s.line))
+
+
+def checked_rows(kind: str, table: Table, records: pd.DataFrame, errors: dict[int, list[str]],
+                 schema: Schema = SCHEMA) -> tuple[pd.DataFrame, list[Skipped]]:
+    """The rows to keep (valid, each id's first row) and the others with their reasons."""
+    from .dataset import bulk_ok, model_verdict, remake
+
+    path = table.path
     skipped = list(table.skipped)
     ok = bulk_ok(records, records["_loc"].tolist(), table.parts, schema)
     ok[list(errors)] = False
@@ -625,7 +740,12 @@ def import_to_dataset(kind: str, path: Path, target: Path,
         skipped.append(Skipped(int(line.iat[i]), str(raw.iat[i]),
                                f"id {records['id'].iat[i]} already on line "
                                f"{int(first_line.iat[i])}", str(path)))
-    good = records[ok & ~dup]
+    return records[ok & ~dup], skipped
+
+
+def _write_gpkg(good: pd.DataFrame, target: Path, schema: Schema) -> None:
+    from .dataset import write_table
+
     try:
         write_table(good, target, overwrite=False, schema=schema)
     except FileExistsError as exc:
@@ -636,4 +756,119 @@ def import_to_dataset(kind: str, path: Path, target: Path,
                               "choose a new file name") from None
     except OSError as exc:
         raise ImportFailed(f"{target}: cannot write the dataset: {exc.strerror or exc}") from None
-    return DatasetReport([target], len(good), sorted(skipped, key=lambda s: s.line))
+
+
+@dataclass
+class ChunkDone:
+    """What a chunk's task hands back: the parts it wrote and its kept rows' ids and lines
+    (for the ids seen in earlier chunks), and the rows it skipped."""
+
+    parts: list[str]
+    ids: list[str]
+    raw_ids: list[str]
+    lines: list[int]
+    skipped: list[Skipped]
+
+
+def import_chunk(kind: str, table: Table, schema: Schema, staging: Staging, seq: int,
+                 by: str) -> ChunkDone:
+    """One chunk of a streamed import: derive, check, keep each id's first row, write the
+    rows as parts (one per period). Runs on a worker; needs nothing but its arguments."""
+    from .dataset import table_frame, typed_text
+    from .geoparquet import write_periods
+
+    records, errors = derive_table(kind, table, schema)
+    good, skipped = checked_rows(kind, table, records, errors, schema)
+    parts = write_periods(typed_text(table_frame(good, schema), schema), staging, seq, by)
+    id_col = READERS[kind][1]
+    raw = (table.frame[id_col] if id_col in table.frame else records["id"]).to_numpy()
+    return ChunkDone(parts, good["id"].tolist(), [str(v) for v in raw[good.index.to_numpy()]],
+                     good["_line"].astype(int).tolist(), skipped)
+
+
+def drop_ids(parts: list[str], ids: set[str]) -> None:
+    """Rewrite parts without the rows of these ids (casefolded): ids an earlier chunk kept."""
+    import geopandas as gpd
+
+    from .geoparquet import write_part
+
+    for part in parts:
+        frame = gpd.read_parquet(part)
+        frame = frame.drop(columns=[c for c in ("bbox",) if c in frame])
+        keep = ~frame["id"].str.casefold().isin(ids).to_numpy()
+        if not keep.all():
+            write_part(frame[keep].reset_index(drop=True), part)
+
+
+class SeenIds:
+    """The ids kept so far (casefolded) with their lines, in bounded memory: 64-bit hashes
+    in one sorted array (16 bytes an id: 10M ids in 160 MB instead of ~1 GB of strings).
+    Two different ids with one hash would be reported as a duplicate of that line (odds
+    ~3e-6 for 10M ids), never dropped without a word."""
+
+    def __init__(self) -> None:
+        self.hashes = np.zeros(0, dtype=np.uint64)
+        self.lines = np.zeros(0, dtype=np.int64)
+
+    @staticmethod
+    def hash(ids: list[str]) -> np.ndarray:
+        return pd.util.hash_array(np.asarray([i.casefold() for i in ids], dtype=object))
+
+    def first_lines(self, hashes: np.ndarray) -> np.ndarray:
+        """The line each hash was first kept on, or 0."""
+        at = np.searchsorted(self.hashes, hashes)
+        at = np.minimum(at, max(len(self.hashes) - 1, 0))
+        if not len(self.hashes):
+            return np.zeros(len(hashes), dtype=np.int64)
+        return np.where(self.hashes[at] == hashes, self.lines[at], 0)
+
+    def add(self, hashes: np.ndarray, lines: np.ndarray) -> None:
+        h = np.concatenate([self.hashes, hashes])
+        order = np.argsort(h, kind="stable")
+        self.hashes, self.lines = h[order], np.concatenate([self.lines, lines])[order]
+
+
+def stream_to_parquet(kind: str, path: Path, target: Path | str, schema: Schema = SCHEMA, *,
+                      engine: Engine | None = None, by: str = "year",
+                      chunk_rows: int = CHUNK_ROWS) -> DatasetReport:
+    """The CSV, streamed in chunks, as a GeoParquet dataset: each chunk checked and written
+    as parts by the engine (in order on the pandas engine, on the workers with dask, a few
+    chunks in flight so memory stays bounded); an id an earlier chunk kept is then taken out
+    of the later chunk's parts. Appears whole at `target` or not at all."""
+    from .engine import local
+    from .geoparquet import Staging
+
+    engine = engine or local()
+    try:
+        staging = Staging.open(target)
+    except FileExistsError:
+        raise FileExistsError(f"{target} exists; choose a new file name") from None
+    except OSError as exc:
+        raise ImportFailed(f"{target}: cannot write the dataset: {exc.strerror or exc}") from None
+    seen, skipped, rows = SeenIds(), [], 0
+    try:
+        tables = iter_tables(path, READERS[kind][1], chunk_rows)
+        done = engine.map(import_chunk, ((kind, t, schema, staging, seq, by)
+                                         for seq, t in enumerate(tables)))
+        for chunk in done:
+            skipped += chunk.skipped
+            hashes = SeenIds.hash(chunk.ids)
+            first = seen.first_lines(hashes)
+            again = first > 0
+            if again.any():
+                for i in np.flatnonzero(again).tolist():
+                    skipped.append(Skipped(chunk.lines[i], chunk.raw_ids[i],
+                                           f"id {chunk.ids[i]} already on line {first[i]}",
+                                           str(path)))
+                engine.run(drop_ids, chunk.parts,
+                           {chunk.ids[i].casefold() for i in np.flatnonzero(again)})
+            seen.add(hashes[~again], np.asarray(chunk.lines, dtype=np.int64)[~again])
+            rows += int((~again).sum())
+        staging.commit()
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise ImportFailed(f"{target}: cannot write the dataset: {exc.strerror or exc}") from None
+    finally:
+        staging.abort()
+    return DatasetReport([Path(target)], rows, sorted(skipped, key=lambda s: s.line))

@@ -140,7 +140,7 @@ class Geocoders:
         return Chain(order)
 
 
-def load_records(paths: list[Path], datasets: list[Path],
+def load_records(paths: list[Path], datasets: Sequence[Path | str],
                  warn: Callable[[str], None] | None = None, cache: bool = True,
                  schema: Schema = SCHEMA, window: Window | None = None) -> pd.DataFrame:
     """All events as one records table sorted by date and id; an id used twice is an error
@@ -155,9 +155,8 @@ def load_records(paths: list[Path], datasets: list[Path],
         (warn or (lambda _m: None))(str(w))
     parts = [records]
     for p in datasets:  # read and checked in bulk
-        with progress.step(f"reading and checking {p.name}"):
-            parts.append(read_records(p, schema, *((window.where(), window.bbox)
-                                                   if window else (None, None))))
+        with progress.step(f"reading and checking {str(p).rstrip('/').rsplit('/', 1)[-1]}"):
+            parts.append(read_records(p, schema, window))
     records = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     key = records["id"].str.casefold()  # ids differing only in case are the same id
     dup = key.duplicated(keep="first")
@@ -275,7 +274,7 @@ def timeline_of(records: pd.DataFrame, handover: gpd.GeoDataFrame) -> Timeline:
 
 @gcpause.paused()
 def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
-          datasets: list[Path] | None = None,
+          datasets: Sequence[Path | str] | None = None,
           gazetteer: Path | None = None, online: Geocoder | None = None,
           allow_unresolved: bool = False,
           warn: Callable[[str], None] | None = None, cache: bool = True,
@@ -291,13 +290,29 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
     # the curated gazetteer sits beside the manifest: a project is one folder, wherever it is
     gazetteer = gazetteer or Path(manifest).parent / GAZETTEER.name
     geocoders = Geocoders.offline(frames["admin1"], gazetteer, online)
+    timeline = timeline_of(records, frames["handover"])
+    result = locate_and_enrich(records, loaded, frames, geocoders, timeline,
+                               allow_unresolved=allow_unresolved, warn=warn, schema=schema)
+    if window is not None:
+        with progress.step("counting every event for the density layer"):
+            result.density = _density(datasets or [], result.records, result.frame, window)
+    return result
+
+
+def locate_and_enrich(records: pd.DataFrame, loaded: dict[str, layer_io.Layer],
+                      frames: dict[str, gpd.GeoDataFrame], geocoders: Geocoders,
+                      timeline: Timeline, *, allow_unresolved: bool = False,
+                      warn: Callable[[str], None] | None = None, schema: Schema = SCHEMA,
+                      gap: bool = True) -> Result:
+    """geocode -> enrich for a records table (all events, or one partition of them: each
+    row's answer depends only on the row, the layers and the timeline). `gap=False` leaves
+    the missing-admin-1 sentence to the caller, who sees every partition (`admin1_cover`)."""
     with progress.step(f"geocoding {len(records):,} events"):
         keep, unresolved, warnings = _locate_missing(records, geocoders)
     if unresolved and not allow_unresolved:
         raise UnresolvedPlaces(unresolved)
     for w in warnings:
         (warn or (lambda _m: None))(w)
-    timeline = timeline_of(records, frames["handover"])
     records = records[keep].reset_index(drop=True)
     # the DESIGN's flat columns the record has as they are (its plain fields, the actors' names
     # and the source links parsed at load), then what geocoding found
@@ -312,22 +327,20 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
     with progress.step(f"enriching {len(frame):,} events"):
         enriched = enrich_with(frame, loaded, timeline, frames)
     enriched = enriched[[*COLUMNS, "handover_area", "geometry"]]
-    gap = missing_admin1(enriched, frames["admin1"])
-    if gap:
-        warnings.append(gap)
-        (warn or (lambda _m: None))(gap)
+    message = missing_admin1(enriched, frames["admin1"]) if gap else None
+    if message:
+        warnings.append(message)
+        (warn or (lambda _m: None))(message)
     records = records.drop(columns=["_lat", "_lon", "_place", "_precision", "_geocoder"])
-    counted = None
-    if window is not None:
-        with progress.step("counting every event for the density layer"):
-            counted = _density(datasets or [], records, enriched, window)
-    return Result(enriched, records, timeline, loaded, unresolved, warnings, schema, counted)
+    return Result(enriched, records, timeline, loaded, unresolved, warnings, schema)
 
 
-def _density(datasets: list[Path], records: pd.DataFrame, frame: gpd.GeoDataFrame,
+def _density(datasets: Sequence[Path | str], records: pd.DataFrame, frame: gpd.GeoDataFrame,
              window: Window) -> Density:
     """Every dataset row counted where it is stored, with the YAML events as located."""
-    own = ~records["origin_path"].isin([str(p) for p in datasets]).to_numpy()
+    # a dataset row's origin is its file, or a part inside a GeoParquet dataset's folder
+    own = ~records["origin_path"].astype(str).str.startswith(tuple(str(p) for p in datasets)
+                                                             ).to_numpy()
     extra = list(zip(frame["date"][own], frame["event_type"][own], frame.geometry.x[own],
                      frame.geometry.y[own], strict=True))
     out = density(datasets, extra)
@@ -358,22 +371,32 @@ def accuracy_of(loaded: dict[str, layer_io.Layer], *kinds: str) -> float:
                default=0.0)
 
 
-def missing_admin1(frame: pd.DataFrame, admin1: gpd.GeoDataFrame) -> str | None:
+def admin1_cover(frame: pd.DataFrame) -> tuple[set[str], dict[str, int]]:
+    """(countries with an event in a district, events by country with none): what
+    `missing_admin1` needs, summed over partitions by the caller that has them all."""
+    covered = set(frame.loc[frame["admin1"].notna(), "country"].dropna())
+    lacking = frame.loc[frame["country"].notna() & frame["admin1"].isna(), "country"]
+    return covered, {str(k): int(v) for k, v in lacking.value_counts().items()}
+
+
+def missing_admin1(frame: pd.DataFrame, admin1: gpd.GeoDataFrame,
+                   cover: tuple[set[str], dict[str, int]] | None = None) -> str | None:
     """One sentence naming the countries whose events have no admin-1 layer, with the fix.
 
     A country counts as covered when an admin-1 layer says so (its `country` attribute) or one
     of its events landed in a district; events with no country (at sea) are not missing.
+    `cover`: `admin1_cover` of all the events, when `frame` is not all of them.
     """
-    covered = set(frame.loc[frame["admin1"].notna(), "country"].dropna())
+    covered, counts = cover if cover is not None else admin1_cover(frame)
+    covered = set(covered)
     if "country" in admin1.columns:
         covered |= {c for c in admin1["country"] if isinstance(c, str)}
-    lacking = frame.loc[frame["country"].notna() & ~frame["country"].isin(covered), "country"]
-    if lacking.empty:
+    lacking = {c: n for c, n in sorted(counts.items()) if c not in covered}
+    if not lacking:
         return None
-    counts = lacking.value_counts().sort_index()
-    listed = ", ".join(f"{code} ({n} event{'s' if n > 1 else ''})" for code, n in counts.items())
+    listed = ", ".join(f"{code} ({n} event{'s' if n > 1 else ''})" for code, n in lacking.items())
     return (f"no admin-1 layer for {listed}: their events have no district (admin1) and no "
-            f"border distance. Fetch them with: conflictmap layers fetch {' '.join(counts.index)}")
+            f"border distance. Fetch them with: conflictmap layers fetch {' '.join(lacking)}")
 
 
 def concat_layers(parts: list[layer_io.Layer]) -> gpd.GeoDataFrame:
