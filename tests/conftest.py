@@ -46,3 +46,15 @@ def runner() -> CliRunner:
 @pytest.fixture
 def events_dir() -> Path:
     return ROOT / "events"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A client of a real dask.distributed LocalCluster of 2 worker processes (one thread
+    each, the memory limit the engine sets), for the tests of the dask engine."""
+    import distributed
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, memory_limit="1.9GB") as c, \
+            distributed.Client(c) as client:
+        yield client

@@ -149,7 +149,7 @@ def test_a_window_maps_its_rows_in_detail_and_counts_every_event(windowed, event
     assert (pd.to_datetime(counts["to"]) >= pd.to_datetime(counts["from"])).all()
     assert f"{want:,} of {N:,} events in detail (2021-01-01 to 2021-02-15, within 44, 39, 47, 41)" \
         in said
-    assert "without coordinates" not in said
+    assert "not in the density" not in said
     html = (out / "map.html").read_text("utf-8")
     title = re.search(r"<title>(.*?)</title>", html).group(1)
     assert title.startswith(f"{N:,} events {FIRST}") and f"({want:,} in detail)" in title
@@ -231,3 +231,21 @@ def test_yaml_events_are_always_in_detail_and_counted_once(dataset, events, even
     assert len(result.frame) == in_window + yaml_n == result.density.detail
     assert result.density.total == N + yaml_n == int(result.density.n.sum())
     assert result.density.start == FIRST  # the bundled events (Nov 2020) lie inside the span
+
+
+def test_the_counts_on_a_dask_cluster_are_the_counts_in_process(dataset, cluster):
+    from conflictmap.engine import DaskEngine
+
+    aggregate._SCANNED.clear()
+    here = density([dataset])
+    aggregate._SCANNED.clear()  # or the cluster would be handed the remembered counts
+    there = density([dataset], engine=DaskEngine(cluster))
+    assert (here.cell_deg, here.step_days, here.start, here.total) == (
+        there.cell_deg, there.step_days, there.start, there.total)
+    for name in ("lat", "lon", "day", "type", "n"):
+        assert np.array_equal(getattr(here, name), getattr(there, name)), name
+
+
+def test_engine_dask_without_a_dataset_is_a_usage_error(tmp_path):
+    code, said = cli("build", "--out", tmp_path / "o", "--engine", "dask")
+    assert code == 2 and "no --dataset was given" in said, said

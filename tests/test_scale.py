@@ -37,14 +37,6 @@ EXE = Path(sys.executable).with_name("conflictmap")
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None, memory_limit="1.9GB") as c, \
-            distributed.Client(c) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def data(tmp_path_factory, cluster) -> dict[str, object]:
     """The CSV imported by both engines (chunks of 400 rows: several parts a year)."""
     base = tmp_path_factory.mktemp("scale")

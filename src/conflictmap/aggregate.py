@@ -9,11 +9,11 @@ only (date, type, point), so 2M rows cost seconds and a few hundred MB, not a fu
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -81,8 +81,9 @@ class Density:
     """Every event counted by (cell, time step, type): the page bins these with weights.
 
     `lat`/`lon` are cell centres, `day` the first day of the step (days since `start`),
-    `type` an index into `types`, `n` the count. `located` events had a point; `unlocated`
-    ones (names only) are geocoded when they fall in the detail window and are not counted.
+    `type` an index into ACLED_TYPES, `n` the count. `located` events are counted;
+    `unlocated` rows lack a point, a date or a known type (read in detail, the row's own
+    check says what is wrong), and are not.
     """
 
     start: date
@@ -125,8 +126,8 @@ class Density:
     def summary(self) -> str:
         """One sentence for the command's output and the page."""
         step = "day" if self.step_days == 1 else f"{self.step_days} days"
-        left = (f"; {self.unlocated:,} without coordinates are counted only in detail"
-                if self.unlocated else "")
+        left = (f"; {self.unlocated:,} rows with no point, date or known event type are "
+                "not in the density" if self.unlocated else "")
         return (f"{self.detail:,} of {self.total:,} events in detail ({self.window}); all "
                 f"{self.located:,} located events as density in {self.cell_deg:g}° cells "
                 f"per {step}{left}")
@@ -152,55 +153,95 @@ def _days(when: np.ndarray) -> np.ndarray:
     a value that is no date (the row's own check reports it when it is read in detail)."""
     day = pd.to_datetime(pd.Series(when.astype("U10")), format="%Y-%m-%d", errors="coerce")
     out = day.to_numpy().astype("datetime64[D]").astype(np.int64)
-    out[day.isna().to_numpy()] = -1
+    out[day.isna().to_numpy()] = -(10**6)
     return out
 
 
+FINE = 0.01  # degrees: every coarser cell of CELL_DEG is a whole number of these
+COLS = round(360 / FINE) + 1
+DAY0 = -25_567  # 1900-01-01 in days since 1970
+DAYSPAN = 110_000  # days from DAY0 a key can hold (to about 2201)
+NTYPES = 8  # >= len(ACLED_TYPES)
+
+
 @dataclass
-class _Points:
-    day: np.ndarray  # days since 1970-01-01
+class Fine:
+    """Counts at the finest cell and a day (what a task returns: far fewer rows than the
+    events once they cluster), and the rows a day (located or not) for choosing a window.
+    `uncounted`: rows with no point, date or known type (counted only if read in detail)."""
+
+    cx: np.ndarray
+    cy: np.ndarray
+    day: np.ndarray  # days since 1970
     type: np.ndarray
-    lon: np.ndarray
-    lat: np.ndarray
-    unlocated: int
-    every_day: np.ndarray  # the day of every row, located or not (-1: no date)
+    n: np.ndarray
+    days: np.ndarray  # every row's day, as unique days ...
+    days_n: np.ndarray  # ... and their rows
+    uncounted: int
+
+    @classmethod
+    def of(cls, day: np.ndarray, kind: np.ndarray, lon: np.ndarray, lat: np.ndarray,
+           weight: np.ndarray | None = None, every: np.ndarray | None = None,
+           uncounted: int = 0) -> Fine:
+        """Points (already checked) counted per fine cell, day and type."""
+        cx = np.floor((lon + 180.0) / FINE).astype(np.int64)
+        cy = np.floor((lat + 90.0) / FINE).astype(np.int64)
+        key = ((cy * COLS + cx) * DAYSPAN + (day - DAY0)) * NTYPES + kind
+        uniq, inv = np.unique(key, return_inverse=True)
+        n = np.bincount(inv, weights=weight).astype(np.int64) if len(key) else np.empty(
+            0, np.int64)
+        rest = uniq // NTYPES
+        cell = rest // DAYSPAN
+        days, days_n = np.unique(day if every is None else every, return_counts=True)
+        return cls(cell % COLS, cell // COLS, rest % DAYSPAN + DAY0, (uniq % NTYPES),
+                   n, days, days_n.astype(np.int64), uncounted)
+
+    @classmethod
+    def merge(cls, parts: Sequence[Fine]) -> Fine:
+        if not parts:
+            e = np.empty(0, np.int64)
+            return cls(e, e, e, e, e, e, e, 0)
+        if len(parts) == 1:
+            return parts[0]
+        cat = {k: np.concatenate([getattr(p, k) for p in parts])
+               for k in ("cx", "cy", "day", "type", "n", "days", "days_n")}
+        lon = (cat["cx"] + 0.5) * FINE - 180.0
+        lat = (cat["cy"] + 0.5) * FINE - 90.0
+        out = cls.of(cat["day"], cat["type"], lon, lat, weight=cat["n"])
+        days, inv = np.unique(cat["days"], return_inverse=True)
+        out.days, out.days_n = days, np.bincount(inv, weights=cat["days_n"]).astype(np.int64)
+        out.uncounted = sum(p.uncounted for p in parts)
+        return out
+
+    @property
+    def counted(self) -> int:
+        return int(self.n.sum())
 
 
-_SCANNED: dict[tuple[str, tuple[int, ...] | None], _Points] = {}
-
-
-def _scan(path: Path | str) -> _Points:
-    """Date, type and point of every row of one dataset, read in bounded chunks of three
-    columns (no record is built); kept while the file is unchanged, since planning and
-    counting both need them."""
+def fine_of(files: Sequence[str]) -> Fine:
+    """One task: the fine counts of a GPKG or of a group of GeoParquet parts, read in
+    bounded chunks of three columns (no record is built). Runs on a dask worker too."""
     from .chunks import iter_chunks
 
-    key = (str(path), _signature(path))
-    if key[1] is not None and key in _SCANNED:
-        return _SCANNED[key]
     types = {t: k for k, t in enumerate(ACLED_TYPES)}
-    parts: list[tuple[np.ndarray, ...]] = []
-    unlocated = 0
-    for chunk in iter_chunks(path, columns=["date", "event_type"]):
-        day = _days(chunk["date"].astype(object).to_numpy())
-        kind = chunk["event_type"].map(types).fillna(-1).to_numpy().astype(np.int16)
-        geom = chunk.geometry.to_numpy()
-        ok = ~(shapely.is_missing(geom) | shapely.is_empty(geom)) & (kind >= 0) & (day >= 0)
-        x, y = np.full(len(geom), np.nan), np.full(len(geom), np.nan)
-        x[ok], y[ok] = shapely.get_x(geom[ok]), shapely.get_y(geom[ok])
-        ok &= np.isfinite(x) & np.isfinite(y)
-        unlocated += int((~ok).sum())
-        parts.append((day[ok], kind[ok], x[ok], y[ok], day))
-    if parts:
-        cols = [np.concatenate([p[k] for p in parts]) for k in range(5)]
-        got = _Points(cols[0], cols[1], cols[2], cols[3], unlocated, cols[4])
-    else:
-        empty = np.empty(0)
-        got = _Points(empty.astype(np.int64), empty.astype(np.int16), empty, empty, 0,
-                      empty.astype(np.int64))
-    _SCANNED.clear()  # one set at a time: a watch rebuild must not keep every version
-    _SCANNED[key] = got
-    return got
+    got: list[Fine] = []
+    for f in files:
+        for chunk in iter_chunks(f, columns=["date", "event_type"]):
+            day = _days(chunk["date"].astype(object).to_numpy())
+            kind = chunk["event_type"].map(types).fillna(-1).to_numpy().astype(np.int64)
+            geom = chunk.geometry.to_numpy()
+            ok = (~(shapely.is_missing(geom) | shapely.is_empty(geom)) & (kind >= 0)
+                  & (day >= DAY0) & (day < DAY0 + DAYSPAN))
+            x, y = np.full(len(geom), np.nan), np.full(len(geom), np.nan)
+            x[ok], y[ok] = shapely.get_x(geom[ok]), shapely.get_y(geom[ok])
+            ok &= np.isfinite(x) & np.isfinite(y) & (np.abs(y) <= 90) & (np.abs(x) <= 180)
+            every = day[day >= DAY0]
+            got.append(Fine.of(day[ok], kind[ok], x[ok], y[ok], every=every,
+                               uncounted=int((~ok).sum())))
+    return Fine.merge(got)
+
+
+_SCANNED: dict[tuple[str, tuple[int, ...] | None], Fine] = {}
 
 
 def _signature(path: Path | str) -> tuple[int, ...] | None:
@@ -216,18 +257,25 @@ def _signature(path: Path | str) -> tuple[int, ...] | None:
     return tuple(v for sig in sigs for v in sig) or None
 
 
-def _points(datasets: Sequence[Path | str]) -> _Points:
-    """Every dataset's rows as one set of arrays."""
-    parts = [_scan(p) for p in datasets]
-    if len(parts) == 1:
-        return parts[0]
-    if not parts:
-        empty = np.empty(0)
-        return _Points(empty.astype(np.int64), empty.astype(np.int16), empty, empty, 0,
-                       empty.astype(np.int64))
-    cat = [np.concatenate([getattr(p, k) for p in parts])
-           for k in ("day", "type", "lon", "lat", "every_day")]
-    return _Points(cat[0], cat[1], cat[2], cat[3], sum(p.unlocated for p in parts), cat[4])
+def scan(datasets: Sequence[Path | str], engine: Any = None) -> Fine:
+    """Every dataset row counted at the finest cell and day, one task a GPKG or ~100k rows
+    of GeoParquet parts, on `engine` (an `engine.Engine`; default: this process). Kept while
+    the files are unchanged: planning the window and counting both need it."""
+    from .partitions import sources, tasks
+
+    key = ("\n".join(map(str, datasets)), tuple(v for p in datasets
+                                                 for v in (_signature(p) or (-1,))))
+    if -1 not in key[1] and key in _SCANNED:
+        return _SCANNED[key]
+    groups = tasks(sources(list(datasets)))
+    if engine is None:
+        found = [fine_of(g) for g in groups]
+    else:
+        found = list(engine.map(fine_of, [(g,) for g in groups]))
+    got = Fine.merge(found)
+    _SCANNED.clear()  # one set at a time: a watch rebuild must not keep every version
+    _SCANNED[key] = got
+    return got
 
 
 def _choices(base: int) -> list[tuple[float, int]]:
@@ -242,65 +290,60 @@ def _choices(base: int) -> list[tuple[float, int]]:
 
 
 def density(datasets: Sequence[Path | str], extra: Sequence[tuple[date, str, float, float]] = (),
-            max_cells: int = MAX_CELLS) -> Density:
+            max_cells: int = MAX_CELLS, engine: Any = None) -> Density:
     """Counts per (cell, step, type) of every dataset row and of `extra` events (day, type,
-    lon, lat): the finest cell (from `CELL_DEG`) whose counts fit `max_cells`."""
-    pts = _points(datasets)
-    if extra:
-        types = {t: k for k, t in enumerate(ACLED_TYPES)}
-        more = [(np.datetime64(d, "D").astype(np.int64), types.get(t, -1), x, y)
-                for d, t, x, y in extra if t in types]
-        if more:
-            d, t, x, y = (np.array(c) for c in zip(*more, strict=True))
-            pts = _Points(np.concatenate([pts.day, d]),
-                          np.concatenate([pts.type, t.astype(np.int16)]),
-                          np.concatenate([pts.lon, x]), np.concatenate([pts.lat, y]),
-                          pts.unlocated, pts.every_day)
-    if len(pts.day) == 0:
-        today = date.today()
+    lon, lat): the finest cell (from `CELL_DEG`) and step whose counts fit `max_cells`.
+    The rows are counted on `engine`; the (small) fine counts are coarsened here."""
+    fine = scan(datasets, engine)
+    types = {t: k for k, t in enumerate(ACLED_TYPES)}
+    more = [(np.datetime64(d, "D").astype(np.int64), types[t], x, y)
+            for d, t, x, y in extra if t in types]
+    if more:
+        d, t, x, y = (np.array(c) for c in zip(*more, strict=True))
+        fine = Fine.merge([fine, Fine.of(d.astype(np.int64), t.astype(np.int64),
+                                         x.astype(float), y.astype(float))])
+    counted = fine.counted
+    if counted == 0:
         e = np.empty(0)
-        return Density(today, 1, 1, CELL_DEG[0], e, e, e.astype(int), e.astype(int),
-                       e.astype(int), 0, pts.unlocated, pts.unlocated)
-    first = int(pts.day.min())
-    days = int(pts.day.max()) - first + 1
+        return Density(date.today(), 1, 1, CELL_DEG[0], e, e, e.astype(int), e.astype(int),
+                       e.astype(int), 0, fine.uncounted, fine.uncounted)
+    first = int(fine.day.min())
+    days = int(fine.day.max()) - first + 1
     base = 7 if days > LONG_SPAN_DAYS else 1
-    ntypes = len(ACLED_TYPES)
     for cell, step in _choices(base):
-        steps = (pts.day - first) // step
+        r = round(cell / FINE)
+        steps = (fine.day - first) // step
         nsteps = int(steps.max()) + 1
-        cx = np.floor((pts.lon + 180.0) / cell).astype(np.int64)
-        cy = np.floor((pts.lat + 90.0) / cell).astype(np.int64)
-        cols = math.ceil(360.0 / cell) + 1
-        key = ((cy * cols + cx) * nsteps + steps) * ntypes + pts.type
-        uniq, n = np.unique(key, return_counts=True)
+        cols = COLS // r + 1
+        key = (((fine.cy // r) * cols + fine.cx // r) * nsteps + steps) * NTYPES + fine.type
+        uniq, inv = np.unique(key, return_inverse=True)
         if len(uniq) <= max_cells:
             break
-    kind = uniq % ntypes
-    rest = uniq // ntypes
+    n = np.bincount(inv, weights=fine.n).astype(np.int64)
+    kind = uniq % NTYPES
+    rest = uniq // NTYPES
     st = rest % nsteps
     cell_id = rest // nsteps
     lat = (cell_id // cols + 0.5) * cell - 90.0
     lon = (cell_id % cols + 0.5) * cell - 180.0
     start = date(1970, 1, 1) + timedelta(days=first)
     return Density(start, days, step, cell, np.round(lat, 5), np.round(lon, 5),
-                   (st * step).astype(np.int64), kind.astype(np.int64), n.astype(np.int64),
-                   len(pts.day), pts.unlocated, len(pts.day) + pts.unlocated)
+                   (st * step).astype(np.int64), kind.astype(np.int64), n,
+                   counted, fine.uncounted, counted + fine.uncounted)
 
 
-def latest_window(datasets: Sequence[Path | str], limit: int) -> Window:
+def latest_window(datasets: Sequence[Path | str], limit: int, engine: Any = None) -> Window:
     """The latest whole days whose rows fit `limit` (at least the last day): what a reader
     of a large set most often wants first, and a choice the page states."""
-    every = _points(datasets).every_day
-    every = every[every >= 0]
-    if not len(every):
+    fine = scan(datasets, engine)
+    if not len(fine.days):
         return Window()
-    uniq, n = np.unique(every, return_counts=True)
-    from_end = np.cumsum(n[::-1])
+    from_end = np.cumsum(fine.days_n[::-1])
     fit = int(np.searchsorted(from_end, limit, side="right"))  # days that fit, from the end
-    first = uniq[::-1][max(fit, 1) - 1]
+    first = fine.days[::-1][max(fit, 1) - 1]
     epoch = date(1970, 1, 1)
     return Window(start=epoch + timedelta(days=int(first)),
-                  end=epoch + timedelta(days=int(uniq[-1])))
+                  end=epoch + timedelta(days=int(fine.days[-1])))
 
 
 def detail_rows(datasets: Sequence[Path | str], window: Window) -> int:
@@ -313,7 +356,8 @@ def detail_rows(datasets: Sequence[Path | str], window: Window) -> int:
 
 
 def plan(datasets: Sequence[Path | str], yaml_events: int, window: Window,
-         detail_limit: int = DETAIL_EVENTS, page_limit: int = PAGE_EVENTS) -> Window | None:
+         detail_limit: int = DETAIL_EVENTS, page_limit: int = PAGE_EVENTS,
+         engine: Any = None) -> Window | None:
     """The window to show in detail, or None when the whole set fits one page.
 
     A window the user gives is kept as given and must fit `detail_limit`; otherwise a set
@@ -322,7 +366,7 @@ def plan(datasets: Sequence[Path | str], yaml_events: int, window: Window,
     if not window.given:
         if total <= page_limit:
             return None
-        window = latest_window(datasets, max(1, detail_limit - yaml_events))
+        window = latest_window(datasets, max(1, detail_limit - yaml_events), engine)
     n = detail_rows(datasets, window)
     if n + yaml_events > detail_limit:
         raise UsageError(f"the window {window} holds {n + yaml_events:,} events; a page shows "

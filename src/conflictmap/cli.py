@@ -460,6 +460,9 @@ def build(
     date_to: Annotated[str | None, typer.Option("--to", help="... and up to this day (inclusive).", show_default=False)] = None,
     bbox: Annotated[str | None, typer.Option("--bbox", help="... and within W,S,E,N (degrees).", show_default=False)] = None,
     detail_limit: Annotated[int, typer.Option("--detail-limit", help="Past 100,000 events, at most this many are shown in detail (default: the latest days that fit).")] = 50_000,
+    engine: Annotated[str, typer.Option("--engine", help="Where every dataset row is counted for the density layer: pandas (this process) or dask (--scheduler or a local cluster of --workers; needs pip install 'conflictmap[scale]'). The detail window is always built here.")] = "pandas",
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Build OUT/map.html (and the other outputs) from the events; all or nothing.
 
@@ -485,12 +488,19 @@ def build(
         fail("--from/--to/--bbox choose the rows of a --dataset shown in detail; "
              "no --dataset was given", 2)
 
+    if engine != "pandas" and not dataset:
+        fail("--engine dask counts the rows of a --dataset; no --dataset was given", 2)
+
     def once(warn: Callable[[str], None], stamp: str | None = None) -> tuple[list[Path], Any]:
         from .aggregate import plan
+        from .engine import open_engine
 
-        window = plan(dataset, _yaml_count(events_dir), asked, detail_limit) if dataset else None
-        result = run_pipeline(events_dir, manifest, datasets=dataset or [], online=online,
-                              allow_unresolved=allow_unresolved, warn=warn, window=window)
+        with open_engine(engine, scheduler, workers) as runner:
+            window = (plan(dataset, _yaml_count(events_dir), asked, detail_limit,
+                           engine=runner) if dataset else None)
+            result = run_pipeline(events_dir, manifest, datasets=dataset or [], online=online,
+                                  allow_unresolved=allow_unresolved, warn=warn, window=window,
+                                  engine=runner)
         for u in result.unresolved:
             err.print(f"skipped: {u}", markup=False)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -278,11 +279,13 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
           gazetteer: Path | None = None, online: Geocoder | None = None,
           allow_unresolved: bool = False,
           warn: Callable[[str], None] | None = None, cache: bool = True,
-          schema: Schema = SCHEMA, window: Window | None = None) -> Result:
+          schema: Schema = SCHEMA, window: Window | None = None,
+          engine: Any = None) -> Result:
     """load -> geocode -> enrich. `warn` hears what is worth a word but fails nothing;
     `cache=False` validates every YAML file afresh instead of trusting the records cache.
     `window`: the datasets are larger than a page (`aggregate.plan`): only their rows in it
-    are mapped in detail, and every event is counted in `Result.density`."""
+    are mapped in detail, and every event is counted in `Result.density` (on `engine`, an
+    `engine.Engine`: the counting is the one step that reads every row)."""
     paths = events_dir if isinstance(events_dir, list) else [events_dir]
     records = load_records(paths, datasets or [], warn, cache, schema, window)
     loaded = layer_io.load_layers(manifest)
@@ -295,7 +298,8 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
                                allow_unresolved=allow_unresolved, warn=warn, schema=schema)
     if window is not None:
         with progress.step("counting every event for the density layer"):
-            result.density = _density(datasets or [], result.records, result.frame, window)
+            result.density = _density(datasets or [], result.records, result.frame, window,
+                                      engine)
     return result
 
 
@@ -336,14 +340,14 @@ def locate_and_enrich(records: pd.DataFrame, loaded: dict[str, layer_io.Layer],
 
 
 def _density(datasets: Sequence[Path | str], records: pd.DataFrame, frame: gpd.GeoDataFrame,
-             window: Window) -> Density:
+             window: Window, engine: Any = None) -> Density:
     """Every dataset row counted where it is stored, with the YAML events as located."""
     # a dataset row's origin is its file, or a part inside a GeoParquet dataset's folder
     own = ~records["origin_path"].astype(str).str.startswith(tuple(str(p) for p in datasets)
                                                              ).to_numpy()
     extra = list(zip(frame["date"][own], frame["event_type"][own], frame.geometry.x[own],
                      frame.geometry.y[own], strict=True))
-    out = density(datasets, extra)
+    out = density(datasets, extra, engine=engine)
     out.window, out.detail = window, len(frame)
     return out
 
