@@ -39,7 +39,9 @@ class Engine:
     name = "pandas"
     workers = 1
 
-    def map(self, fn: Callable[..., Any], args: Iterable[tuple[Any, ...]]) -> Iterator[Any]:
+    def map(self, fn: Callable[..., Any], args: Iterable[tuple[Any, ...]],
+            ahead: int | None = None) -> Iterator[Any]:
+        """`fn(*a)` for each argument tuple, in order (`ahead`: tasks in flight, for dask)."""
         for a in args:
             yield fn(*a)
 
@@ -63,14 +65,17 @@ class DaskEngine(Engine):
         self.client = client
         self.workers = max(len(client.scheduler_info(n_workers=-1)["workers"]), 1)
 
-    def map(self, fn: Callable[..., Any], args: Iterable[tuple[Any, ...]]) -> Iterator[Any]:
-        """Results in order, with at most two tasks a worker submitted and not yet taken:
-        the argument iterator (a CSV read in chunks) is consumed only as results come back."""
+    def map(self, fn: Callable[..., Any], args: Iterable[tuple[Any, ...]],
+            ahead: int | None = None) -> Iterator[Any]:
+        """Results in order, with at most `ahead` tasks (default two a worker) submitted and
+        not yet taken: the argument iterator (a CSV read in chunks) is consumed only as results
+        come back, so the command holds a bounded number of arguments."""
         pending: deque[Any] = deque()
+        ahead = ahead or 2 * self.workers
         try:
             for a in args:
                 pending.append(self.client.submit(fn, *a, pure=False))
-                if len(pending) >= 2 * self.workers:
+                if len(pending) >= ahead:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()

@@ -10,10 +10,12 @@ does). A CSV that conflictmap exported carries our own columns after the dataset
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,77 +94,51 @@ _BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
          (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"), (b"\xef\xbb\xbf", "utf-8-sig"))
 
 
-def decode(path: Path) -> str:
-    """The file's text: UTF-16/32 when a BOM says so, else strict UTF-8 (BOM tolerated).
+def _lines(path: Path) -> Iterator[str]:
+    """The file's text line by line (line ends kept, for the csv module): UTF-16/32 when a
+    BOM says so, else strict UTF-8 (BOM tolerated), decoded as it is read, so a file of any
+    size streams.
 
     No guessing of Latin-1 or Windows-1252: a wrong guess changes every accented name without
     a word, so a file that is not UTF-8 is refused with the byte and line to look at."""
     try:
-        data = path.read_bytes()
+        fh = path.open("rb")
     except OSError as exc:
         raise DatasetFileError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
-    encoding = next((e for bom, e in _BOMS if data.startswith(bom)), "utf-8")
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DatasetFileError(
-            f"{path}:{line}: not {encoding.upper().removesuffix('-SIG')} (byte "
-            f"0x{data[exc.start]:02x} at line {line}); save the file as UTF-8") from None
+    with fh:
+        encoding = next((e for bom, e in _BOMS if fh.peek(4)[:4].startswith(bom)), "utf-8")
+        try:
+            yield from io.TextIOWrapper(fh, encoding=encoding, newline="")
+        except UnicodeDecodeError:
+            line, byte = _bad_byte(path, encoding)
+            raise DatasetFileError(
+                f"{path}:{line}: not {encoding.upper().removesuffix('-SIG')} (byte "
+                f"0x{byte:02x} at line {line}); save the file as UTF-8") from None
+
+
+def _bad_byte(path: Path, encoding: str) -> tuple[int, int]:
+    """The line and value of the first byte that does not decode (found again from the start:
+    the text reader decodes in blocks, so its error does not say the line)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line, last = 1, 0
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                return line + block.count(b"\n", 0, max(exc.start, 0)), block[max(exc.start, 0)]
+            line += block.count(b"\n")
+            last = block[-1]
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:  # a character cut short at the end of the file
+            return line, last
+    return line, 0
 
 
 def read_table(path: Path, id_col: str) -> Table:
-    """The CSV's rows, cells exactly as written. The HXL tag row, when the second row is one,
-    is skipped by what it is; a row whose cell count differs from the header's is reported,
-    since its cells cannot be matched to columns. A CSV conflictmap exported gets its
-    neutralised formula cells back as they were (see `unneutralise`)."""
-    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
-    reader = csv.reader(io.StringIO(decode(path), newline=""))
-    start = 1  # the line the next record starts on: where to look when it is wrong
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    skipped: list[Skipped] = []
-    header: list[str] = []
-    try:
-        for cells in reader:
-            line, start = start, reader.line_num + 1
-            if not cells:  # a blank line is no row
-                continue
-            if not header:
-                header, hxl_next = _check_header(path, line, cells), True
-                at = header.index(id_col) if id_col in header else None
-                continue
-            if hxl_next and _is_hxl(cells):
-                hxl_next = False
-                continue
-            hxl_next = False
-            if len(cells) != len(header):
-                rid = cells[at] if at is not None and at < len(cells) else ""
-                skipped.append(Skipped(line, rid, f"{len(cells)} cells where the header has "
-                                                  f"{len(header)} columns", str(path)))
-                continue
-            rows.append(cells)
-            lines.append(line)
-    except csv.Error as exc:
-        why = (f"a cell of over {FIELD_LIMIT:,} characters starts here; a quote left open?"
-               if "field larger" in str(exc) else f"not readable as CSV: {exc}")
-        raise DatasetFileError(f"{path}:{start}: {why}") from None
-    if not header:
-        raise DatasetFileError(f"{path}: no header row: the file is empty or blank")
-    if not rows and not skipped:
-        raise DatasetFileError(f"{path}: a header but no rows")
-    ours = "sources_json" in header and "id_cm" in header
-    frame = pd.DataFrame(rows, columns=header, dtype=object)
-    if ours:
-        header = [unneutralise(c) for c in header]
-        frame.columns = header
-        for c in header:
-            frame[c] = unneutralise_column(frame[c])
-    elif id_col not in header:
-        shown = ", ".join(map(repr, header[:8])) + (", ..." if len(header) > 8 else "")
-        raise DatasetFileError(f"{path}:1: no {id_col!r} column; is it the right dataset? "
-                               f"(columns: {shown})")
-    return Table(path, header, frame, lines, skipped, ours)
+    """The whole CSV as one table (`iter_tables` without a chunk limit)."""
+    return next(iter_tables(path, id_col, chunk_rows=sys.maxsize))
 
 
 def _check_header(path: Path, line: int, header: list[str]) -> list[str]:
@@ -176,35 +152,12 @@ def _check_header(path: Path, line: int, header: list[str]) -> list[str]:
 CHUNK_ROWS = 100_000  # rows per chunk of a streamed import: ~0.5 GB at ACLED's width
 
 
-def _lines(path: Path) -> Iterator[str]:
-    """The file's lines as text, decoded one line at a time (UTF-8, BOM tolerated; UTF-16/32
-    when a BOM says so), so a file of any size streams; a byte that is not UTF-8 is refused
-    with its line, as `decode` does for a whole file."""
-    try:
-        fh = path.open("rb")
-    except OSError as exc:
-        raise DatasetFileError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
-    with fh:
-        head = fh.read(4)
-        fh.seek(0)
-        encoding = next((e for bom, e in _BOMS if head.startswith(bom)), "utf-8")
-        if encoding.startswith(("utf-16", "utf-32")):  # no line split on b"\n" there
-            yield from io.TextIOWrapper(fh, encoding=encoding, newline="")
-            return
-        for number, raw in enumerate(fh, 1):
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DatasetFileError(
-                    f"{path}:{number}: not UTF-8 (byte 0x{raw[exc.start]:02x} at line "
-                    f"{number}); save the file as UTF-8") from None
-            yield text.removeprefix("\ufeff") if number == 1 else text
-
-
 def iter_tables(path: Path, id_col: str, chunk_rows: int = CHUNK_ROWS) -> Iterator[Table]:
-    """The CSV as `Table`s of at most `chunk_rows` rows each, read as `read_table` reads the
-    whole file (cells as written, HXL row skipped, rows of the wrong width reported, our own
-    exports' neutralised cells given back), holding one chunk at a time."""
+    """The CSV as `Table`s of at most `chunk_rows` rows each, holding one chunk at a time:
+    cells exactly as written; the HXL tag row, when the second row is one, skipped by what it
+    is; a row whose cell count differs from the header's reported, since its cells cannot be
+    matched to columns; a CSV conflictmap exported gets its neutralised formula cells back as
+    they were (see `unneutralise`)."""
     csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
     reader = csv.reader(_lines(path))
     start, header, hxl_next, at, ours, sent = 1, [], False, None, False, 0
@@ -249,7 +202,9 @@ def iter_tables(path: Path, id_col: str, chunk_rows: int = CHUNK_ROWS) -> Iterat
             if len(rows) >= chunk_rows:
                 yield table()
                 sent += len(rows)
-                rows.clear(), lines.clear(), skipped.clear()
+                rows.clear()
+                lines.clear()
+                skipped.clear()
     except csv.Error as exc:
         why = (f"a cell of over {FIELD_LIMIT:,} characters starts here; a quote left open?"
                if "field larger" in str(exc) else f"not readable as CSV: {exc}")
@@ -823,9 +778,12 @@ class SeenIds:
         return np.where(self.hashes[at] == hashes, self.lines[at], 0)
 
     def add(self, hashes: np.ndarray, lines: np.ndarray) -> None:
-        h = np.concatenate([self.hashes, hashes])
-        order = np.argsort(h, kind="stable")
-        self.hashes, self.lines = h[order], np.concatenate([self.lines, lines])[order]
+        """Merged into place (one copy of each array at a time, not a sort of all of them:
+        at 10M ids the difference is ~300 MB of the command's peak)."""
+        order = np.argsort(hashes, kind="stable")
+        at = np.searchsorted(self.hashes, hashes[order])
+        self.hashes = np.insert(self.hashes, at, hashes[order])
+        self.lines = np.insert(self.lines, at, np.asarray(lines)[order])
 
 
 def stream_to_parquet(kind: str, path: Path, target: Path | str, schema: Schema = SCHEMA, *,
@@ -849,7 +807,8 @@ def stream_to_parquet(kind: str, path: Path, target: Path | str, schema: Schema 
     try:
         tables = iter_tables(path, READERS[kind][1], chunk_rows)
         done = engine.map(import_chunk, ((kind, t, schema, staging, seq, by)
-                                         for seq, t in enumerate(tables)))
+                                         for seq, t in enumerate(tables)),
+                          ahead=engine.workers + 1)  # a chunk is ~0.3 GB here until sent
         for chunk in done:
             skipped += chunk.skipped
             hashes = SeenIds.hash(chunk.ids)
