@@ -69,11 +69,10 @@ def browser(page: Path) -> dict:
     sys.path.insert(0, str(ROOT))
     from tests.browser import chromium
 
+    from .map_build import open_page
+
     with chromium() as b:
-        pg = b.new_page(viewport={"width": 1366, "height": 768})
-        pg.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:")
-                 else r.abort())
-        pg.goto(page.as_uri(), wait_until="load", timeout=600_000)
+        pg = open_page(b, page, 1366, 768)
         pg.wait_for_selector("body[data-cm-ready='1']", timeout=300_000)
         out = {"drawn_ms": round(pg.evaluate("performance.now()")),
                "mode": pg.evaluate("document.body.dataset.cmMode"),
@@ -86,7 +85,7 @@ def browser(page: Path) -> dict:
         return out
 
 
-def run(n: int, keep: Path | None) -> dict:
+def run(n: int, keep: Path | None, window: list[str] = ()) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         folder = keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
@@ -101,7 +100,8 @@ def run(n: int, keep: Path | None) -> dict:
         exe = Path(sys.executable).with_name("conflictmap")
         t = time.perf_counter()
         r = subprocess.run([str(exe), "build", "--events", str(empty), "--dataset", str(dataset),
-                            "--out", str(out)], capture_output=True, text=True, cwd=ROOT)
+                            "--out", str(out), *window], capture_output=True, text=True,
+                           cwd=ROOT)
         wall = time.perf_counter() - t
         if r.returncode:
             raise SystemExit(r.stderr)
@@ -119,8 +119,11 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("rows", nargs="?", type=int, default=2_000_000)
     ap.add_argument("--keep", type=Path, help="generate into (and reuse) this folder")
+    ap.add_argument("--from", dest="start", help="the detail window's first day (a smaller "
+                    "set then still gets a density layer)")
     args = ap.parse_args(argv)
-    print(json.dumps(run(args.rows, args.keep), indent=1))
+    window = ["--from", args.start] if args.start else []
+    print(json.dumps(run(args.rows, args.keep, window), indent=1))
 
 
 if __name__ == "__main__":

@@ -78,15 +78,22 @@ def one(kind: str, dataset: Path, out: Path) -> None:
                       "html_bytes": out.stat().st_size}))
 
 
+def open_page(browser, page: Path, width: int = 1400, height: int = 900):
+    """`page` loaded offline (every non-file request aborted), to its load event; no
+    timeout short enough to cut a slow page's figure off."""
+    pg = browser.new_page(viewport={"width": width, "height": height})
+    pg.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:")
+             else r.abort())
+    pg.goto(page.as_uri(), wait_until="load", timeout=600_000)
+    return pg
+
+
 def browser_times(page: Path, kind: str) -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
     from tests.browser import chromium
 
     with chromium() as b:
-        pg = b.new_page(viewport={"width": 1400, "height": 900})
-        pg.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:")
-                 else r.abort())
-        pg.goto(page.as_uri(), wait_until="load", timeout=600_000)
+        pg = open_page(b, page)
         if kind == "ours":
             pg.wait_for_selector("body[data-cm-ready='1']", timeout=300_000)
         else:

@@ -55,3 +55,14 @@ def test_scale_benchmark_smoke(tmp_path):
                                                         ("pandas", "enrich")]
     assert "wrote 300 events" in rows[0]["out"] and "300 events" in rows[1]["out"]
     assert all(x["wall_s"] > 0 and x["peak_rss_mb"][0][1] > 50 for x in rows)
+
+
+def test_big_build_benchmark_smoke(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "benchmarks.big_build", "3000", "--keep",
+                        str(tmp_path), "--from", "2021-12-01"], cwd=ROOT, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    figures = json.loads(r.stdout)
+    assert figures["rows"] == 3000 and figures["mode"] in ("bins", "symbols")
+    assert "of 3,000 events in detail (2021-12-01 to" in figures["scope"]
+    assert figures["page_mb"] > 0 and figures["drawn_ms"] > 0
