@@ -455,10 +455,23 @@ def read_records(path: Path | str, schema: Schema = SCHEMA,
             return check_table(pd.DataFrame(columns=schema.table_columns), str(path), schema)
         return pd.concat(checked, ignore_index=True) if len(checked) > 1 else checked[0]
     where, bbox = (window.where(), window.bbox) if window else (None, None)
-    frame = pyogrio.read_dataframe(path, layer=LAYER, read_geometry=False,
-                                   datetime_as_string=True, fid_as_index=True, where=where,
-                                   bbox=bbox)
-    return check_table(frame, str(path), schema)
+    return check_table(read_attributes(path, where, bbox), str(path), schema)
+
+
+def read_attributes(path: Path | str, where: str | None = None,
+                    bbox: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
+    """A GPKG's attribute table, indexed by feature id, its text as plain Python strings:
+    with pyarrow installed pandas would make every text column Arrow-backed on the way in,
+    which doubles the read (100k rows: 1.37 s against 0.74 s) for checks that then work
+    on Python strings anyway."""
+    meta, fids, _geom, values = pyogrio.raw.read(path, layer=LAYER, read_geometry=False,
+                                                 datetime_as_string=True, return_fids=True,
+                                                 where=where, bbox=bbox)
+    frame = pd.DataFrame({name: pd.Series(col, dtype=object if col.dtype == object
+                                          else col.dtype, copy=False)
+                          for name, col in zip(meta["fields"], values, strict=True)})
+    frame.index = pd.Index(fids, name="fid")
+    return frame
 
 
 def window_rows(part: str, window: Window) -> np.ndarray:
