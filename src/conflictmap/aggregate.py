@@ -10,7 +10,7 @@ only (date, type, point), so 2M rows cost seconds and a few hundred MB, not a fu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,14 +49,11 @@ class Window:
         return self.start is not None or self.end is not None or self.bbox is not None
 
     def where(self) -> str | None:
-        """The dates as SQL for the dataset's driver (dates are ISO text, so text order is
-        date order); the box goes to the spatial index instead."""
-        parts = []
-        if self.start is not None:
-            parts.append(f"date >= '{self.start.isoformat()}'")
-        if self.end is not None:  # a date-time on the last day is still that day
-            parts.append(f"date < '{(self.end + timedelta(days=1)).isoformat()}'")
-        return " AND ".join(parts) or None
+        """The dates as SQL for a GPKG's driver (dates are ISO text, so text order is date
+        order); the box goes to the spatial index instead."""
+        from .chunks import day_where
+
+        return day_where(self.start, self.end)
 
     def __str__(self) -> str:
         span = f"{self.start or '…'} to {self.end or '…'}"
@@ -149,8 +146,9 @@ def count_rows(datasets: Sequence[Path | str]) -> int:
 
 
 def _days(when: np.ndarray) -> np.ndarray:
-    """ISO dates or date-times (text, as a dataset stores them) as days since 1970; -1 for
-    a value that is no date (the row's own check reports it when it is read in detail)."""
+    """ISO dates or date-times (text, as a dataset stores them) as days since 1970; far
+    below DAY0 for a value that is no date (not counted; the row's own check reports it when
+    it is read in detail)."""
     day = pd.to_datetime(pd.Series(when.astype("U10")), format="%Y-%m-%d", errors="coerce")
     out = day.to_numpy().astype("datetime64[D]").astype(np.int64)
     out[day.isna().to_numpy()] = -(10**6)
@@ -372,4 +370,4 @@ def plan(datasets: Sequence[Path | str], yaml_events: int, window: Window,
         raise UsageError(f"the window {window} holds {n + yaml_events:,} events; a page shows "
                          f"at most {detail_limit:,} in detail (the rest as density): narrow "
                          "--from/--to/--bbox or raise --detail-limit")
-    return replace(window)
+    return window

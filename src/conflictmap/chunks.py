@@ -61,6 +61,13 @@ def _day_bounds(start: date | None, end: date | None) -> tuple[str | None, str |
             (end + timedelta(days=1)).isoformat() if end else None)
 
 
+def day_where(start: date | None, end: date | None) -> str | None:
+    """The days as SQL on a GPKG's `date` text (`_day_bounds`), or None for all."""
+    lo, hi = _day_bounds(start, end)
+    return " AND ".join(t for t in ((f"date >= '{lo}'" if lo else ""),
+                                    (f"date < '{hi}'" if hi else "")) if t) or None
+
+
 def _parquet_chunks(path: str, columns: list[str] | None, start: date | None,
                     end: date | None, bbox: tuple[float, float, float, float] | None,
                     chunk_rows: int) -> Iterator[gpd.GeoDataFrame]:
@@ -106,9 +113,7 @@ def _frame(batch: pa.RecordBatch, wanted: list[str], crs: Any) -> gpd.GeoDataFra
 def _gpkg_chunks(path: Path, columns: list[str] | None, start: date | None, end: date | None,
                  bbox: tuple[float, float, float, float] | None,
                  chunk_rows: int) -> Iterator[gpd.GeoDataFrame]:
-    lo, hi = _day_bounds(start, end)
-    where = " AND ".join(t for t in ((f"date >= '{lo}'" if lo else ""),
-                                     (f"date < '{hi}'" if hi else "")) if t) or None
+    where = day_where(start, end)
     with pyogrio.open_arrow(path, layer=LAYER, columns=columns, where=where, bbox=bbox,
                             batch_size=chunk_rows, use_pyarrow=True) as (meta, reader):
         geom = meta["geometry_name"] or "wkb_geometry"

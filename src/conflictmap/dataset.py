@@ -11,7 +11,7 @@ import json
 import math
 import re
 import secrets
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -478,15 +478,18 @@ def window_rows(part: str, window: Window) -> np.ndarray:
     """The rows (0-based) of one GeoParquet part inside the window, from its date text and
     bbox covering column only (the same bounds as the GPKG's SQL: a date-time on the last
     day is still that day; a point on the box's edge is inside)."""
+    from .chunks import _day_bounds
+
     table = pq.read_table(part, columns=["date", "bbox"],
                           filesystem=_fs(part) if is_url(part) else None)
     keep = np.ones(table.num_rows, dtype=bool)
     day = pd.Series(table.column("date").to_numpy(zero_copy_only=False)).astype(object)
     text = day.where(day.notna(), "").astype(str)
-    if window.start is not None:
-        keep &= (text >= window.start.isoformat()).to_numpy()
-    if window.end is not None:
-        keep &= (text < (window.end + timedelta(days=1)).isoformat()).to_numpy()
+    lo, hi = _day_bounds(window.start, window.end)
+    if lo is not None:
+        keep &= (text >= lo).to_numpy()
+    if hi is not None:
+        keep &= (text < hi).to_numpy()
     if window.bbox is not None:
         west, south, east, north = window.bbox
         box = table.column("bbox").combine_chunks()
