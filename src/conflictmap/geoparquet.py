@@ -20,7 +20,6 @@ import contextlib
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -205,9 +204,3 @@ def read_part(path: str, columns: list[str] | None = None,
         table = table.take(rows)
     # without the pandas metadata: plain numpy types with NaN for null, as pyogrio reads a GPKG
     return table.to_pandas(ignore_metadata=True)
-
-
-def iter_parts(path: str | Path) -> Iterator[tuple[str, pd.DataFrame]]:
-    """(file, its rows without geometry) for each part of a dataset."""
-    for p in parts(path):
-        yield p, read_part(p)
