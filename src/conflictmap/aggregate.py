@@ -365,7 +365,13 @@ def plan(datasets: Sequence[Path | str], yaml_events: int, window: Window,
         if total <= page_limit:
             return None
         window = latest_window(datasets, max(1, detail_limit - yaml_events), engine)
-    n = detail_rows(datasets, window)
+        fine = scan(datasets, engine)  # remembered: the days' rows are already counted
+        epoch = np.datetime64("1970-01-01", "D")
+        inside = ((fine.days >= (np.datetime64(window.start, "D") - epoch).astype(int))
+                  & (fine.days <= (np.datetime64(window.end, "D") - epoch).astype(int)))
+        n = int(fine.days_n[inside].sum())
+    else:
+        n = detail_rows(datasets, window)
     if n + yaml_events > detail_limit:
         raise UsageError(f"the window {window} holds {n + yaml_events:,} events; a page shows "
                          f"at most {detail_limit:,} in detail (the rest as density): narrow "
