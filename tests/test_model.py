@@ -65,6 +65,43 @@ def test_only_http_urls(url):
         make(sources=[{"publisher": "p", "published": "2020-11-30", "url": url}])
 
 
+def _urlsplit_verdict(value: str) -> bool:
+    """The link rule as written before the plain-URL fast path: spaces, controls, urlsplit."""
+    import re
+    from urllib.parse import urlsplit
+
+    if re.search(r"[\s\x00-\x1f\x7f]", value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def _accepted(value: str) -> bool:
+    from conflictmap.model import check_http_url
+
+    try:
+        check_http_url(value)
+    except ValueError:
+        return False
+    return True
+
+
+_URLISH = st.builds(lambda scheme, host, rest: scheme + host + rest,
+                    st.sampled_from(["http://", "HTTPS://", "hTtP://", "https:/", "ftp://", ""]),
+                    st.text(alphabet=string.ascii_letters + string.digits + ".-:@[]%\uff03 ",
+                            max_size=12),
+                    st.text(alphabet=string.printable + "\u00e9\uff03", max_size=12))
+
+
+@given(_URLISH)
+@settings(max_examples=400, deadline=None)
+def test_the_plain_url_fast_path_gives_urlsplits_verdict(value):
+    assert _accepted(value) == _urlsplit_verdict(value), value
+
+
 def test_lat_without_lon_is_an_error():
     with pytest.raises(ValidationError, match="lon is missing"):
         make(location={"lat": 40.0})

@@ -143,10 +143,19 @@ def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
+# What nearly every link is: plain ASCII http(s), a host of letters, digits, dots and hyphens,
+# an optional port. urlsplit accepts all of these with scheme http(s) and a netloc (no brackets,
+# no non-ASCII host for its NFKC check, no spaces or controls), so they skip it: at 100k
+# dataset rows urlsplit was half the time of the bulk checks.
+_PLAIN_HTTP = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:[/?#][!-~]*)?")
+
+
 def check_http_url(value: str | None) -> str | None:
     """Only absolute http(s) links: a `javascript:` or `data:` link in a popup is an attack."""
     if value is None:
         return None
+    if _PLAIN_HTTP.fullmatch(value):
+        return value
     if _SPACE_OR_CONTROL.search(value):
         raise PydanticCustomError("url", "URL must not contain spaces or control characters")
     parts = urlsplit(value)
