@@ -291,6 +291,27 @@ def test_import_to_dataset_then_build_maps_it_with_the_yaml(tmp_path):
     assert len(ids) == 10 and {"ARM100", "AZE200"} <= set(ids)
 
 
+def test_a_dataset_maps_from_a_folder_without_events(tmp_path):
+    """An analyst with an ACLED export and no YAML events of their own: build, export and
+    enrich read the dataset alone; a missing folder named with --events is still an error."""
+    ds = tmp_path / "acled.gpkg"
+    assert cm("import", "acled", str(DATA / "acled_hdx_armenia.csv"), "--to", str(ds),
+              cwd=tmp_path).returncode == 0
+    n = len(pyogrio.read_dataframe(ds, read_geometry=False))
+    r = cm("build", "--dataset", "acled.gpkg", "--out", "out", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert f"{n} events mapped" in r.stdout
+    assert len(json.loads((tmp_path / "out" / "events.geojson").read_text("utf-8"))
+               ["features"]) == n
+    r = cm("export", "--dataset", "acled.gpkg", "--format", "csv", "--out", "e.csv",
+           cwd=tmp_path)
+    assert r.returncode == 0 and f"{n} events" in r.stdout, r.stderr
+    r = cm("build", "--dataset", "acled.gpkg", "--events", "nowhere", "--out", "out2",
+           cwd=tmp_path)
+    assert r.returncode == 1 and "nowhere:1:1: (path): no such file or folder" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "out2").exists()
+
+
 def test_dataset_round_trip_is_exact(tmp_path):
     from conflictmap.dataset import read_records, record_from_row, write_dataset
     from conflictmap.model import Event

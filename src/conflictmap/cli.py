@@ -55,6 +55,14 @@ def events_of(path: Path | None) -> Path:
     return project.default(path, "events", root())
 
 
+def yaml_of(path: Path | None, datasets: list[Any] | None) -> list[Path]:
+    """The YAML sources of a command that also reads datasets: the events folder given, or
+    the project's; with datasets and no events folder of its own (an analyst mapping an ACLED
+    export), none: a missing folder named with --events is still an error."""
+    folder = events_of(path)
+    return [] if path is None and datasets and not folder.exists() else [folder]
+
+
 def manifest_of(path: Path | None) -> Path:
     """The manifest to read: the given one, the project's, else the packaged layers."""
     return path if path is not None else project.manifest(root())
@@ -367,12 +375,12 @@ def enrich_cmd(
     """Geocode and enrich events: country, district, km to border, side uncertain, controller."""
     from .pipeline import build
 
-    events_dir, manifest = events_of(events_dir), manifest_of(manifest)
+    yaml, manifest = yaml_of(events_dir, dataset), manifest_of(manifest)
     if out_path is not None or engine != "pandas":
-        _enrich_to_parquet(events_dir, dataset or [], manifest, out_path, allow_unresolved,
+        _enrich_to_parquet(yaml, dataset or [], manifest, out_path, allow_unresolved,
                            service, engine, scheduler, workers, partition)
         return
-    result = build(events_dir, manifest, online=_online(service, user_agent, domain, scheme),
+    result = build(yaml, manifest, online=_online(service, user_agent, domain, scheme),
                    datasets=_datasets(dataset),
                    allow_unresolved=allow_unresolved,
                    warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
@@ -395,7 +403,7 @@ def _datasets(given: list[str] | None) -> list[Path | str]:
     return [d if "://" in d else Path(d) for d in given or []]
 
 
-def _enrich_to_parquet(events_dir: Path, datasets: list[str], manifest: Path,
+def _enrich_to_parquet(yaml: list[Path], datasets: list[str], manifest: Path,
                        out_path: str | None, allow_unresolved: bool, service: str, engine: str,
                        scheduler: str | None, workers: int | None, by: str) -> None:
     """`enrich --out` and `export --format parquet`: the enriched events as GeoParquet."""
@@ -415,10 +423,11 @@ def _enrich_to_parquet(events_dir: Path, datasets: list[str], manifest: Path,
     if "://" not in out_path:
         from . import export as exporter
 
-        exporter.refuse_inside(Path(out_path), events_dir)
+        for folder in yaml:
+            exporter.refuse_inside(Path(out_path), folder)
     with open_engine(engine, scheduler, workers) as runner, \
             progress.step(f"enriching on {runner.name}"):
-        done = enrich_to_parquet([events_dir], datasets, manifest, out_path, engine=runner,
+        done = enrich_to_parquet(yaml, datasets, manifest, out_path, engine=runner,
                                  allow_unresolved=allow_unresolved, by=by,
                                  warn=lambda m: err.print(f"warning: {m}", markup=False,
                                                           emoji=False))
@@ -477,9 +486,10 @@ def build(
 
     if basemap not in BASEMAPS:
         fail(f"--basemap: expected one of {', '.join(BASEMAPS)}", 2)
-    events_dir, manifest = events_of(events_dir), manifest_of(manifest)
+    yaml, manifest = yaml_of(events_dir, dataset), manifest_of(manifest)
     out_dir = project.default(out_dir, "outputs", root())
-    exporter.refuse_inside(out_dir, events_dir)
+    for folder in yaml:
+        exporter.refuse_inside(out_dir, folder)
     if self_contained:
         Bundle().check()  # missing assets are said before any slow step
     online = _online(service, user_agent, domain, scheme)
@@ -496,9 +506,9 @@ def build(
         from .engine import open_engine
 
         with open_engine(engine, scheduler, workers) as runner:
-            window = (plan(dataset, _yaml_count(events_dir), asked, detail_limit,
+            window = (plan(dataset, _yaml_count(yaml), asked, detail_limit,
                            engine=runner) if dataset else None)
-            result = run_pipeline(events_dir, manifest, datasets=dataset or [], online=online,
+            result = run_pipeline(yaml, manifest, datasets=dataset or [], online=online,
                                   allow_unresolved=allow_unresolved, warn=warn, window=window,
                                   engine=runner)
         for u in result.unresolved:
@@ -524,7 +534,7 @@ def build(
         return written, result
 
     if watch:
-        _watch([events_dir, *(dataset or [])], out_dir, port, once)
+        _watch([*yaml, *(dataset or [])], out_dir, port, once)
         return
     written, result = once(lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     for target in written:
@@ -552,9 +562,10 @@ def _window(date_from: str | None, date_to: str | None, bbox: str | None) -> Any
     return Window(start, end, parse_bbox(bbox) if bbox else None)
 
 
-def _yaml_count(events_dir: Path) -> int:
+def _yaml_count(yaml: list[Path]) -> int:
     """The YAML event files a build reads beside the datasets (for the detail budget)."""
-    return sum(1 for p in events_dir.rglob("*.y*ml") if p.suffix in (".yaml", ".yml"))
+    return sum(1 for folder in yaml for p in folder.rglob("*.y*ml")
+               if p.suffix in (".yaml", ".yml"))
 
 
 def _watch(paths: list[Path], out_dir: Path, port: int, once: Callable[..., Any]) -> None:
@@ -597,19 +608,20 @@ def export_cmd(
     if engine != "pandas" and fmt != "parquet":
         fail("--engine dask writes a GeoParquet dataset: use --format parquet (the other "
              "formats are one file, written by one process)", 2)
-    events_dir, manifest = events_of(events_dir), manifest_of(manifest)
+    yaml, manifest = yaml_of(events_dir, dataset), manifest_of(manifest)
     if fmt == "parquet":
         target = out_path or str(root() / "outputs" / "events.parquet")
-        _enrich_to_parquet(events_dir, dataset or [], manifest, target, allow_unresolved,
+        _enrich_to_parquet(yaml, dataset or [], manifest, target, allow_unresolved,
                            "offline", engine, scheduler, workers, partition)
         return
     target = Path(out_path) if out_path else root() / "outputs" / f"events{exporter.SUFFIX[fmt]}"
-    exporter.refuse_inside(target, events_dir)
-    result = run_pipeline(events_dir, manifest, datasets=_datasets(dataset),
+    for folder in yaml:
+        exporter.refuse_inside(target, folder)
+    result = run_pipeline(yaml, manifest, datasets=_datasets(dataset),
                           allow_unresolved=allow_unresolved,
                           warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     with progress.step(f"writing {fmt}"):
-        written = exporter.export(result, fmt, target, events_dir)
+        written = exporter.export(result, fmt, target)
     typer.echo(f"wrote {written} ({written.stat().st_size:,} bytes, {len(result.frame)} events)")
 
 
@@ -634,8 +646,8 @@ def figure_cmd(
     if size not in figure.SIZES:
         fail(f"--size: expected one of {', '.join(figure.SIZES)}", 2)
     when = figure.parse_day(day)  # a wrong date fails before any slow step
-    events_dir, manifest = events_of(events_dir), manifest_of(manifest)
-    result = run_pipeline(events_dir, manifest, datasets=dataset or [],
+    yaml, manifest = yaml_of(events_dir, dataset), manifest_of(manifest)
+    result = run_pipeline(yaml, manifest, datasets=dataset or [],
                           allow_unresolved=allow_unresolved,
                           warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     with progress.step("drawing the figure"):
