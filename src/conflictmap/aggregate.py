@@ -22,13 +22,12 @@ import pyarrow.parquet as pq
 import pyogrio
 import shapely
 
+from .budget import DETAIL_EVENTS, PAGE_EVENTS
 from .errors import UsageError
 from .model import ACLED_TYPES
 from .yamlio import stat_signature
 
 LAYER = "events"  # dataset.LAYER: the table every dataset file holds
-PAGE_EVENTS = 100_000  # a page holds every event up to this many
-DETAIL_EVENTS = 50_000  # past it: at most this many in detail, beside the density
 MAX_CELLS = 300_000  # (cell, time step, type) counts a page carries at most
 CELL_DEG = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)  # finest first
 LONG_SPAN_DAYS = 200  # longer spans step by week, as the page's histogram does

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import progress, project, store, views
+from .budget import DETAIL_EVENTS, PAGE_EVENTS
 from .errors import ConflictmapError, UsageError
 from .model import Event, event_json_schema
 from .text import printable, when
@@ -468,7 +469,7 @@ def build(
     date_from: Annotated[str | None, typer.Option("--from", help="Datasets larger than a page: show in detail the rows from this day (YYYY-MM-DD); every event is still counted in the density layer.", show_default=False)] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="... and up to this day (inclusive).", show_default=False)] = None,
     bbox: Annotated[str | None, typer.Option("--bbox", help="... and within W,S,E,N (degrees).", show_default=False)] = None,
-    detail_limit: Annotated[int, typer.Option("--detail-limit", help="Past 100,000 events, at most this many are shown in detail (default: the latest days that fit).")] = 50_000,
+    detail_limit: Annotated[int, typer.Option("--detail-limit", help=f"Past {PAGE_EVENTS:,} events, at most this many are shown in detail (default: the latest days that fit).")] = DETAIL_EVENTS,
     engine: Annotated[str, typer.Option("--engine", help="Where every dataset row is counted for the density layer: pandas (this process) or dask (--scheduler or a local cluster of --workers; needs pip install 'conflictmap[scale]'). The detail window is always built here.")] = "pandas",
     scheduler: SchedulerOpt = None,
     workers: WorkersOpt = None,
