@@ -73,6 +73,18 @@ def test_loads_offline_with_everything_drawn(browser, bundled):
     assert "Controller of handed-over districts" in p.text_content(".cm-legend")
 
 
+def test_the_legend_folds_away_and_back(browser, bundled):
+    p = open_offline(browser, bundled.as_uri(), width=1366, height=768).page
+    height = "() => document.querySelector('.cm-legend').getBoundingClientRect().height"
+    opened = p.evaluate(height)
+    assert p.locator(".cm-legend [data-type]").first.is_visible()
+    p.click(".cm-legend summary")
+    assert p.evaluate(height) < opened / 4
+    assert not p.locator(".cm-legend [data-type]").first.is_visible()
+    p.click(".cm-legend summary")
+    assert p.evaluate(height) == opened
+
+
 def test_markers_are_painted_where_the_events_are(browser, bundled):
     p = open_offline(browser, bundled.as_uri()).page
     painted = p.evaluate("""() => {

@@ -737,7 +737,12 @@
     }
     var legend = L.control({position: "bottomleft"});
     legend.onAdd = function () {
-      var box = el("div", "cm-legend");
+      // folds away on a small screen: at 1366x768 the open legend covers a fifth of the map
+      var outer = el("div", "cm-legend"), box = document.createElement("details");
+      box.open = true;
+      box.appendChild(el("summary", null, "Legend"));
+      outer.appendChild(box);
+      L.DomEvent.disableClickPropagation(outer); L.DomEvent.disableScrollPropagation(outer);
       densityBox = el("div", "cm-density-key");
       box.appendChild(densityBox);
       box.appendChild(el("b", null, "Event types"));
@@ -759,7 +764,7 @@
       box.appendChild(el("div", null, "dashed ring: location known only to a settlement, district or province"));
       box.appendChild(el("div", "cm-side-key", "dashed red halo: closer to the border than its accuracy, side uncertain"));
       box.appendChild(el("div", null, "dark circle with a number: events grouped at this zoom"));
-      return box;
+      return outer;
     };
     legend.addTo(map);
 
