@@ -241,3 +241,55 @@ def test_a_name_field_the_layer_lacks_is_refused_naming_what_it_has(tmp_path):
     checked(cli("layers", "add", good, "--name", "x", "--kind", "handover", "--name-field",
                 "nosuch", "--source", "s", "--licence", "l", "--manifest", tmp_path / "m.yaml"),
             "attribute 'nosuch' not in handover.geojson (has: name, iso, handover_date")
+
+
+# --- dataset paths that are not datasets, and outputs the system refuses: exit 1 naming the
+# path and the way out, never "internal error"
+
+def _dataset_cases(folder: Path) -> dict[str, tuple[Path, str]]:
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    (folder / "folder.gpkg").mkdir()
+    (folder / "export.csv").write_text("event_id_cnty,event_date\nX1,2020-01-01\n", "utf-8")
+    (folder / "empty.gpkg").write_bytes(b"")
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[Point(45, 40)], crs=4326).to_file(
+        folder / "other.gpkg", layer="places")
+    (folder / "file.parquet").write_bytes(b"PAR1")
+    return {"missing": (folder / "missing.gpkg", "no such dataset"),
+            "folder": (folder / "folder.gpkg", "a folder"),
+            "csv": (folder / "export.csv", "import it first"),
+            "empty": (folder / "empty.gpkg", "not a GeoPackage"),
+            "other-table": (folder / "other.gpkg", "no 'events' table (it has places)"),
+            "missing-parquet": (folder / "missing.parquet", "no such dataset"),
+            "parquet-file": (folder / "file.parquet", "a GeoParquet dataset is a folder")}
+
+
+def test_a_path_that_is_no_dataset_is_refused_by_every_command(tmp_path):
+    (tmp_path / "none").mkdir()
+    for case, (path, why) in _dataset_cases(tmp_path).items():
+        for args in (["build", "--out", tmp_path / "out"],
+                     ["export", "--format", "geojson", "--out", tmp_path / "e.geojson"],
+                     ["enrich"], ["enrich", "--out", tmp_path / "e.parquet"]):
+            checked(cli(*args, "--events", tmp_path / "none", "--dataset", path), path.name,
+                    why)
+        assert not (tmp_path / "out").exists() and not (tmp_path / "e.geojson").exists(), case
+
+
+def test_an_output_folder_the_system_refuses_is_named(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    if os.geteuid() == 0:  # root writes through permissions: make it immutable instead
+        if subprocess.run(["chattr", "+i", str(locked)], capture_output=True).returncode:
+            pytest.skip("chattr +i not available on this filesystem")
+    else:
+        locked.chmod(0o555)
+    try:
+        for args in (["build", "--out", locked],
+                     ["export", "--format", "gpkg", "--out", locked / "x.gpkg"]):
+            checked(cli(*args), "locked", "cannot write there")
+        assert not any(locked.iterdir())
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(locked)], check=True)
+        locked.chmod(0o755)

@@ -8,6 +8,7 @@ in `main`: every command just calls the library and lets a `ConflictmapError` ri
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -377,6 +378,7 @@ def enrich_cmd(
     from .pipeline import build
 
     yaml, manifest = yaml_of(events_dir, dataset), manifest_of(manifest)
+    _datasets(dataset)
     if out_path is not None or engine != "pandas":
         _enrich_to_parquet(yaml, dataset or [], manifest, out_path, allow_unresolved,
                            service, engine, scheduler, workers, partition)
@@ -399,9 +401,17 @@ def enrich_cmd(
     out.print(table)
 
 
-def _datasets(given: list[str] | None) -> list[Path | str]:
-    """Dataset paths as paths, fsspec URLs (s3://...) as they are."""
-    return [d if "://" in d else Path(d) for d in given or []]
+def _datasets(given: list[str] | list[Path] | None) -> list[Path | str]:
+    """Dataset paths as paths, fsspec URLs (s3://...) as they are; each refused by name, with
+    the way out, before any slow step when it is not a dataset."""
+    if not given:
+        return []
+    from .dataset import require
+
+    found: list[Path | str] = [d if "://" in str(d) else Path(d) for d in given]
+    for d in found:
+        require(d)
+    return found
 
 
 def _enrich_to_parquet(yaml: list[Path], datasets: list[str], manifest: Path,
@@ -488,7 +498,10 @@ def build(
     if basemap not in BASEMAPS:
         fail(f"--basemap: expected one of {', '.join(BASEMAPS)}", 2)
     yaml, manifest = yaml_of(events_dir, dataset), manifest_of(manifest)
+    _datasets(dataset)
     out_dir = project.default(out_dir, "outputs", root())
+    if out_dir.exists() and not out_dir.is_dir():
+        fail(f"--out {out_dir}: a file; the outputs go in a folder", 2)
     for folder in yaml:
         exporter.refuse_inside(out_dir, folder)
     if self_contained:
@@ -610,6 +623,7 @@ def export_cmd(
         fail("--engine dask writes a GeoParquet dataset: use --format parquet (the other "
              "formats are one file, written by one process)", 2)
     yaml, manifest = yaml_of(events_dir, dataset), manifest_of(manifest)
+    _datasets(dataset)
     if fmt == "parquet":
         target = out_path or str(root() / "outputs" / "events.parquet")
         _enrich_to_parquet(yaml, dataset or [], manifest, target, allow_unresolved,
@@ -648,7 +662,7 @@ def figure_cmd(
         fail(f"--size: expected one of {', '.join(figure.SIZES)}", 2)
     when = figure.parse_day(day)  # a wrong date fails before any slow step
     yaml, manifest = yaml_of(events_dir, dataset), manifest_of(manifest)
-    result = run_pipeline(yaml, manifest, datasets=dataset or [],
+    result = run_pipeline(yaml, manifest, datasets=_datasets(dataset),
                           allow_unresolved=allow_unresolved,
                           warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     with progress.step("drawing the figure"):
@@ -791,6 +805,17 @@ def _globals_first(argv: list[str]) -> list[str]:
     return front + rest
 
 
+def _os_line(exc: OSError) -> str:
+    """An OS refusal as a line naming the path; a hidden temporary file of ours is named by
+    its folder, the place the user chose."""
+    if exc.filename is None:
+        return f"error: {exc.strerror or exc}"
+    path = Path(os.fsdecode(exc.filename))
+    if path.name.startswith(".") and not path.exists():
+        return f"{path.parent}: cannot write there: {exc.strerror}"
+    return f"{path}: {exc.strerror}"
+
+
 def main() -> None:
     """Run the command; every error a user can fix is shown once, here, as plain lines."""
     try:
@@ -806,6 +831,11 @@ def main() -> None:
         sys.exit(exc.exit_code if isinstance(exc, ConflictmapError) else 1)
     except KeyboardInterrupt:
         sys.exit(130)
+    except OSError as exc:  # the system refused a path (permissions, a full disk): not a bug
+        if _DEBUG:
+            raise
+        err.print(_os_line(exc), markup=False, emoji=False)
+        sys.exit(1)
     except Exception as exc:  # a bug: one line, not a wall of traceback
         if _DEBUG:
             raise

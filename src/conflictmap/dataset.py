@@ -429,6 +429,42 @@ def _dataset_ok(part: Any) -> bool:
 LOCATION_KEYS = {"name", "country", "lat", "lon", "precision"}
 
 
+def require(path: Path | str) -> None:
+    """Refuse, by name and with the way out, a dataset path that is not one: missing, a CSV
+    export not yet imported, a folder, a file GDAL cannot open or one without our table.
+    (GDAL's own errors name the file but not what the user should do.) URLs are left to
+    their filesystem."""
+    if is_url(path):
+        return
+    p = Path(path)
+    table = p if p.suffix.lower() in (".csv", ".tsv", ".txt", ".xlsx") else None
+    target = p.name if p.suffix.lower() in (".gpkg", ".parquet") else f"{p.stem or 'NAME'}.gpkg"
+    make = f"conflictmap import acled|ucdp {table or 'FILE.csv'} --to {target}"
+    if not p.exists():
+        raise InvalidEvents([Problem(str(p), 1, 1, "(dataset)",
+                                     f"no such dataset; make one with `{make}`")])
+    if is_parquet(p):
+        if not p.is_dir():
+            raise InvalidEvents([Problem(str(p), 1, 1, "(dataset)", "a GeoParquet dataset is "
+                                         "a folder of <period>/part-*.parquet files")])
+        return
+    if p.is_dir():
+        raise InvalidEvents([Problem(str(p), 1, 1, "(dataset)", "a folder: a dataset is a "
+                                     ".gpkg file or a NAME.parquet folder")])
+    if table is not None:
+        raise InvalidEvents([Problem(str(p), 1, 1, "(dataset)", "a table export, not a "
+                                     f"dataset; import it first: `{make}`")])
+    try:
+        layers = [str(name) for name, _kind in pyogrio.list_layers(p)]
+    except (pyogrio.errors.DataSourceError, OSError) as exc:
+        raise InvalidEvents([Problem(str(p), 1, 1, "(dataset)", "not a GeoPackage GDAL can "
+                                     f"open ({str(exc).splitlines()[0][:120]})")]) from None
+    if LAYER not in layers:
+        raise InvalidEvents([Problem(str(p), 1, 1, "(dataset)", f"no '{LAYER}' table (it has "
+                                     f"{', '.join(layers) or 'none'}): not a dataset from "
+                                     f"`{make}`")])
+
+
 def read_records(path: Path | str, schema: Schema = SCHEMA,
                  window: Window | None = None) -> pd.DataFrame:
     """A dataset (GPKG, or GeoParquet parts) as a records table (the record's columns),
@@ -437,6 +473,7 @@ def read_records(path: Path | str, schema: Schema = SCHEMA,
     events this way avoids 100k model objects. `window`: only its rows, selected by the GPKG
     driver (SQL and the spatial index) or from the parts' date and bbox columns, so a window
     of a large set is checked without the rest."""
+    require(path)
     if is_parquet(path):  # each part checked as its own file: problems name it and its row
         checked, found = [], False
         for part in parts(path):
