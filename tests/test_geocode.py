@@ -113,15 +113,41 @@ def test_normalize_folds_azerbaijani_letters_and_apostrophes(a, b):
     assert normalize(a) == normalize(b)
 
 
-@pytest.fixture(scope="module")
-def geonames() -> GeoNames:
+@pytest.fixture(scope="module", params=[(), ("AM", "AZ")], ids=["anywhere", "home AM AZ"])
+def geonames(request) -> GeoNames:
     aliases = read_gazetteer(ROOT / "geodata" / "gazetteer.yaml").aliases
-    return GeoNames(load_index(), aliases)
+    return GeoNames(load_index(), aliases, home=request.param)
+
+
+def test_a_name_at_home_beats_a_bigger_namesake_abroad_and_says_so():
+    home = GeoNames(load_index(), home=("AM", "AZ"))
+    shusha = home.geocode("Şuşa")
+    assert shusha is not None and shusha.country == "AZ" and shusha.name == "Shusha"
+    assert "TN" in {c.country for c in shusha.candidates}  # Sousse, bigger: named, not chosen
+    jermuk = home.geocode("Jermuk")
+    assert jermuk is not None and jermuk.country == "AM" and jermuk.ambiguous
+    assert home.geocode("Jermuk", "TR").country == "TR"  # a hint still rules
+    assert home.geocode("Paris").country == "FR"  # nothing at home: the biggest anywhere
+    vardenis = home.geocode("Vardenis")
+    assert vardenis.source == "geonames:616108" and not vardenis.ambiguous
+    anywhere = GeoNames(load_index())
+    assert anywhere.geocode("Şuşa").country == "TN"  # why the project's countries matter
+
+
+def test_the_project_countries_come_from_its_admin1_layers():
+    import geopandas as gpd
+
+    from conflictmap.pipeline import Geocoders
+
+    admin1 = gpd.read_file(ROOT / "geodata" / "admin1.geojson")
+    chain = Geocoders.offline(admin1, ROOT / "geodata" / "gazetteer.yaml")
+    assert chain.geonames.geocode("Şuşa").country == "AZ"
 
 
 def _reference(gn: GeoNames, name: str, country: str | None) -> tuple[int, list[int]] | None:
-    """The rule spelled out one name at a time: the most populous match (then lowest id);
-    rivals are the others with at least half its population more than 5 km away."""
+    """The rule spelled out one name at a time: the most populous match (then lowest id),
+    at home first; rivals are the others with at least half its population more than 5 km
+    away, as much at home as the pick or bigger than it."""
     key = normalize(name)
     rows = set(gn.idx.rows_for(key)) | set(gn.extra.get(key, []))
     if country:
@@ -129,8 +155,12 @@ def _reference(gn: GeoNames, name: str, country: str | None) -> tuple[int, list[
     if not rows:
         return None
     pop, ids, lat, lon = gn.idx.pop, gn.idx.ids, gn.idx.lat, gn.idx.lon
-    best, *rest = sorted(rows, key=lambda i: (-pop[i], ids[i]))
+    def away(i: int) -> bool:
+        return bool(gn.home) and gn.idx.country[i] not in gn.home
+
+    best, *rest = sorted(rows, key=lambda i: (away(i), -pop[i], ids[i]))
     rivals = [int(ids[i]) for i in rest if pop[i] >= 0.5 * max(pop[best], 1)
+              and (away(i) == away(best) or pop[i] >= pop[best])
               and km(lat[best], lon[best], lat[i], lon[i]) > 5]
     return int(ids[best]), rivals
 

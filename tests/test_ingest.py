@@ -272,3 +272,31 @@ def test_a_file_where_the_folder_should_be_is_a_message(tmp_path):
     r = cm("import", "acled", str(SAMPLE), "--to", str(tmp_path / "afile" / "d.gpkg"))
     assert r.returncode == 1 and "cannot write the dataset: File exists" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("name", ["all-bad.gpkg", "all-bad.parquet"])
+def test_an_import_that_keeps_no_row_writes_no_dataset_and_the_rerun_works(name, tmp_path):
+    with (DATA / "acled_sample.csv").open(newline="", encoding="utf-8") as fh:
+        header, *rows = list(csv.reader(fh))
+    day = header.index("event_date")
+    bad = tmp_path / "bad.csv"
+    with bad.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([header, *[[*r[:day], "not a date", *r[day + 1:]]
+                                            for r in rows]])
+    target = tmp_path / name
+    r = subprocess.run([str(EXE), "import", "acled", str(bad), "--to", str(target)],
+                       capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 1 and f"no dataset written to {target}" in r.stdout, r.stderr
+    assert "not a date" in r.stderr and not target.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.csv"]  # no staging left either
+    r = subprocess.run([str(EXE), "import", "acled", str(DATA / "acled_sample.csv"), "--to",
+                        str(target)], capture_output=True, text=True, cwd=tmp_path)
+    assert "events to the dataset" in r.stdout and target.exists(), r.stderr
+
+
+def test_import_to_a_name_that_is_not_a_dataset_format_is_refused(tmp_path):
+    for name in ("x.geojson", "x.shp", "x"):
+        r = subprocess.run([str(EXE), "import", "acled", str(DATA / "acled_sample.csv"),
+                            "--to", str(tmp_path / name)], capture_output=True, text=True)
+        assert r.returncode == 2 and "NAME.gpkg" in r.stderr and "Traceback" not in r.stderr
+    assert not any(tmp_path.iterdir())

@@ -712,7 +712,8 @@ def _import(kind: str, path: Path, events_dir: Path | None, dry_run: bool, to: P
         else:
             report = ingest.import_csv(kind, path, events_dir, dry_run=dry_run)
     if isinstance(report, ingest.DatasetReport):
-        wrote, done = report.rows, f"wrote {report.rows} events to the dataset {to}"
+        wrote, done = report.rows, (f"wrote {report.rows} events to the dataset {to}"
+                                    if report.rows else f"no dataset written to {to}")
     else:
         wrote = len(report.written)
         done = (f"{len(report.events)} events would be written to {events_dir}" if dry_run

@@ -30,7 +30,7 @@ from pydantic import ValidationError
 
 from .codes import ACLED_GEO_BACK, ACLED_TIME_BACK, UCDP_DATE_BACK, UCDP_WHERE_BACK
 from .csvsafe import unneutralise, unneutralise_column
-from .errors import ConflictmapError
+from .errors import ConflictmapError, UsageError
 from .model import ID_PATTERN, Event, country_table
 from .record import SCHEMA, Schema, drop_none
 from .store import slug, taken_ids, write_events
@@ -649,6 +649,9 @@ def import_to_dataset(kind: str, path: Path, target: Path, schema: Schema = SCHE
     and written by its workers); any other is one GPKG, read whole."""
     from .geoparquet import is_parquet
 
+    if not is_parquet(target) and Path(target).suffix.lower() != ".gpkg":
+        raise UsageError(f"--to {target}: a dataset is NAME.gpkg (GeoPackage) or NAME.parquet "
+                         "(GeoParquet); for other formats import, then `conflictmap export`")
     if is_parquet(target):
         return stream_to_parquet(kind, path, target, schema, engine=engine, by=by,
                                  chunk_rows=chunk_rows)
@@ -656,8 +659,10 @@ def import_to_dataset(kind: str, path: Path, target: Path, schema: Schema = SCHE
         raise FileExistsError(f"{target} exists; choose a new file name")
     table, records, errors = derive(kind, path, schema)
     good, skipped = checked_rows(kind, table, records, errors, schema)
-    _write_gpkg(good, target, schema)
-    return DatasetReport([target], len(good), sorted(skipped, key=lambda s: s.line))
+    if len(good):  # no row kept: no empty file that would refuse the corrected rerun
+        _write_gpkg(good, target, schema)
+    return DatasetReport([target] if len(good) else [], len(good),
+                         sorted(skipped, key=lambda s: s.line))
 
 
 def checked_rows(kind: str, table: Table, records: pd.DataFrame, errors: dict[int, list[str]],
@@ -823,11 +828,13 @@ def stream_to_parquet(kind: str, path: Path, target: Path | str, schema: Schema 
                            {chunk.ids[i].casefold() for i in np.flatnonzero(again)})
             seen.add(hashes[~again], np.asarray(chunk.lines, dtype=np.int64)[~again])
             rows += int((~again).sum())
-        staging.commit()
+        if rows:  # no row kept: nothing to publish, and the name stays free for the rerun
+            staging.commit()
     except FileExistsError:
         raise
     except OSError as exc:
         raise ImportFailed(f"{target}: cannot write the dataset: {exc.strerror or exc}") from None
     finally:
         staging.abort()
-    return DatasetReport([Path(target)], rows, sorted(skipped, key=lambda s: s.line))
+    return DatasetReport([Path(target)] if rows else [], rows,
+                         sorted(skipped, key=lambda s: s.line))

@@ -99,13 +99,14 @@ class LazyGeoNames:
 
     name = "geonames"
 
-    def __init__(self, aliases: list):
+    def __init__(self, aliases: list, home: Sequence[str] = ()):
         self._aliases = aliases
+        self._home = home
         self._real: GeoNames | None = None
 
     def _get(self) -> GeoNames:
         if self._real is None:
-            self._real = GeoNames(aliases=self._aliases)
+            self._real = GeoNames(aliases=self._aliases, home=self._home)
         return self._real
 
     def geocode(self, name: str, country: str | None = None) -> Place | None:
@@ -131,7 +132,9 @@ class Geocoders:
     def offline(cls, admin1: gpd.GeoDataFrame, gazetteer: Path = GAZETTEER,
                 online: Geocoder | None = None) -> Geocoders:
         curated = Curated(gazetteer)
-        return cls(Areas(admin1), curated, LazyGeoNames(curated.data.aliases), online)
+        home = sorted(admin1["country"].dropna().astype(str).unique()) if (
+            "country" in admin1) else []  # the project's own countries, by its layers
+        return cls(Areas(admin1), curated, LazyGeoNames(curated.data.aliases, home), online)
 
     def chain(self, precision: str | None = None) -> Chain:
         order: list[Geocoder] = [self.areas] if precision in AREA_PRECISIONS else []

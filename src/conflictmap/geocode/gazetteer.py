@@ -311,7 +311,12 @@ class GeoNames(_Keyed):
 
     name = "geonames"
 
-    def __init__(self, index: _Index | None = None, aliases: list[AliasEntry] | None = None):
+    def __init__(self, index: _Index | None = None, aliases: list[AliasEntry] | None = None,
+                 home: Sequence[str] = ()):
+        """`home`: the countries of the project's own layers. Without a country hint a name
+        found there wins over a bigger namesake elsewhere (Şuşa is Shusha, not Sousse), and a
+        namesake elsewhere is no rival to it."""
+        self.home = sorted(set(home))
         self.idx = index or load_index()
         self.keys = self.idx.keys
         self.country = np.array(self.idx.country)
@@ -325,8 +330,9 @@ class GeoNames(_Keyed):
         return self.geocode_many([(name, country)])[0]
 
     def geocode_many(self, queries: Sequence[tuple[str, str | None]]) -> list[Place | None]:
-        """(name, country hint) pairs to places: the most populous match, with rivals of at
-        least half its population more than 5 km away as candidates.
+        """(name, country hint) pairs to places: the most populous match (in a home country
+        when there is one), with rivals of at least half its population more than 5 km away
+        as candidates (abroad, only those bigger than a home pick).
 
         One pass of array operations over all (query, matching row) pairs: a per-name loop
         spends ~10 µs a name chasing pointers through a million-name index.
@@ -338,16 +344,21 @@ class GeoNames(_Keyed):
         keep = (hint == "") | (self.country[rows] == hint)
         q, rows = q[keep], rows[keep]
         pop, ids = self.idx.pop[rows], self.idx.ids[rows]
-        order = np.lexsort((ids, -pop, q))
-        q, rows, pop = q[order], rows[order], pop[order]
+        away = ~np.isin(self.country[rows], self.home) if self.home else np.zeros(len(rows), bool)
+        order = np.lexsort((ids, -pop, away, q))
+        q, rows, pop, away = q[order], rows[order], pop[order], away[order]
         fresh = np.ones(len(q), dtype=bool)  # an alias can repeat a row the name already has
         fresh[1:] = (q[1:] != q[:-1]) | (rows[1:] != rows[:-1])
-        q, rows, pop = q[fresh], rows[fresh], pop[fresh]
+        q, rows, pop, away = q[fresh], rows[fresh], pop[fresh], away[fresh]
         first = np.ones(len(q), dtype=bool)
         first[1:] = q[1:] != q[:-1]
-        best = rows[np.maximum.accumulate(np.where(first, np.arange(len(q)), 0))]
+        lead = np.maximum.accumulate(np.where(first, np.arange(len(q)), 0))
+        best = rows[lead]
         lat, lon = self.idx.lat, self.idx.lon
-        rival = (~first & (pop >= AMBIGUOUS_RATIO * np.maximum(self.idx.pop[best], 1))
+        # a namesake abroad is a rival to a home pick only when it is bigger: then the
+        # choice is worth a word (Şuşa: Shusha, not Sousse), not a silent swap
+        rival = (~first & ((away == away[lead]) | (pop >= self.idx.pop[best]))
+                 & (pop >= AMBIGUOUS_RATIO * np.maximum(self.idx.pop[best], 1))
                  & (_km(lat[best], lon[best], lat[rows], lon[rows]) > SAME_PLACE_KM))
         found: list[Place | None] = [None] * len(unique)
         for i, place in zip(q[first].tolist(), self._places(rows[first]), strict=True):
@@ -401,4 +412,6 @@ class GeoNames(_Keyed):
                 label = f"{self.idx.names[best]} ({self.idx.country[best]})"
                 if label not in out:
                     out.append(label)
+        # names in the project's own countries first (a stable sort keeps closeness after)
+        out.sort(key=lambda label: label[-3:-1] not in self.home)
         return out[:n]
