@@ -330,3 +330,29 @@ def _csv(rows: list[dict[str, str]]) -> str:
     w.writeheader()
     w.writerows(rows)
     return buf.getvalue()
+
+
+@pytest.mark.parametrize(("kind", "src", "fmt", "id_col"), CASES)
+def test_every_column_of_a_dataset_row_reaches_the_gis_formats(tmp_path, kind, src, fmt, id_col):
+    """GeoJSON, GPKG and FlatGeobuf carry the dataset's own row as `dataset_json`, read back
+    by GDAL: every cell the CSV had (not only the columns the record maps)."""
+    import json
+
+    import pyogrio
+
+    ds = tmp_path / "d.gpkg"
+    assert cm("import", kind, str(src), "--to", str(ds)).returncode == 0
+    (tmp_path / "none").mkdir()
+    head, rows = read_back(src, id_col)
+    for suffix in ("geojson", "gpkg", "fgb"):
+        out = tmp_path / f"e.{suffix}"
+        r = cm("export", "--format", suffix, "--events", str(tmp_path / "none"), "--dataset",
+               str(ds), "--out", str(out))
+        assert r.returncode == 0, r.stderr
+        back = pyogrio.read_dataframe(out, layer="events" if suffix == "gpkg" else None,
+                                      read_geometry=False)
+        got = {json.loads(t)["columns"][id_col]: json.loads(t)["columns"]
+               for t in back["dataset_json"]}
+        assert len(got) == len(rows)
+        for row in rows:
+            assert {c: got[row[id_col]][c] for c in head} == row, suffix

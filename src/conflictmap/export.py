@@ -89,6 +89,9 @@ def events_frame(result: Result) -> gpd.GeoDataFrame:
         elif field.name not in f.columns:
             f[field.name] = typed_column(rec[field.name], field.scalar)
     f["dataset"], f["dataset_id"] = rec["dataset_name"].tolist(), rec["dataset_id"].tolist()
+    # and the dataset's own row, every column the user brought, as the other parts: JSON text
+    f["dataset_json"] = [t if isinstance(t, str) and t != "null" else None
+                         for t in rec["dataset_json"].tolist()]
     for col in list_columns(schema):  # always a list, empty when the record has none
         f[col] = [list(v) if v else [] for v in f[col].tolist()]
     return gpd.GeoDataFrame(f, geometry="geometry", crs=4326)
