@@ -193,7 +193,8 @@ def test_a_point_deep_inside_a_district_is_certain():
 def test_a_point_in_no_district_has_candidates_only_when_one_is_near():
     # Tbilisi, far from any district of the layer; a point in Georgia 0.7 km from Tavush
     far, near = enrich_points([(41.7151, 44.8271), (41.27, 44.9)]).itertuples()
-    assert pd.isna(far.admin1) and far.admin1_candidates == [] and not far.admin1_uncertain
+    assert pd.isna(far.admin1) and far.admin1_candidates == []
+    assert far.admin1_uncertain is None  # no district known: its certainty is unknown, not "no"
     assert (near.country, near.admin1_candidates) == ("GE", ["Tavush"])
     assert pd.isna(near.admin1) and near.admin1_uncertain
 

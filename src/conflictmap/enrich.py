@@ -425,7 +425,11 @@ def enrich(events: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame,
     out["country"] = country
     names, uncertain, candidates = district_doubt(pts, admin1, admin1_accuracy_km)
     out["admin1"] = names
-    out["admin1_uncertain"] = uncertain
+    # in no district and near none (a country without an admin-1 layer, or offshore): whether
+    # the district is certain is unknown, not "no"
+    doubt = uncertain.astype(object)
+    doubt[pd.isna(names) & ~uncertain] = None
+    out["admin1_uncertain"] = doubt
     out["admin1_candidates"] = candidates
     dist = own_border_distance_km(pts, country, borders, countries)
     out["border_distance_km"] = np.round(dist, 3)
