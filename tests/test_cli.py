@@ -268,3 +268,15 @@ def test_no_progress_bars_on_a_pipe():
     assert code == 0 and "checking event files" in on_tty
     piped = run("list")
     assert piped.returncode == 0 and piped.stderr == ""
+
+
+def test_validate_checks_a_dataset_and_warns_of_a_folder_without_events(tmp_path):
+    ds = tmp_path / "a.gpkg"
+    assert run("import", "acled", str(DATA / "acled_sample.csv"), "--to", str(ds)).returncode == 1
+    r = run("validate", str(ds))  # the rows import skipped are not in it
+    assert r.returncode == 0 and r.stdout.strip() == "2 events OK", r.stderr
+    r = run("validate", str(DATA / "acled_sample.csv"))
+    assert r.returncode == 1 and "import it first" in r.stderr
+    (tmp_path / "empty").mkdir()
+    r = run("validate", str(tmp_path / "empty"))
+    assert r.returncode == 0 and f"warning: no events in {tmp_path / 'empty'}" in r.stderr

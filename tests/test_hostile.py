@@ -262,7 +262,7 @@ def _dataset_cases(folder: Path) -> dict[str, tuple[Path, str]]:
             "empty": (folder / "empty.gpkg", "not a GeoPackage"),
             "other-table": (folder / "other.gpkg", "no 'events' table (it has places)"),
             "missing-parquet": (folder / "missing.parquet", "no such dataset"),
-            "parquet-file": (folder / "file.parquet", "a GeoParquet dataset is a folder")}
+            "parquet-file": (folder / "file.parquet", "not a Parquet file")}
 
 
 def test_a_path_that_is_no_dataset_is_refused_by_every_command(tmp_path):

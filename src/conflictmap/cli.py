@@ -87,14 +87,23 @@ def load_or_exit(paths: list[Path]) -> list[Event]:
 @app.command()
 def validate(
     paths: Annotated[list[Path] | None, typer.Argument(
-        help="Event files or folders (searched recursively). Default: events/")] = None,
+        help="Event files or folders (searched recursively), or datasets (.gpkg, NAME.parquet). Default: events/")] = None,
     manifest: ManifestOpt = None,
 ) -> None:
-    """Check event files: prints `N events OK`, or every problem as path:line:col: field: msg."""
+    """Check event files and datasets: prints `N events OK`, or every problem as
+    path:line:col: field: msg (a dataset's rows by their feature id)."""
+    from .geoparquet import is_parquet
     from .pipeline import validate as check
 
-    n = check(paths or [events_of(None)], manifest_of(manifest),
+    given = paths or [events_of(None)]
+    datasets = [p for p in given  # a CSV export is refused as a dataset, with the way in
+                if is_parquet(p) or p.suffix.lower() in (".gpkg", ".csv", ".tsv", ".xlsx")]
+    yaml = [p for p in given if p not in datasets]
+    n = check(yaml, manifest_of(manifest), datasets=_datasets(datasets),
               warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
+    if n == 0:  # a folder holding no event file is worth a word: a wrong folder, often
+        err.print(f"warning: no events in {', '.join(map(str, given))}", markup=False,
+                  emoji=False)
     typer.echo(f"{n} events OK")
 
 
@@ -378,7 +387,7 @@ def enrich_cmd(
     from .pipeline import build
 
     yaml, manifest = yaml_of(events_dir, dataset), manifest_of(manifest)
-    _datasets(dataset)
+    _datasets(dataset, engine, scheduler, workers)
     if out_path is not None or engine != "pandas":
         _enrich_to_parquet(yaml, dataset or [], manifest, out_path, allow_unresolved,
                            service, engine, scheduler, workers, partition)
@@ -401,9 +410,14 @@ def enrich_cmd(
     out.print(table)
 
 
-def _datasets(given: list[str] | list[Path] | None) -> list[Path | str]:
+def _datasets(given: list[str] | list[Path] | None, engine: str = "pandas",
+              scheduler: str | None = None, workers: int | None = None) -> list[Path | str]:
     """Dataset paths as paths, fsspec URLs (s3://...) as they are; each refused by name, with
-    the way out, before any slow step when it is not a dataset."""
+    the way out, before any slow step when it is not a dataset (the engine options first:
+    a usage error comes before a data error)."""
+    from .engine import check_engine
+
+    check_engine(engine, scheduler, workers)
     if not given:
         return []
     from .dataset import require
@@ -498,7 +512,7 @@ def build(
     if basemap not in BASEMAPS:
         fail(f"--basemap: expected one of {', '.join(BASEMAPS)}", 2)
     yaml, manifest = yaml_of(events_dir, dataset), manifest_of(manifest)
-    _datasets(dataset)
+    _datasets(dataset, engine, scheduler, workers)
     out_dir = project.default(out_dir, "outputs", root())
     if out_dir.exists() and not out_dir.is_dir():
         fail(f"--out {out_dir}: a file; the outputs go in a folder", 2)
@@ -623,7 +637,7 @@ def export_cmd(
         fail("--engine dask writes a GeoParquet dataset: use --format parquet (the other "
              "formats are one file, written by one process)", 2)
     yaml, manifest = yaml_of(events_dir, dataset), manifest_of(manifest)
-    _datasets(dataset)
+    _datasets(dataset, engine, scheduler, workers)
     if fmt == "parquet":
         target = out_path or str(root() / "outputs" / "events.parquet")
         _enrich_to_parquet(yaml, dataset or [], manifest, target, allow_unresolved,

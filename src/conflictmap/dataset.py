@@ -443,10 +443,13 @@ def require(path: Path | str) -> None:
     if not p.exists():
         raise InvalidEvents([Problem(str(p), 1, 1, "(dataset)",
                                      f"no such dataset; make one with `{make}`")])
-    if is_parquet(p):
-        if not p.is_dir():
-            raise InvalidEvents([Problem(str(p), 1, 1, "(dataset)", "a GeoParquet dataset is "
-                                         "a folder of <period>/part-*.parquet files")])
+    if is_parquet(p):  # a dataset's folder of parts, or one part (GeoParquet file)
+        if p.is_file():
+            try:
+                pq.read_metadata(p)
+            except (OSError, ValueError) as exc:  # ArrowInvalid is a ValueError
+                raise InvalidEvents([Problem(str(p), 1, 1, "(dataset)", "not a Parquet file "
+                                             f"({str(exc)[:120]})")]) from None
         return
     if p.is_dir():
         raise InvalidEvents([Problem(str(p), 1, 1, "(dataset)", "a folder: a dataset is a "

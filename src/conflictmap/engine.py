@@ -92,18 +92,15 @@ class DaskEngine(Engine):
         self.client.register_plugin(Share(key, value), name=f"conflictmap-{key}")
 
 
-@contextlib.contextmanager
-def open_engine(name: str = "pandas", scheduler: str | None = None,
-                workers: int | None = None) -> Iterator[Engine]:
-    """The engine by name. For dask: a client of the scheduler at `scheduler`, or a local
-    cluster of `workers` processes (default 2), one thread each, closed on the way out
-    (also on Ctrl-C and SIGTERM), so no worker outlives the command."""
+def check_engine(name: str = "pandas", scheduler: str | None = None,
+                 workers: int | None = None) -> None:
+    """The engine options, refused as usage errors before any slow step (or data check):
+    an unknown name, options that do not go together, dask without its extra."""
     if name not in ENGINES:
         raise UsageError(f"--engine: expected one of {', '.join(ENGINES)}")
     if name == "pandas":
         if scheduler or workers:
             raise UsageError("--scheduler and --workers go with --engine dask")
-        yield Engine()
         return
     if scheduler and workers:
         raise UsageError("--workers starts a local cluster; with --scheduler the cluster's "
@@ -111,9 +108,23 @@ def open_engine(name: str = "pandas", scheduler: str | None = None,
     if workers is not None and workers < 1:
         raise UsageError("--workers: at least 1")
     try:
-        from distributed import Client, LocalCluster
+        import distributed  # noqa: F401  (only whether it is there)
     except ImportError:
         raise UsageError(f"--engine dask needs dask.distributed: {INSTALL}") from None
+
+
+@contextlib.contextmanager
+def open_engine(name: str = "pandas", scheduler: str | None = None,
+                workers: int | None = None) -> Iterator[Engine]:
+    """The engine by name. For dask: a client of the scheduler at `scheduler`, or a local
+    cluster of `workers` processes (default 2), one thread each, closed on the way out
+    (also on Ctrl-C and SIGTERM), so no worker outlives the command."""
+    check_engine(name, scheduler, workers)
+    if name == "pandas":
+        yield Engine()
+        return
+    from distributed import Client, LocalCluster
+
     with _term_as_interrupt():
         cluster = None
         try:

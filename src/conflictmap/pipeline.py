@@ -246,11 +246,11 @@ def check_places(records: pd.DataFrame, manifest: Path,
 
 @gcpause.paused()
 def validate(paths: list[Path], manifest: Path, warn: Callable[[str], None] | None = None,
-             cache: bool = True) -> int:
+             cache: bool = True, datasets: Sequence[Path | str] = ()) -> int:
     """What `conflictmap validate` checks, read the way `build` reads (in parallel, through
-    the records cache): every file, duplicate ids, and the place names offline. Returns the
-    number of events; raises InvalidEvents or UnresolvedPlaces."""
-    records = load_records(paths, [], warn, cache)
+    the records cache; datasets in bulk): every file and row, duplicate ids, and the place
+    names offline. Returns the number of events; raises InvalidEvents or UnresolvedPlaces."""
+    records = load_records(paths, datasets, warn, cache)
     unresolved = check_places(records, manifest) if len(records) else []
     if unresolved:  # the same offline chain and messages as build
         raise UnresolvedPlaces(unresolved)
