@@ -274,3 +274,23 @@ def test_border_distance_per_utm_zone():
         ["LINESTRING (38.9 40, 38.9 41)", "LINESTRING (45 40, 45 41)"]), crs=4326)
     d = border_distance_km(np.array([Point(39.0, 40.5), Point(45.1, 40.5)]), lines)
     assert abs(d[0] - d[1]) < 0.01 and 8.4 < d[0] < 8.6
+
+
+@pytest.mark.parametrize(("name", "claim", "mapped", "warned"), [
+    ("Zod", "site", "settlement", True),  # the village centre cannot stand for a site
+    ("Zod mine", "site", "site", False),  # the curated mine can
+    ("Zod", None, "settlement", False),
+    ("Zod", "district", "district", False)])  # a claim coarser than the point stands
+def test_a_geocoded_point_never_claims_more_precision_than_its_place(tmp_path, name, claim,
+                                                                     mapped, warned):
+    text = (ROOT / "events" / "2020-11-26-sotk-mine-entry.yaml").read_text("utf-8")
+    where = ("location:\n  name: Sotk gold mine\n  country: AM\n  lat: 40.2330\n"
+             "  lon: 45.9680\n  precision: site\n")
+    assert where in text
+    mine = f"location:\n  name: {name}\n  country: AM\n" + (
+        f"  precision: {claim}\n" if claim else "")
+    (tmp_path / "e.yaml").write_text(text.replace(where, mine), "utf-8")
+    heard: list[str] = []
+    result = build(tmp_path, MANIFEST, warn=heard.append, cache=False)
+    assert result.frame["geo_precision"].tolist() == [mapped]
+    assert any("mapped as settlement" in w for w in heard + result.warnings) == warned

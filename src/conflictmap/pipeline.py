@@ -30,7 +30,7 @@ from .errors import ConflictmapError
 from .geocode.areas import AREA_PRECISIONS, Areas
 from .geocode.base import Chain, Geocoder, Place, Query
 from .geocode.gazetteer import GAZETTEER, Curated, GeoNames
-from .model import Event
+from .model import Event, GeoPrecision
 from .record import SCHEMA, Schema
 from .store import InvalidEvents, Problem, field_position
 from .timeline import Change, Timeline
@@ -177,6 +177,20 @@ def load_records(paths: list[Path], datasets: Sequence[Path | str],
     return records.iloc[order].reset_index(drop=True)
 
 
+_PRECISION_ORDER = [p.value for p in GeoPrecision]  # finest first
+
+
+def coarser(claim: str | None, found: str) -> str:
+    """The precision a geocoded point stands for: the record's claim, unless the place the
+    name resolved to is coarser (a `site` named "Zod" is the village centre of Sotk, so it is
+    drawn with a settlement's ring, not as an exact site)."""
+    if claim is None:
+        return found
+    if claim in _PRECISION_ORDER and found in _PRECISION_ORDER:
+        return max(claim, found, key=_PRECISION_ORDER.index)
+    return claim
+
+
 def _locate_missing(records: pd.DataFrame, geocoders: Geocoders,
                     ) -> tuple[np.ndarray, list[Unresolved], list[str]]:
     """Points for rows without lat/lon (names only): geocoder results, or unresolved."""
@@ -218,7 +232,12 @@ def _locate_missing(records: pd.DataFrame, geocoders: Geocoders,
                                 "Add lat/lon or a country hint.")
             lat[i], lon[i], source[i] = place.lat, place.lon, place.source
             place_name[i] = name or place.name
-            precision[i] = locations[i].get("precision") or place.precision
+            claim = locations[i].get("precision")
+            precision[i] = coarser(claim, place.precision)
+            if precision[i] != (claim or precision[i]):  # the point cannot back the claim
+                warnings.append(f"{where[0]}:{where[1]}: {name!r} says precision {claim}, but "
+                                f"its point is that of a {place.precision} ({place.source}): "
+                                f"mapped as {place.precision}; give lat/lon for the {claim}")
     records["_lat"], records["_lon"] = lat, lon
     records["_place"], records["_precision"], records["_geocoder"] = place_name, precision, source
     return keep, unresolved, warnings
