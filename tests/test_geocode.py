@@ -144,10 +144,11 @@ def test_the_project_countries_come_from_its_admin1_layers():
     assert chain.geonames.geocode("Şuşa").country == "AZ"
 
 
-def _reference(gn: GeoNames, name: str, country: str | None) -> tuple[int, list[int]] | None:
-    """The rule spelled out one name at a time: the most populous match (then lowest id),
-    at home first; rivals are the others with at least half its population more than 5 km
-    away, as much at home as the pick or bigger than it."""
+def _reference(gn: GeoNames, name: str, country: str | None) -> tuple[str, list[str]] | None:
+    """The rule spelled out one name at a time: the most populous match (then lowest id; an
+    unknown population ranks last), at home first; rivals are the others with at least half
+    its population more than 5 km away, as much at home as the pick or bigger than it.
+    Sources, as the places cite them."""
     key = normalize(name)
     rows = set(gn.idx.rows_for(key)) | set(gn.extra.get(key, []))
     if country:
@@ -159,10 +160,10 @@ def _reference(gn: GeoNames, name: str, country: str | None) -> tuple[int, list[
         return bool(gn.home) and gn.idx.country[i] not in gn.home
 
     best, *rest = sorted(rows, key=lambda i: (away(i), -pop[i], ids[i]))
-    rivals = [int(ids[i]) for i in rest if pop[i] >= 0.5 * max(pop[best], 1)
+    rivals = [gn.idx.source(i) for i in rest if pop[i] >= 0.5 * max(pop[best], 1)
               and (away(i) == away(best) or pop[i] >= pop[best])
               and km(lat[best], lon[best], lat[i], lon[i]) > 5]
-    return int(ids[best]), rivals
+    return gn.idx.source(best), rivals
 
 
 def test_batch_lookup_follows_the_rule_name_by_name(geonames):
@@ -171,12 +172,13 @@ def test_batch_lookup_follows_the_rule_name_by_name(geonames):
     idx = geonames.idx
     rng = np.random.default_rng(11)
     picks = rng.choice(len(idx.names), 3000, replace=False).tolist()
+    picks[:len(idx.names) - idx.n_cities] = range(idx.n_cities, len(idx.names))  # 2016 rows
     queries = [(idx.names[i], None) for i in picks[:1000]]
     queries += [(idx.names[i], idx.country[i]) for i in picks[1000:2000]]  # right hint
     queries += [(idx.names[i], "AQ") for i in picks[2000:2200]]  # a hint that rules it out
     queries += [("Springfield", "US"), ("Springfield", None), ("Karvachar", None),
                 ("Karvachar", "AZ"), ("Agdam", "AZ"), ("Zod", "AM"), ("", None),
-                ("Xyzzyplop", None), ("Vardenis", None)]
+                ("Xyzzyplop", None), ("Vardenis", None), ("Gori", "GE"), ("Agarak", "AM")]
     queries += queries[:50]  # repeats answer alike
     got = geonames.geocode_many(queries)
     assert len(got) == len(queries)
@@ -188,8 +190,7 @@ def test_batch_lookup_follows_the_rule_name_by_name(geonames):
             continue
         assert place is not None, (name, country)
         ambiguous += bool(want[1])
-        assert (int(place.source.removeprefix("geonames:")),
-                [int(c.source.removeprefix("geonames:")) for c in place.candidates]) == want
+        assert (place.source, [c.source for c in place.candidates]) == want
         assert place == geonames.geocode(name, country)
     assert ambiguous > 10  # the sample does exercise the rivals rule
 
@@ -222,3 +223,26 @@ def test_geocode_names_the_province_as_enrich_does(geonames):
     assert [p.admin1 for p in places] == enriched == [a for _, _, a in SAME_PROVINCE]
     code, place, _ = geocode_json("Lachin", "--country", "AZ")
     assert code == 0 and place["admin1"] == "Laçın"  # AZ.28, labelled "Lankaran" in NE
+
+
+@pytest.mark.parametrize(("name", "lat", "lon"), [("Martakert", 40.2124, 46.8209),
+                                                  ("Hadrut", 39.5200, 47.0318)])
+def test_towns_current_geonames_lost_resolve_from_the_2016_snapshot(name, lat, lon):
+    """Reports name them; GeoNames' cities500 no longer lists them (population zeroed)."""
+    import conflictmap as cm
+
+    place = cm.geocode(name)
+    assert (place.name, place.country, place.precision) == (name, "AZ", "settlement")
+    assert km(place.lat, place.lon, lat, lon) < 0.1
+    assert place.source.startswith("geonames-2016:") and place.admin1 is None
+
+
+def test_a_2016_row_never_outranks_a_counted_namesake(geonames):
+    """Unknown population ranks below every counted one and is nobody's rival: "Gori" is the
+    Georgian city, not the 2016 village of that name in Racha."""
+    idx = geonames.idx
+    old = [i for i in idx.rows_for(normalize("Gori")) if i >= idx.n_cities]
+    assert old and idx.population(old[0]) is None  # the 2016 village is in the index
+    gori = geonames.geocode("Gori", "GE")
+    assert gori is not None and gori.source.startswith("geonames:")
+    assert all(c.source.startswith("geonames:") for c in gori.candidates)

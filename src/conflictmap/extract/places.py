@@ -193,13 +193,15 @@ def _choose(n: _Name, cands: list[Candidate], context: set[str], areas_named: se
         if c.population:
             score += 0.5 * math.log10(c.population + 1)
             why.append(f"population {c.population:,}")
+        elif c.population is None:
+            why.append("population unknown")
         scored.append((score, c, why))
     scored.sort(key=lambda s: -s[0])
     best_score, best, why = scored[0]
     if best.kind == "settlement" and best.place.country not in context \
             and not _near(best.place, anchors, REGION_KM) \
-            and (best.population < BIG_CITY or len(n.surface) < 4) and not (n.cued and not context
-                                                   and best.population >= 5000):
+            and ((best.population or 0) < BIG_CITY or len(n.surface) < 4) \
+            and not (n.cued and not context and (best.population or 0) >= 5000):
         return None
     beaten = [(c.place, f"score {s:.1f} < {best_score:.1f}"
                + (f" ({', '.join(w)})" if w else "")) for s, c, w in scored[1:]]

