@@ -237,3 +237,10 @@ def test_a_draft_is_drawn_hollow_and_badged_on_the_map(tmp_path):
         }""", [[39.8407, 45.6689]])
     # hollow: white inside, where a reviewed event is filled with its type's colour
     assert centre[0] == [255, 255, 255, 255]
+
+
+def test_a_dateline_naming_its_country_is_the_filing_date_not_the_events(gaz):
+    text = ("VARDENIS, Armenia, Nov 27 (Example News) - Azerbaijani soldiers entered the Sotk "
+            "gold mine in Armenia's Gegharkunik province on Thursday, the mine's operator said.")
+    assert next(d for d in find_dates(text, date(2020, 11, 27)) if d.text == "Nov 27").report
+    assert [d.day for d in extract(text, date(2020, 11, 27), gaz)] == [date(2020, 11, 26)]

@@ -86,16 +86,18 @@ def _core(text: str) -> str:
     return re.sub(r"(\d)(?:st|nd|rd|th)\b", r"\1", t.replace(" of ", " "))
 
 
-# "CITY, Nov 27 (Agency) -" at a paragraph's start; "..., officials said on Monday"
+# "CITY, Nov 27 (Agency) -" or "CITY, Country, Nov 27 (Agency) -" at a paragraph's start;
+# "..., officials said on Monday". Missing the country form let a dateline's date, read as an
+# event's, win over a weekday that stood far enough from the verb.
 _DATELINE_AFTER = re.compile(r"\s*(?:\([^)\n]{1,40}\))?\s*[-–—]")
-_DATELINE_BEFORE = re.compile(r"(?:^|\n)[A-Z][A-Z .'-]+,\s*$")
+_DATELINE_BEFORE = re.compile(r"(?:^|\n)[A-Z][A-Z .'-]+,(?:\s*[A-Z][\w .'-]{1,30},)?\s*$")
 _REPORTED = re.compile(r"\b(?:said|says|announced|reported|told|added|stated|confirmed|"
                        r"claimed|wrote|statement)\s+(?:late\s+|early\s+|on\s+)?$")
 
 
 def _is_report_date(text: str, start: int, end: int) -> bool:
     """A dateline's date or the day something was said: never an event's date."""
-    before = text[max(0, start - 40):start]
+    before = text[max(0, start - 70):start]
     if _DATELINE_BEFORE.search(before) and _DATELINE_AFTER.match(text, end):
         return True
     return bool(_REPORTED.search(before))
