@@ -4,6 +4,9 @@ Places: the distinct places an article's mentions resolve to, against the gold p
 match is the same country and one of the gold names among the mention's spellings or the
 resolved name). Events: each gold event against the draft at its place (same type first):
 date right, type (ACLED event_type) right; a gold event with no draft is wrong on both.
+Actors: a gold event may list the actors the article names (`actors: [...]`, known actor
+names; `[]` when it names none); the draft's actors are scored against them (precision,
+recall), a gold event with no draft missing all of its actors.
 
 A gold place no source of the gazetteer chain knows under any of its names cannot be found
 by any reading of the text: it is counted apart (`outside`), as are the events there, and
@@ -36,6 +39,9 @@ class Scores:
     type_right: int = 0
     drafts: int = 0
     drafts_matched: int = 0
+    actor_tp: int = 0
+    actor_fp: int = 0
+    actor_fn: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -59,6 +65,14 @@ class Scores:
     def type_accuracy(self) -> float:
         return self.type_right / max(1, self.events)
 
+    @property
+    def actor_precision(self) -> float:
+        return self.actor_tp / max(1, self.actor_tp + self.actor_fp)
+
+    @property
+    def actor_recall(self) -> float:
+        return self.actor_tp / max(1, self.actor_tp + self.actor_fn)
+
     def line(self, name: str) -> str:
         return (f"{name}: place precision {self.precision:.2f} recall {self.recall:.2f} "
                 f"({self.gold_hit + self.place_fn} gold places the gazetteer knows; "
@@ -66,8 +80,10 @@ class Scores:
                 f"{self.events_outside} gold events at unknown places left out; event date right "
                 f"{self.date_right}/{self.events} = {self.date_right / max(1, self.events):.2f}; "
                 f"type right {self.type_right}/{self.events} = "
-                f"{self.type_right / max(1, self.events):.2f}; drafts matching a gold event "
-                f"{self.drafts_matched}/{self.drafts}")
+                f"{self.type_right / max(1, self.events):.2f}; actor precision "
+                f"{self.actor_precision:.2f} recall {self.actor_recall:.2f} "
+                f"({self.actor_tp} right, {self.actor_fp} extra, {self.actor_fn} missed); "
+                f"drafts matching a gold event {self.drafts_matched}/{self.drafts}")
 
 
 def _spellings(m: PlaceMention) -> set[str]:
@@ -135,6 +151,7 @@ def score(folder: Path, gazetteers: Gazetteers) -> Scores:
                                    drafts[i].day != date.fromisoformat(str(g["date"]))))
             if not at:
                 s.errors.append(f"{txt.name}: no draft for {g['place']} {g['date']}")
+                s.actor_fn += len(g.get("actors") or [])
                 continue
             d = drafts[at[0]]
             used.add(at[0])
@@ -143,6 +160,8 @@ def score(folder: Path, gazetteers: Gazetteers) -> Scores:
                 s.date_right += 1
             else:
                 s.errors.append(f"{txt.name}: {g['place']} dated {d.day}, gold {g['date']}")
+            if "actors" in g:
+                _score_actors(s, f"{txt.name}: {g['place']}", set(d.actors), set(g["actors"]))
             if d.event_type == g["event_type"]:
                 s.type_right += 1
             else:
@@ -154,3 +173,11 @@ def score(folder: Path, gazetteers: Gazetteers) -> Scores:
                 s.errors.append(f"{txt.name}: draft without a gold event: {d.day} "
                                 f"{d.sub_event_type} at {d.place.place.name}")
     return s
+
+
+def _score_actors(s: Scores, where: str, drafted: set[str], gold: set[str]) -> None:
+    s.actor_tp += len(drafted & gold)
+    s.actor_fp += len(drafted - gold)
+    s.actor_fn += len(gold - drafted)
+    if drafted != gold:
+        s.errors.append(f"{where} actors {sorted(drafted)}, gold {sorted(gold)}")

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..model import Event
+from .attribution import attribution_spans, inside
 from .dates import DateMention, find_dates
 from .gazetteers import Gazetteers
 from .places import PlaceMention, find_places
@@ -113,10 +114,15 @@ def _draft(text: str, sentence: Span, clause: Span, rule: TypeRule, verb: re.Mat
                          f"'{verb.group()}' -> {rule.event_type} / {rule.sub_event_type}"),
                 Evidence(place.start, place.end, quote(text, sentence, place_span(place)),
                          "location", place.note())]
-    actors = []
+    actors: list[str] = []
+    reporters = attribution_spans(text, sentence, lambda s: _action(s) is not None)
     for a in actor_rules():
         for m in a.pattern.finditer(text, sentence.start, sentence.end):
-            if a.name not in actors:
+            if inside(m.start(), m.end(), reporters):
+                evidence.append(Evidence(m.start(), m.end(), quote(text, sentence, Span(
+                    m.start(), m.end())), "sources", f"'{m.group()}' reported it: the source "
+                    "of the claim, not an actor"))
+            elif a.name not in actors:
                 actors.append(a.name)
                 evidence.append(Evidence(m.start(), m.end(), quote(text, sentence, Span(
                     m.start(), m.end())), "actors", f"'{m.group()}' -> {a.name}"))
