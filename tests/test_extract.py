@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pyogrio
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -261,3 +262,27 @@ def test_who_reports_an_attack_is_not_its_actor(gaz):
         assert draft.actors == ["Military Forces of Azerbaijan"], text
         source = [e for e in draft.evidence if e.field == "sources"]
         assert source and "Armenia's defence ministry" in source[0].note
+
+
+def test_an_event_sentence_with_no_known_place_is_listed_not_dropped():
+    text = ("Azerbaijani forces shelled Xyzabad on Wednesday, killing two civilians. "
+            "Azerbaijani forces shelled the Armenian town of Jermuk on Wednesday.")
+    r = cli("extract", "-", "--published", "2022-09-15", "--publisher", "W", "--dry-run",
+            stdin=text)
+    assert r.returncode == 0, r.stderr  # the command did its job: one draft, one miss
+    assert r.stdout.count("\nevent_type:") == 1
+    (line,) = [ln for ln in r.stderr.splitlines() if "no place found" in ln]
+    assert "Xyzabad" in line and "characters 0-71" in line and "Jermuk" not in line
+
+
+def test_a_saved_page_dates_itself_unless_published_is_given():
+    page = str(DATA / "pages" / "vardenis-shelling.html")
+    r = cli("extract", page, "--publisher", "W", "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "published 2020-11-27, from the page's metadata" in r.stderr
+    (draft,) = [yaml.safe_load(d) for d in r.stdout.split("---\n") if d.strip()]
+    assert str(draft["date"]) == "2020-11-26"  # Thursday before the page's Friday
+    assert draft["actors"] == ["Military Forces of Azerbaijan"]
+    given = cli("extract", page, "--publisher", "W", "--dry-run", "--published", "2020-12-04")
+    assert "published 2020-12-04, from --published" in given.stderr
+    assert "date: 2020-12-03" in given.stdout

@@ -184,7 +184,7 @@ def add(
 @app.command()
 def extract(
     article: Annotated[str, typer.Argument(help="A text file, a saved HTML page, or - for stdin.")],
-    published: Annotated[str | None, typer.Option(help="When the article was published (YYYY-MM-DD); relative dates count from it. Default: its dateline.")] = None,
+    published: Annotated[str | None, typer.Option(help="When the article was published (YYYY-MM-DD); relative dates count from it. Default: a saved page's own metadata, else its dateline.")] = None,
     url: Annotated[str | None, typer.Option(help="The article's http(s) link, cited by every draft.")] = None,
     publisher: Annotated[str | None, typer.Option(help="Who published it. Default: the URL's host.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Where to write the drafts. Default: the project's events/", show_default=False)] = None,
@@ -197,12 +197,19 @@ def extract(
     folder = None if dry_run else events_of(out_dir)
     result = draft_article(article, folder, manifest_of(None), published=published, url=url,
                            publisher=publisher)
+    published_line = (f"published {result.published.isoformat()}, from "
+                      f"{result.published_from}")
+    for miss in result.unplaced:  # a reviewer adds these places by hand; not a failure
+        names = ", ".join(miss.names) or "no name left unresolved"
+        err.print(Text(printable(f"no place found for a possible event ('{miss.action}') at "
+                                 f"characters {miss.start}-{miss.end}: {names}")))
     if dry_run:
+        err.print(Text(printable(f"{len(result.events)} drafts ({published_line})")))
         for event in result.events:
             sys.stdout.write(printable(store.event_to_yaml(event)) + "---\n")
         return
     table = Table(title=Text(printable(f"{len(result.events)} drafts from {article} "
-                                       f"(published {result.published.isoformat()})")))
+                                       f"({published_line})")))
     for col in ("date", "precision", "type", "place", "actors", "evidence"):
         table.add_column(col)
     for d, e in zip(result.drafts, result.events, strict=True):

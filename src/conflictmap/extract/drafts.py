@@ -21,6 +21,7 @@ from .dates import DateMention, find_dates
 from .gazetteers import Gazetteers
 from .places import PlaceMention, find_places
 from .sentences import Span, clauses, quote, sentences
+from .unplaced import Unplaced, unplaced
 from .words import TypeRule, actor_rules, number_value, type_rules, words
 
 # How far before an action verb a negation or hedge still governs it
@@ -71,28 +72,51 @@ class Draft:
 
 def extract(text: str, published: date | None, gazetteers: Gazetteers) -> list[Draft]:
     """The drafts an article's text supports, in the order the text tells them."""
+    return extract_with_misses(text, published, gazetteers)[0]
+
+
+def extract_with_misses(text: str, published: date | None, gazetteers: Gazetteers
+                        ) -> tuple[list[Draft], list[Unplaced]]:
+    """The drafts, and the event-like sentences that named no place found (for review)."""
     places, _context = find_places(text, gazetteers)
     dates = find_dates(text, published)
     candidates: list[Draft] = []
+    misses: list[Unplaced] = []
     for sentence in sentences(text):
+        found: list[Draft] = []
+        live = None
         for clause in clauses(text, sentence):
-            candidates += _candidate(text, sentence, clause, places, dates)
+            found += _candidate(text, sentence, clause, places, dates)
+            live = live or _live_action(text, clause)
+        if live is not None and not found:
+            misses.append(unplaced(text, sentence, live[1].group(), places, dates))
+        candidates += found
     _date_all(candidates, dates, text)
-    return _merge(candidates)
+    return _merge(candidates), misses
+
+
+def _live_action(text: str, clause: Span) -> tuple[TypeRule, re.Match[str]] | None:
+    """The clause's action, unless a negation or hedge governs it."""
+    w = words()
+    hit = _action(text[clause.start:clause.end])
+    if hit is None:
+        return None
+    verb = hit[1]
+    verb_start = clause.start + verb.start()
+    lead = text[max(clause.start, verb_start - _MODAL_WINDOW):verb_start]
+    if w.negation.search(lead) or w.negation.search(verb.group()) or w.hedge.search(lead):
+        return None
+    return hit
 
 
 def _candidate(text: str, sentence: Span, clause: Span, places: list[PlaceMention],
                dates: list[DateMention]) -> list[Draft]:
-    w = words()
     body = text[clause.start:clause.end]
-    hit = _action(body)
+    hit = _live_action(text, clause)
     if hit is None:
         return []
     rule, verb = hit
     verb_start = clause.start + verb.start()
-    lead = text[max(clause.start, verb_start - _MODAL_WINDOW):verb_start]
-    if w.negation.search(lead) or w.negation.search(verb.group()) or w.hedge.search(lead):
-        return []
     in_clause = [p for p in places if clause.start <= p.start < clause.end
                  and not _attribution(text, p)]
     in_sentence = [p for p in places if sentence.start <= p.start < sentence.end
