@@ -92,12 +92,11 @@ def validate(
 ) -> None:
     """Check event files and datasets: prints `N events OK`, or every problem as
     path:line:col: field: msg (a dataset's rows by their feature id)."""
-    from .geoparquet import is_parquet
+    from .dataset import named_as_dataset
     from .pipeline import validate as check
 
     given = paths or [events_of(None)]
-    datasets = [p for p in given  # a CSV export is refused as a dataset, with the way in
-                if is_parquet(p) or p.suffix.lower() in (".gpkg", ".csv", ".tsv", ".xlsx")]
+    datasets = [p for p in given if named_as_dataset(p)]  # a CSV export: refused, the way in
     yaml = [p for p in given if p not in datasets]
     n = check(yaml, manifest_of(manifest), datasets=_datasets(datasets),
               warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
@@ -394,13 +393,13 @@ def enrich_cmd(
     from .pipeline import build
 
     yaml, manifest = yaml_of(events_dir, dataset), manifest_of(manifest)
-    _datasets(dataset, engine, scheduler, workers)
+    datasets = _datasets(dataset, engine, scheduler, workers)
     if out_path is not None or engine != "pandas":
-        _enrich_to_parquet(yaml, dataset or [], manifest, out_path, allow_unresolved,
+        _enrich_to_parquet(yaml, datasets, manifest, out_path, allow_unresolved,
                            service, engine, scheduler, workers, partition)
         return
     result = build(yaml, manifest, online=_online(service, user_agent, domain, scheme),
-                   datasets=_datasets(dataset),
+                   datasets=datasets,
                    allow_unresolved=allow_unresolved,
                    warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     for u in result.unresolved:
@@ -435,7 +434,7 @@ def _datasets(given: list[str] | list[Path] | None, engine: str = "pandas",
     return found
 
 
-def _enrich_to_parquet(yaml: list[Path], datasets: list[str], manifest: Path,
+def _enrich_to_parquet(yaml: list[Path], datasets: list[Path | str], manifest: Path,
                        out_path: str | None, allow_unresolved: bool, service: str, engine: str,
                        scheduler: str | None, workers: int | None, by: str) -> None:
     """`enrich --out` and `export --format parquet`: the enriched events as GeoParquet."""
@@ -644,16 +643,16 @@ def export_cmd(
         fail("--engine dask writes a GeoParquet dataset: use --format parquet (the other "
              "formats are one file, written by one process)", 2)
     yaml, manifest = yaml_of(events_dir, dataset), manifest_of(manifest)
-    _datasets(dataset, engine, scheduler, workers)
+    datasets = _datasets(dataset, engine, scheduler, workers)
     if fmt == "parquet":
         target = out_path or str(root() / "outputs" / "events.parquet")
-        _enrich_to_parquet(yaml, dataset or [], manifest, target, allow_unresolved,
+        _enrich_to_parquet(yaml, datasets, manifest, target, allow_unresolved,
                            "offline", engine, scheduler, workers, partition)
         return
     target = Path(out_path) if out_path else root() / "outputs" / f"events{exporter.SUFFIX[fmt]}"
     for folder in yaml:
         exporter.refuse_inside(target, folder)
-    result = run_pipeline(yaml, manifest, datasets=_datasets(dataset),
+    result = run_pipeline(yaml, manifest, datasets=datasets,
                           allow_unresolved=allow_unresolved,
                           warn=lambda m: err.print(f"warning: {m}", markup=False, emoji=False))
     with progress.step(f"writing {fmt}"):

@@ -429,6 +429,15 @@ def _dataset_ok(part: Any) -> bool:
 LOCATION_KEYS = {"name", "country", "lat", "lon", "precision"}
 
 
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx")  # exports to import, not datasets
+
+
+def named_as_dataset(path: Path | str) -> bool:
+    """A path meant as a dataset (or a table export mistaken for one), by its name: what
+    `validate` sends to the dataset checks instead of the YAML reader."""
+    return is_parquet(path) or Path(path).suffix.lower() in (".gpkg", *TABLE_SUFFIXES)
+
+
 def require(path: Path | str) -> None:
     """Refuse, by name and with the way out, a dataset path that is not one: missing, a CSV
     export not yet imported, a folder, a file GDAL cannot open or one without our table.
@@ -437,7 +446,7 @@ def require(path: Path | str) -> None:
     if is_url(path):
         return
     p = Path(path)
-    table = p if p.suffix.lower() in (".csv", ".tsv", ".txt", ".xlsx") else None
+    table = p if p.suffix.lower() in TABLE_SUFFIXES else None
     target = p.name if p.suffix.lower() in (".gpkg", ".parquet") else f"{p.stem or 'NAME'}.gpkg"
     make = f"conflictmap import acled|ucdp {table or 'FILE.csv'} --to {target}"
     if not p.exists():
