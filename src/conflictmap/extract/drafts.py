@@ -86,8 +86,10 @@ def extract_with_misses(text: str, published: date | None, gazetteers: Gazetteer
         found: list[Draft] = []
         live = None
         for clause in clauses(text, sentence):
-            found += _candidate(text, sentence, clause, places, dates)
-            live = live or _live_action(text, clause)
+            hit = _live_action(text, clause)  # once a clause: the drafts and the misses
+            if hit is not None:
+                found += _candidate(text, sentence, clause, hit, places, dates)
+                live = live or hit
         if live is not None and not found:
             misses.append(unplaced(text, sentence, live[1].group(), places, dates))
         candidates += found
@@ -109,12 +111,10 @@ def _live_action(text: str, clause: Span) -> tuple[TypeRule, re.Match[str]] | No
     return hit
 
 
-def _candidate(text: str, sentence: Span, clause: Span, places: list[PlaceMention],
-               dates: list[DateMention]) -> list[Draft]:
+def _candidate(text: str, sentence: Span, clause: Span, hit: tuple[TypeRule, re.Match[str]],
+               places: list[PlaceMention], dates: list[DateMention]) -> list[Draft]:
+    """The drafts of a clause whose live action is `hit`: one per event place."""
     body = text[clause.start:clause.end]
-    hit = _live_action(text, clause)
-    if hit is None:
-        return []
     rule, verb = hit
     verb_start = clause.start + verb.start()
     in_clause = [p for p in places if clause.start <= p.start < clause.end
