@@ -438,16 +438,14 @@ class GeoNames(_Keyed):
                                      self.idx.lon[rows].tolist(), strict=True)]
 
     def suggest(self, name: str, country: str | None = None, n: int = 5) -> list[str]:
-        out = []
+        found: dict[str, bool] = {}  # label -> abroad
         for k in self._suggest(name, n * 3):
             rows = self.idx.rows_for(k)
             if country:
                 rows = [i for i in rows if self.idx.country[i] == country]
             if rows:
                 best = rows[0]  # rows are stored most populous first
-                label = f"{self.idx.names[best]} ({self.idx.country[best]})"
-                if label not in out:
-                    out.append(label)
+                code = self.idx.country[best]
+                found.setdefault(f"{self.idx.names[best]} ({code})", code not in self.home)
         # names in the project's own countries first (a stable sort keeps closeness after)
-        out.sort(key=lambda label: label[-3:-1] not in self.home)
-        return out[:n]
+        return sorted(found, key=found.__getitem__)[:n]
