@@ -399,3 +399,19 @@ def test_dataset_id_clashing_with_yaml_is_an_error(tmp_path):
     r = cm("build", "--dataset", str(tmp_path / "dup.gpkg"), "--out", str(tmp_path / "out"))
     assert r.returncode == 1 and "duplicate id '2020-11-10-trilateral-ceasefire'" in r.stderr
     assert not (tmp_path / "out" / "map.html").exists()
+
+
+def test_geojson_written_in_pieces_is_the_same_document(result, tmp_path):
+    """Big outputs are written a chunk of features at a time: any chunk size gives the same
+    text, and GDAL reads every feature back."""
+    from conflictmap import geojson
+
+    frame = export.events_frame(result)
+    whole = "".join(geojson.feature_collection_pieces(frame, "events", chunk=len(frame) + 1))
+    for chunk in (1, 3):
+        assert "".join(geojson.feature_collection_pieces(frame, "events", chunk=chunk)) == whole
+    target = geojson.write(frame, tmp_path / "events.geojson")
+    assert target.read_text("utf-8") == whole
+    back = pyogrio.read_dataframe(target)
+    assert back["id"].tolist() == frame["id"].tolist()
+    assert json.loads(whole)["features"][2]["properties"]["id"] == frame["id"].iloc[2]
