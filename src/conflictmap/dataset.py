@@ -53,6 +53,11 @@ COLUMNS = SCHEMA.table_columns
 SCALAR_DEFAULTS = SCHEMA.defaults
 
 
+# json.dumps(v, ensure_ascii=False, default=str), without making an encoder for every call
+# (a tenth of the cost of reading one YAML file, at nine calls a record)
+_to_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def flat_record(ev: Event) -> dict[str, Any]:
     """One event as a dataset row: plain fields, nested parts as JSON text (its own model's
     fields, so a subclass's extra field gets its column too)."""
@@ -63,7 +68,7 @@ def flat_record(ev: Event) -> dict[str, Any]:
         if k in row:
             row[k] = row[k].isoformat()
     for k in nested:
-        row[f"{k}_json"] = json.dumps(data.get(k), ensure_ascii=False, default=str)
+        row[f"{k}_json"] = _to_json(data.get(k))
     return row
 
 

@@ -71,6 +71,9 @@ def file_key(path: Path, raw: bytes) -> str:
     return h.hexdigest()
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # made once
+
+
 @dataclass
 class Entry:
     """What reading one file gave. Problems and warnings are kept without the path, which is
@@ -94,7 +97,7 @@ class Entry:
     def encoded(self) -> str:
         """The entry as one line of the pack (JSON escapes every line break inside it)."""
         if self.text is None:
-            self.text = json.dumps(self.to_json(), ensure_ascii=False, separators=(",", ":"))
+            self.text = _ENCODE(self.to_json())
         return self.text
 
     @classmethod

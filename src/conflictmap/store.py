@@ -162,7 +162,7 @@ def event_files(paths: Iterable[Path | str]) -> list[Path]:
 
 def _name_date_warning(path: str, node: yaml.Node, event: Event) -> Problem | None:
     """A file named 2020-11-26-... holding `date: 2020-11-27`: one of the two is a typo."""
-    m = _NAME_DATE.match(Path(path).name)
+    m = _NAME_DATE.match(os.path.basename(path))  # not Path(): this runs for every file
     if not m or event.day.isoformat() == m.group(1):
         return None
     mark = locate(node, ("date",))[0].start_mark
