@@ -185,7 +185,11 @@ def read_yaml(paths: list[Path], warnings: list[Problem] | None = None, cache: b
             fresh[key] = entry
     if store is not None and (misses or not store.unchanged(fresh)):
         store.save(fresh)
-    return pd.DataFrame(rows, columns=names), problems
+    # plain Python values, as a dataset's attributes are read (`dataset.read_attributes`):
+    # letting pandas infer Arrow-backed text columns took 0.86 s of 1.0 at 100k files
+    table = pd.DataFrame(rows, columns=names, dtype=object)
+    table["origin_line"] = table["origin_line"].astype("int64")
+    return table, problems
 
 
 def _read_misses(files: list[tuple[Path, bool]], raws: list[bytes | None],
