@@ -23,6 +23,8 @@ import shapely
 from .atomic import write_atomic
 
 PRECISION = 6
+# cell values pandas' writer writes as they are (exact types: a numpy bool or NaN is not)
+_AS_IS = frozenset({str, list, type(None), bool, int})
 
 
 def _plain(value: Any) -> Any:
@@ -74,8 +76,7 @@ def feature_collection_pieces(frame: gpd.GeoDataFrame, name: str | None = None,
     for col in table.columns:  # what pandas' writer would not write as we want
         if table[col].dtype == object and pd.api.types.infer_dtype(
                 table[col], skipna=True) not in ("string", "empty"):  # text is fine as it is
-            table[col] = [v if isinstance(v, str | list | type(None)) else _plain(v)
-                          for v in table[col].tolist()]
+            table[col] = [v if type(v) in _AS_IS else _plain(v) for v in table[col].tolist()]
     shapes = _shapes(geoms)
     head = '{"type":"FeatureCollection"'
     if name:
