@@ -12,7 +12,7 @@ import pytest
 from benchmarks.synthetic import events as synthetic_events
 from benchmarks.synthetic import write_yaml
 
-from conflictmap import yamlrecords
+from conflictmap import recordcache, yamlrecords
 from conflictmap.recordcache import ENV, RecordCache
 
 
@@ -87,6 +87,7 @@ def test_a_rebuild_parses_only_the_changed_file_even_with_the_same_size_and_time
 def test_a_damaged_pack_is_ignored_and_rewritten(folder, cache, parsed, damage):
     fresh = read(folder, cache=False)
     read(folder)
+    recordcache.settle()  # the pack is written in the background
     pack = RecordCache([folder], yamlrecords.ALL_COLUMNS).path
     raw = pack.read_bytes()
     if damage == "truncate":

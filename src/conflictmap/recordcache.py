@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -127,6 +128,17 @@ class Entry:
 _MEMO: dict[str, Any] = {}
 
 
+# packs being written in the background (see `RecordCache.save`); not daemon threads, so the
+# interpreter waits for them at exit
+_PENDING: list[threading.Thread] = []
+
+
+def settle() -> None:
+    """Wait until every pack this process is writing is written."""
+    while _PENDING:
+        _PENDING.pop(0).join()
+
+
 class RecordCache:
     """The pack for one set of event folders.
 
@@ -151,6 +163,7 @@ class RecordCache:
 
     def load(self) -> None:
         """Read the pack; anything unreadable, damaged or of another layout counts as empty."""
+        settle()
         signature = stat_signature(self.path)
         if signature is not None and _MEMO.get("key") == (str(self.path), signature):
             self._stored, self._decoded = _MEMO["stored"], dict(_MEMO["decoded"])
@@ -198,16 +211,26 @@ class RecordCache:
 
     def save(self, entries: dict[str, Entry]) -> None:
         """Replace the pack with these entries (the files read this time: a deleted or changed
-        file's old entry goes). A cache that cannot be written only costs speed next time."""
+        file's old entry goes). A cache that cannot be written only costs speed next time.
+
+        The text is made here; hashing and writing it (most of the time: 150 MB at 100k
+        events) go on in a thread while the build goes on, as both let other Python code run.
+        A later `load` in this process, and the interpreter's exit, wait for it."""
+        settle()
         head = json.dumps({"format": FORMAT, "columns": self.columns}, ensure_ascii=False)
         stored = {k: e.encoded() for k, e in entries.items()}
-        body = "\n".join([head, *(f"{k}\t{text}" for k, text in stored.items())])
-        data = body.encode("utf-8")
-        with contextlib.suppress(OSError):
-            _replace(self.path, hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
-            _MEMO.clear()
-            _MEMO.update(key=(str(self.path), stat_signature(self.path)), stored=stored,
-                         decoded=dict(entries))
+        data = "\n".join([head, *(f"{k}\t{text}" for k, text in stored.items())]).encode()
+        path = self.path
+
+        def write() -> None:
+            with contextlib.suppress(OSError):
+                _replace(path, hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
+                _MEMO.clear()
+                _MEMO.update(key=(str(path), stat_signature(path)), stored=stored,
+                             decoded=dict(entries))
+
+        _PENDING.append(threading.Thread(target=write, name="records-cache"))
+        _PENDING[-1].start()
 
     def unchanged(self, keys: Iterable[str]) -> bool:
         """Whether the pack already holds exactly these entries (then nothing is written)."""
