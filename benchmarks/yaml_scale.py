@@ -42,7 +42,7 @@ def build_outputs(folder: Path, out: Path) -> int:
         size = target.write_text(render(result), encoding="utf-8")
 
     publish(out, {
-        "events.geojson": lambda t: exporter.write_geojson(exporter.events_frame(result), t),
+        "events.geojson": lambda t: exporter.write_events_geojson(result, t),
         "layers.geojson": lambda t: exporter.write_layers_geojson(result, t),
         "map.html": page,
     }, background=("events.geojson",))

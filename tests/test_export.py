@@ -415,3 +415,31 @@ def test_geojson_written_in_pieces_is_the_same_document(result, tmp_path):
     back = pyogrio.read_dataframe(target)
     assert back["id"].tolist() == frame["id"].tolist()
     assert json.loads(whole)["features"][2]["properties"]["id"] == frame["id"].iloc[2]
+
+
+def test_events_geojson_made_in_two_processes_is_the_same_text(result, tmp_path, monkeypatch):
+    """Past SPLIT_MIN events the second half is written by a forked child and appended: the
+    file is the one a single process writes, and no part file is left behind."""
+    one = export.write_events_geojson(result, tmp_path / "one.geojson")
+    monkeypatch.setattr(export, "SPLIT_MIN", 2)
+    two = export.write_events_geojson(result, tmp_path / "two.geojson")
+    assert len(result.frame) >= 4
+    text = two.read_text("utf-8").replace('"name":"two"', '"name":"one"')
+    assert text == one.read_text("utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.geojson", "two.geojson"]
+    assert len(pyogrio.read_dataframe(two)) == len(result.frame)
+
+
+def test_a_failing_second_half_leaves_nothing(result, tmp_path, monkeypatch):
+    real = export.events_frame
+
+    def second_half_fails(res, rows=None):
+        if rows is not None and rows.start:
+            raise ValueError("disk on fire")
+        return real(res, rows)
+
+    monkeypatch.setattr(export, "SPLIT_MIN", 2)
+    monkeypatch.setattr(export, "events_frame", second_half_fails)
+    with pytest.raises(ValueError, match="disk on fire"):
+        export.write_events_geojson(result, tmp_path / "events.geojson")
+    assert list(tmp_path.iterdir()) == []

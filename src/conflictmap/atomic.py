@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 
-def _temp_beside(path: Path, data: bytes | Iterable[str]) -> Path:
-    """`data` (bytes, or text pieces written in turn as UTF-8) in a synced temp file beside
-    `path`."""
+def _temp_beside(path: Path, data: bytes | Iterable[str | bytes]) -> Path:
+    """`data` (bytes, or pieces written in turn: text as UTF-8, bytes as they are) in a
+    synced temp file beside `path`."""
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         # mkstemp makes the file private (0600); a map or an event file is meant to be shared
@@ -22,7 +22,7 @@ def _temp_beside(path: Path, data: bytes | Iterable[str]) -> Path:
                 fh.write(data)
             else:
                 for piece in data:
-                    fh.write(piece.encode("utf-8"))
+                    fh.write(piece if isinstance(piece, bytes) else piece.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
     except BaseException:
@@ -38,10 +38,10 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(path: Path, data: bytes | str | Iterable[str], *,
+def write_atomic(path: Path, data: bytes | str | Iterable[str | bytes], *,
                  overwrite: bool = True) -> Path:
-    """Write `data` to `path` through a temp file in the same folder and a rename. Text may
-    come in pieces (an iterable of str), written in turn: big outputs never exist as one string.
+    """Write `data` to `path` through a temp file in the same folder and a rename. Data may
+    come in pieces (str or bytes), written in turn: big outputs never exist as one string.
 
     With overwrite=False an existing file is never touched (FileExistsError), even when another
     process creates it between our check and our write: the final step is a hard link, which

@@ -554,8 +554,7 @@ def build(
 
         with progress.step("writing the outputs"):
             written = publish(out_dir, {  # the three files replace the old three together
-                "events.geojson": lambda t: exporter.write_geojson(exporter.events_frame(result),
-                                                                   t),
+                "events.geojson": lambda t: exporter.write_events_geojson(result, t),
                 "layers.geojson": lambda t: exporter.write_layers_geojson(result, t),
                 "map.html": page,
                 **({} if result.density is None else {  # every event, counted

@@ -59,17 +59,22 @@ class Child:
                 os._exit(code)
         os.close(write)
         self.pid, self._read = pid, read
+        self._ended = False
 
     def wait(self) -> None:
         with os.fdopen(self._read, "rb") as fh:
             data = fh.read()  # until the child exits: its pipe end closes then
         _, status = os.waitpid(self.pid, 0)
+        self._ended = True  # its pid and our pipe's fd number may now be anybody's
         if data:
             raise pickle.loads(data)  # from our own child: trusted
         if status != 0:
             raise ConflictmapError(f"a background writer ended with status {status}")
 
     def stop(self) -> None:
+        if self._ended:
+            return
+        self._ended = True
         with contextlib.suppress(OSError):
             os.kill(self.pid, signal.SIGKILL)
         with contextlib.suppress(OSError):

@@ -62,14 +62,50 @@ CHUNK = 10_000  # rows a piece: ~20 MB of text at most; one 100k-row string cost
 def feature_collection_pieces(frame: gpd.GeoDataFrame, name: str | None = None,
                               chunk: int = CHUNK) -> Iterator[str]:
     """The frame as FeatureCollection text, in pieces of `chunk` features to write in turn.
+    Pieces, not one string: on this kind of machine copying one 200 MB string took about as
+    long as making it, and the whole text was copied four times on its way to the file."""
+    frame = _wgs84(frame)
+    yield collection_head(name, bounds(frame))
+    yield from feature_pieces(frame, chunk)
+    yield COLLECTION_TAIL
+
+
+COLLECTION_TAIL = "]}\n"
+
+
+def _wgs84(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    if frame.crs is not None and frame.crs.to_epsg() != 4326:
+        return frame.to_crs(4326)
+    return frame
+
+
+def bounds(frame: gpd.GeoDataFrame) -> list[float] | None:
+    """The collection's bbox (WGS84, rounded as the coordinates are); None when no feature
+    has a geometry."""
+    geoms = np.asarray(_wgs84(frame).geometry.values)
+    present = geoms[~shapely.is_missing(geoms)]
+    if not len(present):
+        return None
+    return [round(float(v), PRECISION) for v in shapely.total_bounds(present)]
+
+
+def collection_head(name: str | None, bbox: list[float] | None) -> str:
+    """The text before the first feature."""
+    head = '{"type":"FeatureCollection"'
+    if name:
+        head += ',"name":' + json.dumps(name, ensure_ascii=False)
+    if bbox is not None:
+        head += ',"bbox":' + json.dumps(bbox)
+    return head + ',"features":['
+
+
+def feature_pieces(frame: gpd.GeoDataFrame, chunk: int = CHUNK) -> Iterator[str]:
+    """The frame's features as text, comma-separated, `chunk` features a piece.
 
     Properties go through pandas' C JSON writer, one call a chunk (per-cell Python took 10 s
-    for 100k events); points are written from their coordinates, other shapes by GEOS. Pieces,
-    not one string: on this kind of machine copying one 200 MB string took about as long as
-    making it, and the whole text was copied four times on its way to the file.
+    for 100k events); points are written from their coordinates, other shapes by GEOS.
     """
-    if frame.crs is not None and frame.crs.to_epsg() != 4326:
-        frame = frame.to_crs(4326)
+    frame = _wgs84(frame)
     geoms = np.asarray(frame.geometry.values)
     columns = [c for c in frame.columns if c != frame.geometry.name]
     table = frame[columns].copy()
@@ -78,21 +114,12 @@ def feature_collection_pieces(frame: gpd.GeoDataFrame, name: str | None = None,
                 table[col], skipna=True) not in ("string", "empty"):  # text is fine as it is
             table[col] = [v if type(v) in _AS_IS else _plain(v) for v in table[col].tolist()]
     shapes = _shapes(geoms)
-    head = '{"type":"FeatureCollection"'
-    if name:
-        head += ',"name":' + json.dumps(name, ensure_ascii=False)
-    present = geoms[~shapely.is_missing(geoms)]
-    if len(present):
-        box = [round(float(v), PRECISION) for v in shapely.total_bounds(present)]
-        head += ',"bbox":' + json.dumps(box)
-    yield head + ',"features":['
     for start in range(0, len(geoms), chunk):
         part = table.iloc[start:start + chunk]
         props = _records(part) if columns else ["{}"] * len(part)
         yield ("," if start else "") + ",".join(
             f'{{"type":"Feature","properties":{p},"geometry":{g}}}'
             for p, g in zip(props, shapes[start:start + chunk], strict=True))
-    yield "]}\n"
 
 
 def _shapes(geoms: np.ndarray) -> list[str]:
