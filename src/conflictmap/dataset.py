@@ -61,6 +61,11 @@ _to_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
 def flat_record(ev: Event) -> dict[str, Any]:
     """One event as a dataset row: plain fields, nested parts as JSON text (its own model's
     fields, so a subclass's extra field gets its column too)."""
+    return flat_and_data(ev)[0]
+
+
+def flat_and_data(ev: Event) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`flat_record`, and the event's plain data (`event_to_data`) it was made from."""
     nested = schema_of(type(ev)).nested
     data = event_to_data(ev)
     row = {k: v for k, v in data.items() if k not in nested}
@@ -69,7 +74,7 @@ def flat_record(ev: Event) -> dict[str, Any]:
             row[k] = row[k].isoformat()
     for k in nested:
         row[f"{k}_json"] = _to_json(data.get(k))
-    return row
+    return row, data
 
 
 def write_dataset(events: list[Event], target: Path, schema: Schema | None = None) -> Path:

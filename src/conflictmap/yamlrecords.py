@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from . import progress
-from .dataset import dataset_ref_of, flat_record
+from .dataset import dataset_ref_of, flat_and_data
 from .forking import die_with_parent
 from .model import Event
 from .record import SCHEMA, Schema
@@ -39,13 +39,12 @@ CHUNK = 1_000  # files a task: small enough to balance two cores, big enough to 
 
 def row(ev: Event) -> dict[str, Any]:
     """One event as a records-table row."""
-    out = flat_record(ev)
+    out, data = flat_and_data(ev)
     out["origin_path"], out["origin_line"] = ev.origin or ("?", 0)
-    out["location"] = ev.location.model_dump(exclude_none=True)
+    out["location"] = data["location"]  # the plain data: no empty or unset part
     out["actors"] = [a.name for a in ev.actors]
     out["source_urls"] = [s.url for s in ev.sources if s.url]
-    ref = dataset_ref_of(ev.dataset.model_dump() if ev.dataset else None)
-    out["dataset_name"], out["dataset_id"] = ref
+    out["dataset_name"], out["dataset_id"] = dataset_ref_of(data.get("dataset"))
     return out
 
 
