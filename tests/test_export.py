@@ -418,8 +418,9 @@ def test_geojson_written_in_pieces_is_the_same_document(result, tmp_path):
 
 
 def test_events_geojson_made_in_two_processes_is_the_same_text(result, tmp_path, monkeypatch):
-    """Past SPLIT_MIN events (the kill test in test_publish builds 4,500) the second half is written by a forked child and appended: the
-    file is the one a single process writes, and no part file is left behind."""
+    """Past SPLIT_MIN events (the kill test in test_publish builds 4,500) the second half is
+    written by a forked child and appended: the file is the one a single process writes, and
+    no part file is left behind."""
     one = export.write_events_geojson(result, tmp_path / "one.geojson")
     monkeypatch.setattr(export, "SPLIT_MIN", 2)
     two = export.write_events_geojson(result, tmp_path / "two.geojson")

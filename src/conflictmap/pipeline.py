@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import gcpause, progress
+from . import gcpause, progress, recordcache
 from . import layerio as layer_io
 from .aggregate import Density, Window, density
 from .dataset import read_records, record_from_row
@@ -318,6 +318,9 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
     timeline = timeline_of(records, frames["handover"])
     result = locate_and_enrich(records, loaded, frames, geocoders, timeline,
                                allow_unresolved=allow_unresolved, warn=warn, schema=schema)
+    # the records cache is written while the steps above run; done before any output is made,
+    # so no thread of ours runs while outputs are written and forked writers start
+    recordcache.settle()
     if window is not None:
         with progress.step("counting every event for the density layer"):
             result.density = _density(datasets or [], result.records, result.frame, window,
