@@ -1,0 +1,159 @@
+"""The checked-dataset cache: a read from an unchanged file gives exactly the table a fresh
+read gives (a row the model remade included), a changed file is never served stale, a damaged
+entry is ignored, each model has its own entries, and `cache=False` goes around it."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from benchmarks.synthetic import events as synthetic_events
+
+from conflictmap import dataset, datasetcache
+from conflictmap.aggregate import Window
+from conflictmap.dataset import flat_record, read_records, write_table
+from conflictmap.pipeline import load_records
+from conflictmap.recordcache import ENV
+from conflictmap.store import InvalidEvents
+
+from .test_record_fields import SCHEMA_W, Witnessed, event_data
+
+N = 40
+UNTIDY = 3  # the row whose title the model has to strip
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    folder = tmp_path / "cache"
+    monkeypatch.setenv(ENV, str(folder))
+    datasetcache._KNOWN.clear()
+    return folder
+
+
+@pytest.fixture
+def checks(monkeypatch) -> list[str]:
+    """The files actually read and checked (not served from the cache)."""
+    seen: list[str] = []
+    real = dataset.check_table
+
+    def counting(frame, path, schema=dataset.SCHEMA):
+        seen.append(path)
+        return real(frame, path, schema)
+
+    monkeypatch.setattr(dataset, "check_table", counting)
+    return seen
+
+
+def records(title: str | None = None) -> pd.DataFrame:
+    """Synthetic rows as a records table, one with a title the model must tidy."""
+    evs = synthetic_events(N)
+    rows = pd.DataFrame([flat_record(ev) for ev in evs], columns=dataset.COLUMNS)
+    rows["_loc"] = [ev.location.model_dump() for ev in evs]
+    rows.loc[UNTIDY, "title"] = f"  {title or rows.loc[UNTIDY, 'title']} \t"
+    return rows
+
+
+def write(target: Path, title: str | None = None) -> Path:
+    return write_table(records(title), target)
+
+
+def entries(cache: Path) -> list[Path]:
+    return sorted((cache / datasetcache.FOLDER).rglob("*.arrow"))
+
+
+def assert_identical(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert list(a.dtypes.astype(str)) == list(b.dtypes.astype(str))
+    for column in ("location", "actors", "source_urls", "title"):  # types and keys, not only ==
+        assert [(type(v), list(v) if isinstance(v, dict) else v) for v in a[column]] == \
+               [(type(v), list(v) if isinstance(v, dict) else v) for v in b[column]]
+
+
+@pytest.mark.parametrize("name", ["events.gpkg", "events.parquet"])
+def test_a_warm_read_gives_the_fresh_table_without_checking(tmp_path, cache, checks, name):
+    source = write(tmp_path / name)
+    fresh = read_records(source)
+    assert fresh.loc[UNTIDY, "title"] == fresh.loc[UNTIDY, "title"].strip()  # remade
+    n_parts = len(checks)
+    cold = read_records(source, cache=True)
+    assert len(entries(cache)) == n_parts >= 1  # one entry per file (each GeoParquet part)
+    datasetcache._KNOWN.clear()  # as a new process: the bytes are hashed again
+    warm = read_records(source, cache=True)
+    assert len(checks) == 2 * n_parts  # the warm read checked nothing
+    assert_identical(cold, fresh)
+    assert_identical(warm, fresh)
+
+
+def test_a_changed_file_is_read_afresh_and_its_entry_replaced(tmp_path, cache, checks):
+    source = write(tmp_path / "events.gpkg")
+    first = read_records(source, cache=True)
+    write(source, title="A new title")  # same path, same size class, new bytes
+    second = read_records(source, cache=True)
+    assert second.loc[UNTIDY, "title"] == "A new title" != first.loc[UNTIDY, "title"]
+    assert len(checks) == 2 and len(entries(cache)) == 1
+    assert_identical(second, read_records(source))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "flipped", "foreign", "empty"])
+def test_a_damaged_entry_is_ignored_and_rewritten(tmp_path, cache, checks, damage):
+    source = write(tmp_path / "events.gpkg")
+    fresh = read_records(source, cache=True)
+    (entry,) = entries(cache)
+    raw = entry.read_bytes()
+    entry.write_bytes({"truncated": raw[: len(raw) // 2],
+                       "flipped": raw[:-40] + bytes([raw[-40] ^ 1]) + raw[-39:],
+                       "foreign": foreign(),
+                       "empty": b""}[damage])
+    datasetcache._KNOWN.clear()
+    assert_identical(read_records(source, cache=True), fresh)
+    assert len(checks) == 2 and entry.read_bytes() == raw  # read again, stored again
+
+
+def foreign() -> bytes:
+    """A whole, checksummed Arrow file that is not an entry (no layout, no digest)."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_file(sink, pa.schema([("id", pa.string())])) as writer:
+        writer.write_table(pa.table({"id": ["x"]}))
+    body = sink.getvalue().to_pybytes()
+    return hashlib.sha256(body).hexdigest().encode() + b"\n" + body
+
+
+def test_a_subclass_model_has_entries_of_its_own(tmp_path, cache, checks):
+    rows = [Witnessed.model_validate(event_data(ident, 40.20 + k * 0.05))
+            for k, ident in enumerate(("row-seen", "row-unseen"))]
+    source = dataset.write_dataset(rows, tmp_path / "rows.gpkg")
+    plain = read_records(source, cache=True)
+    witnessed = read_records(source, SCHEMA_W, cache=True)
+    assert len(checks) == 2 and len(entries(cache)) == 2
+    assert not plain.equals(witnessed)  # the subclass's model remade the row it fills
+    assert_identical(read_records(source, SCHEMA_W, cache=True), witnessed)
+    assert_identical(read_records(source, cache=True), plain)
+    assert len(checks) == 2
+    assert_identical(witnessed, read_records(source, SCHEMA_W))
+    assert_identical(plain, read_records(source))
+
+
+def test_problems_are_never_stored(tmp_path, cache, checks):
+    rows = records()
+    rows.loc[5, "event_type"] = "Picnic"
+    source = write_table(rows, tmp_path / "bad.gpkg")
+    for _ in range(2):
+        with pytest.raises(InvalidEvents, match="event_type"):
+            read_records(source, cache=True)
+    assert len(checks) == 2 and entries(cache) == []
+
+
+def test_no_cache_and_windows_go_around_it(tmp_path, cache, checks):
+    source = write(tmp_path / "events.gpkg")
+    empty = tmp_path / "no-events"
+    empty.mkdir()
+    load_records([empty], [source], cache=False)
+    read_records(source, window=Window(start=date(2020, 10, 1)), cache=True)
+    assert entries(cache) == []
+    load_records([empty], [source])  # the build's default keeps it
+    load_records([empty], [source], cache=False)
+    assert len(checks) == 4 and len(entries(cache)) == 1
