@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 from collections.abc import Callable
@@ -115,6 +116,40 @@ def _native(dtype: Any) -> bool:
     return str(dtype) in ("Int64", "Float64", "boolean", "str", "string")
 
 
+_ARROW = {str: pa.string(), float: pa.float64(), int: pa.int64(), bool: pa.bool_()}
+
+
+def _objects(values: list[Any]) -> tuple[str, pa.Array | None]:
+    """A column of Python values other than text as Arrow data: lists of text (actors,
+    links) as Arrow lists, mappings of one set of keys (in one order) with one plain type a
+    key (locations) as an Arrow struct, anything else as JSON text (which keeps None, NaN,
+    bool, int and float apart); (kind, None) for a value JSON cannot hold."""
+    if values and all(type(v) is list for v in values) and all(
+            type(x) is str for v in values for x in v):
+        return "textlists", pa.array(values, type=pa.list_(pa.string()))
+    if values and all(type(v) is dict for v in values) and len(keys := {tuple(v) for v in
+                                                                       values}) == 1:
+        (names,) = keys
+        fields = []
+        for k in names:
+            column = [v[k] for v in values]
+            kinds = {type(x) for x in column} - {type(None)}
+            if len(kinds) > 1 or (kinds and next(iter(kinds)) not in _ARROW) or (
+                    float in kinds and any(x != x for x in column if x is not None)):
+                break  # mixed, nested or NaN: JSON says it exactly
+            try:  # an int past 64 bits: JSON
+                fields.append(pa.array(column, type=_ARROW[next(iter(kinds))] if kinds
+                                       else pa.null()))
+            except (pa.ArrowException, OverflowError):
+                break
+        else:
+            return "mappings", pa.StructArray.from_arrays(fields, names=list(names))
+    try:
+        return "json", pa.array([_ENCODE(v) for v in values], type=pa.string())
+    except (TypeError, ValueError):
+        return "json", None
+
+
 def dump(frame: pd.DataFrame, digest: str) -> bytes | None:
     """The entry's bytes (checksum line, then an Arrow IPC file), or None for a table this
     layout cannot give back exactly (then it is not stored)."""
@@ -131,11 +166,11 @@ def dump(frame: pd.DataFrame, digest: str) -> bytes | None:
                 arrays.append(pa.array(values, type=pa.string()))
                 kinds.append("text")
                 continue
-            try:  # JSON keeps None/NaN/bool/int/float/str/list/dict apart; others refuse
-                arrays.append(pa.array([_ENCODE(v) for v in values], type=pa.string()))
-            except (TypeError, ValueError):
+            kind, array = _objects(values)
+            if array is None:
                 return None
-            kinds.append("json")
+            arrays.append(array)
+            kinds.append(kind)
         elif _native(column.dtype):
             arrays.append(pa.Array.from_pandas(column))
             kinds.append(str(column.dtype))
@@ -185,6 +220,25 @@ def _column(kind: str, array: pa.ChunkedArray, rows: int) -> pd.Series:
         if array.type != pa.string():
             raise TypeError(kind)
         return pd.Series(array.to_numpy(zero_copy_only=False), dtype=object, copy=False)
+    if kind == "textlists":
+        if array.type != pa.list_(pa.string()) or array.null_count:
+            raise TypeError(kind)
+        lists = array.combine_chunks()
+        flat = lists.values.to_numpy(zero_copy_only=False).tolist()
+        ends = lists.offsets.to_numpy().tolist()
+        if len(ends) != rows + 1 or None in flat:
+            raise ValueError(kind)
+        return pd.Series([flat[a:b] for a, b in itertools.pairwise(ends)], dtype=object)
+    if kind == "mappings":
+        if not pa.types.is_struct(array.type) or array.null_count:
+            raise TypeError(kind)
+        struct = array.combine_chunks()
+        names = [struct.type.field(i).name for i in range(struct.type.num_fields)]
+        columns = [_plain(struct.field(i)) for i in range(len(names))]
+        if len(set(names)) != len(names):
+            raise ValueError(kind)
+        return pd.Series([dict(zip(names, vs, strict=True)) for vs in zip(*columns, strict=True)]
+                         if names else [{} for _ in range(rows)], dtype=object)
     if kind == "json":
         if array.type != pa.string() or array.null_count:
             raise TypeError(kind)
@@ -207,3 +261,12 @@ def _column(kind: str, array: pa.ChunkedArray, rows: int) -> pd.Series:
     if str(column.dtype) != kind:
         raise TypeError(kind)
     return column
+
+
+def _plain(array: pa.Array) -> list[Any]:
+    """An Arrow field as Python values (None where null), fast when nothing is null."""
+    t = array.type
+    if array.null_count or not (pa.types.is_floating(t) or pa.types.is_integer(t)
+                                or pa.types.is_string(t) or pa.types.is_boolean(t)):
+        return array.to_pylist()
+    return array.to_numpy(zero_copy_only=False).tolist()
