@@ -5,6 +5,7 @@ entry is ignored, each model has its own entries, and `cache=False` goes around 
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import date
 from pathlib import Path
 
@@ -157,3 +158,35 @@ def test_no_cache_and_windows_go_around_it(tmp_path, cache, checks):
     load_records([empty], [source])  # the build's default keeps it
     load_records([empty], [source], cache=False)
     assert len(checks) == 4 and len(entries(cache)) == 1
+
+
+@pytest.mark.parametrize("values", [
+    [{"name": "A", "lat": 40.5, "lon": 45}, {"name": None, "lat": 40, "lon": 45.5}],  # int/float
+    [{"lat": 1.0, "lon": 2.0}, {"lon": 2.0, "lat": 1.0}, {}],  # key order and key sets differ
+    [{"n": True, "x": 1}, {"n": False, "x": 2**70}],  # bool stays bool; an int past 64 bits
+    [{"x": float("nan")}, {"x": None}, {"x": [1, {"y": "z"}]}],  # NaN is not None
+    [["a", "b"], [], ["c"]],
+    [["a", None], [1], []],  # not all text
+    [None, float("nan"), 3, 2.5, "t", [], {}],  # a column the model remade: anything JSON
+])
+def test_entries_give_back_values_of_every_shape_exactly(tmp_path, values):
+    frame = pd.DataFrame({"v": pd.Series(values, dtype=object), "n": range(len(values))})
+    data = datasetcache.dump(frame, "digest")
+    path = tmp_path / "entry.arrow"
+    path.write_bytes(data)
+    back = datasetcache.load(path, "digest")
+    assert datasetcache.load(path, "another file's digest") is None
+    pd.testing.assert_frame_equal(back[["n"]], frame[["n"]], check_exact=True)
+    assert back["v"].dtype == object and isinstance(back.index, pd.RangeIndex)
+    shapes = [json.dumps(v) for v in values]  # keys in order, 1 vs 1.0, true vs 1, NaN vs null
+    assert [json.dumps(v) for v in back["v"]] == shapes
+
+
+def test_a_value_an_entry_cannot_hold_is_not_stored(tmp_path, cache):
+    frame = pd.DataFrame({"v": pd.Series([date(2020, 1, 1)], dtype=object)})
+    source = tmp_path / "file"
+    source.write_bytes(b"data")
+    assert datasetcache.dump(frame, "digest") is None
+    for _ in range(2):
+        assert datasetcache.cached(str(source), dataset.SCHEMA, lambda: frame) is frame
+    assert entries(cache) == []
