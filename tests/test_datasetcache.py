@@ -99,6 +99,15 @@ def test_a_changed_file_is_read_afresh_and_its_entry_replaced(tmp_path, cache, c
     assert_identical(second, read_records(source))
 
 
+def test_each_way_of_naming_a_file_has_its_own_entry(tmp_path, cache, checks, monkeypatch):
+    source = write(tmp_path / "events.gpkg")
+    monkeypatch.chdir(tmp_path)
+    for name in (str(source), "events.gpkg", str(source), "events.gpkg"):
+        table = read_records(name, cache=True)
+        assert set(table["origin_path"]) == {name}  # problems and outputs name it as given
+    assert len(checks) == 2 and len(entries(cache)) == 2
+
+
 @pytest.mark.parametrize("damage", ["truncated", "flipped", "foreign", "empty"])
 def test_a_damaged_entry_is_ignored_and_rewritten(tmp_path, cache, checks, damage):
     source = write(tmp_path / "events.gpkg")

@@ -80,8 +80,10 @@ def schema_key(schema: Schema) -> str:
 
 
 def entry_path(source: str, schema: Schema, folder: Path | None = None) -> Path:
-    """The one entry of a file (by its absolute path) for a schema and this code."""
-    h = hashlib.sha256(f"{os.path.abspath(source)}\0{schema_key(schema)}".encode())
+    """The one entry of a file for a schema and this code. By the path as given (the table
+    names it in `origin_path`), and the folder a relative one starts from."""
+    where = "" if os.path.isabs(source) else os.getcwd()
+    h = hashlib.sha256(f"{where}\0{source}\0{schema_key(schema)}".encode())
     return (folder or cache_dir()) / FOLDER / code_key() / f"{h.hexdigest()[:32]}.arrow"
 
 
