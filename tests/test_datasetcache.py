@@ -99,6 +99,16 @@ def test_a_changed_file_is_read_afresh_and_its_entry_replaced(tmp_path, cache, c
     assert_identical(second, read_records(source))
 
 
+def test_an_entry_made_by_other_code_is_not_used_and_goes(tmp_path, cache, checks, monkeypatch):
+    source = write(tmp_path / "events.gpkg")
+    read_records(source, cache=True)
+    (old,) = entries(cache)
+    monkeypatch.setattr(datasetcache, "code_key", lambda: "a-newer-version")
+    read_records(source, cache=True)
+    (new,) = entries(cache)
+    assert len(checks) == 2 and new.parent.name == "a-newer-version" and not old.exists()
+
+
 def test_each_way_of_naming_a_file_has_its_own_entry(tmp_path, cache, checks, monkeypatch):
     source = write(tmp_path / "events.gpkg")
     monkeypatch.chdir(tmp_path)

@@ -7,7 +7,9 @@ and under the same `code_key()` (the model's schema and the code that decides a 
 verdict), in one entry per file and schema (a subclass model has entries of its own). The
 entry carries the SHA-256 of the file's bytes (and of a SQLite `-wal` beside it, which holds
 a GPKG's latest writes), so a changed file is read and checked afresh and its entry replaced;
-only tables that passed are stored, so a problem is always found again.
+only tables that passed are stored, so a problem is always found again. Writing an entry
+removes the file's entries made by other code (other `code_key()` folders), so the cache holds
+one table per file and model, not one per version.
 
 An entry is Arrow IPC data, never code (no pickle): plain columns as Arrow types, text columns
 as Arrow text, other Python values (the parsed `location` dicts with exactly their keys, the
@@ -104,6 +106,9 @@ def cached(source: str, schema: Schema, check: Callable[[], pd.DataFrame],
         data = dump(table, digest)
         if data is not None:
             _replace(target, data)
+            for old in target.parent.parent.glob(f"*/{target.name}"):  # made by older code
+                if old != target:
+                    old.unlink(missing_ok=True)
     return table
 
 
