@@ -209,3 +209,16 @@ def test_a_value_an_entry_cannot_hold_is_not_stored(tmp_path, cache):
     for _ in range(2):
         assert datasetcache.cached(str(source), dataset.SCHEMA, lambda: frame) is frame
     assert entries(cache) == []
+
+
+def test_a_file_changed_while_it_was_checked_is_not_stored(tmp_path, cache):
+    source = tmp_path / "file"
+    source.write_bytes(b"before")
+    frame = pd.DataFrame({"v": ["made from the bytes before or after?"]})
+
+    def check() -> pd.DataFrame:
+        source.write_bytes(b"after!")  # same size: only the bytes tell
+        return frame
+
+    assert datasetcache.cached(str(source), dataset.SCHEMA, check) is frame
+    assert entries(cache) == []

@@ -12,10 +12,12 @@ removes the file's entries made by other code (other `code_key()` folders), so t
 one table per file and model, not one per version.
 
 An entry is Arrow IPC data, never code (no pickle): plain columns as Arrow types, text columns
-as Arrow text, other Python values (the parsed `location` dicts with exactly their keys, the
-lists of actors and links, columns the model remade) as JSON text, which keeps None, NaN, int
-and float apart. It is written atomically, and the SHA-256 of its body on its first line
-tells a truncated or damaged entry, which is ignored like one of another layout.
+as Arrow text, the lists of actors and links as Arrow lists, the parsed `location` mappings
+as an Arrow struct when every row has the same keys (in the same order) with one plain type a
+key, and any other Python values (other mappings, columns the model remade) as JSON text,
+which keeps None, NaN, bool, int and float apart: a read gives back exactly what was stored.
+It is written atomically, and the SHA-256 of its body on its first line tells a truncated or
+damaged entry, which is ignored like one of another layout.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import hashlib
 import itertools
 import json
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,7 +46,15 @@ _CHUNK = 1 << 20
 
 # a file's digest by its path while its stat signature holds: only within this process (a
 # stat can repeat across processes' writes; its bytes are hashed once per run)
-_KNOWN: dict[str, tuple[tuple[int, ...], str]] = {}
+_KNOWN: dict[str, tuple[tuple[tuple[int, ...] | None, ...], str]] = {}
+# a file changed this recently may change again within its timestamps' tick (same size, same
+# times): its digest is not remembered ("racily clean", as git calls it)
+_SETTLED_NS = 2_000_000_000
+
+
+def _stats(files: list[Path]) -> tuple[tuple[int, ...] | None, ...]:
+    """The files' stat signatures (None for one that is not there): what tells a change."""
+    return tuple(stat_signature(f) for f in files)
 
 
 def content_digest(path: Path) -> str | None:
@@ -51,10 +62,11 @@ def content_digest(path: Path) -> str | None:
     newest rows of a GPKG opened in WAL mode live there); None when it cannot be read.
     120 MB (100k rows) in ~0.12 s here."""
     files = [path, path.with_name(path.name + "-wal")]
-    signature = tuple(x for f in files for x in (stat_signature(f) or (-1,)))
+    signature = _stats(files)
     known = _KNOWN.get(str(path))
     if known is not None and known[0] == signature:
         return known[1]
+    started = time.time_ns()
     h = hashlib.sha256()
     try:
         for f in files:
@@ -67,8 +79,9 @@ def content_digest(path: Path) -> str | None:
     except OSError:
         return None
     digest = h.hexdigest()
-    if signature == tuple(x for f in files for x in (stat_signature(f) or (-1,))):
-        _KNOWN[str(path)] = (signature, digest)  # unchanged while it was read
+    times = [t for st in signature if st is not None for t in st[3:5]]  # modified, changed
+    if signature == _stats(files) and max(times, default=started) < started - _SETTLED_NS:
+        _KNOWN[str(path)] = (signature, digest)  # unchanged while read, and settled
     return digest
 
 
@@ -102,6 +115,8 @@ def cached(source: str, schema: Schema, check: Callable[[], pd.DataFrame],
     if hit is not None:
         return hit
     table = check()
+    if content_digest(Path(source)) != digest:  # changed while read: which bytes made it?
+        return table
     with contextlib.suppress(OSError):
         data = dump(table, digest)
         if data is not None:
