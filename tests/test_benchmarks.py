@@ -17,11 +17,12 @@ def test_map_build_benchmark_smoke(tmp_path):
     r = subprocess.run([sys.executable, "-m", "benchmarks.map_build", "200", "--json", str(out)],
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.startswith("| N | build s (ours / naive)")
+    assert r.stdout.startswith("| N | build s (ours cold / warm / naive)")
     (row,) = json.loads(out.read_text("utf-8"))
-    assert row["n"] == 200
-    for kind in ("ours", "naive"):
+    assert row["n"] == 200 and row["cache_mb"] > 0
+    for kind in ("ours", "ours_warm", "naive"):
         assert row[kind]["build_s"] > 0 and row[kind]["html_bytes"] > 100_000
+    for kind in ("ours", "naive"):
         assert 0 < row[kind]["drawn_ms"] < 60_000
     assert row["ours"]["popup_ms"] < 5_000 and row["ours"]["js_heap_mb"] > 0
 

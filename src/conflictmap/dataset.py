@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from shapely import points
 
 from .atomic import write_via_temp
+from .datasetcache import cached
 from .geoparquet import Staging, _fs, is_parquet, is_url, parts, read_part, write_periods
 from .model import (
     ACLED_TYPES,
@@ -488,14 +489,17 @@ def require(path: Path | str) -> None:
 
 
 def read_records(path: Path | str, schema: Schema = SCHEMA,
-                 window: Window | None = None) -> pd.DataFrame:
+                 window: Window | None = None, cache: bool = False) -> pd.DataFrame:
     """A dataset (GPKG, or GeoParquet parts) as a records table (the record's columns),
     checked in bulk; rows that fail a bulk check are validated by the model, which gives the
     precise message or the row as it keeps it, and any problem stops the build. Building 100k
     events this way avoids 100k model objects. `window`: only its rows, selected by the GPKG
     driver (SQL and the spatial index) or from the parts' date and bbox columns, so a window
-    of a large set is checked without the rest."""
+    of a large set is checked without the rest. `cache`: a local file's checked table is
+    kept by its bytes (`datasetcache`) and a build from an unchanged file reads it instead;
+    windowed reads are not kept (a window is a slice that changes as the view moves)."""
     require(path)
+    keep = cache and window is None
     if is_parquet(path):  # each part checked as its own file: problems name it and its row
         checked, found = [], False
         for part in parts(path):
@@ -503,10 +507,15 @@ def read_records(path: Path | str, schema: Schema = SCHEMA,
             rows = None if window is None else window_rows(part, window)
             if rows is not None and not len(rows):
                 continue
-            frame = read_part(part, rows=rows)
-            frame.index = (pd.RangeIndex(1, len(frame) + 1) if rows is None
-                           else pd.Index(rows + 1))
-            checked.append(check_table(frame, part, schema))
+
+            def check(part: str = part, rows: np.ndarray | None = rows) -> pd.DataFrame:
+                frame = read_part(part, rows=rows)
+                frame.index = (pd.RangeIndex(1, len(frame) + 1) if rows is None
+                               else pd.Index(rows + 1))
+                return check_table(frame, part, schema)
+
+            checked.append(cached(part, schema, check) if keep and not is_url(part)
+                           else check())
         if not found:
             raise InvalidEvents([Problem(str(path), 1, 1, "(dataset)",
                                          "no GeoParquet parts (<period>/part-*.parquet)")])
@@ -514,7 +523,11 @@ def read_records(path: Path | str, schema: Schema = SCHEMA,
             return check_table(pd.DataFrame(columns=schema.table_columns), str(path), schema)
         return pd.concat(checked, ignore_index=True) if len(checked) > 1 else checked[0]
     where, bbox = (window.where(), window.bbox) if window else (None, None)
-    return check_table(read_attributes(path, where, bbox), str(path), schema)
+
+    def check() -> pd.DataFrame:
+        return check_table(read_attributes(path, where, bbox), str(path), schema)
+
+    return cached(str(path), schema, check) if keep and not is_url(path) else check()
 
 
 def read_attributes(path: Path | str, where: str | None = None,

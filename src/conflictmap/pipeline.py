@@ -160,7 +160,7 @@ def load_records(paths: list[Path], datasets: Sequence[Path | str],
     parts = [records]
     for p in datasets:  # read and checked in bulk
         with progress.step(f"reading and checking {str(p).rstrip('/').rsplit('/', 1)[-1]}"):
-            parts.append(read_records(p, schema, window))
+            parts.append(read_records(p, schema, window, cache))
     records = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     key = records["id"].str.casefold()  # ids differing only in case are the same id
     dup = key.duplicated(keep="first")
@@ -304,7 +304,8 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
           schema: Schema = SCHEMA, window: Window | None = None,
           engine: Any = None) -> Result:
     """load -> geocode -> enrich. `warn` hears what is worth a word but fails nothing;
-    `cache=False` validates every YAML file afresh instead of trusting the records cache.
+    `cache=False` validates every YAML file and dataset afresh instead of trusting the records
+    cache (`recordcache`, `datasetcache`).
     `window`: the datasets are larger than a page (`aggregate.plan`): only their rows in it
     are mapped in detail, and every event is counted in `Result.density` (on `engine`, an
     `engine.Engine`: the counting is the one step that reads every row)."""
