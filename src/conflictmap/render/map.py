@@ -11,6 +11,7 @@ import base64
 import gzip
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from html import escape
@@ -22,6 +23,8 @@ import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 import xyzservices.providers as xyz
 from branca.element import MacroElement
@@ -239,7 +242,7 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         },
         "popup_facts": [list(fact) for fact in result.schema.popup_facts],
         "popup_chunk": POPUP_CHUNK,
-        "popup_chunks": compress_chunks(popup, len(f), POPUP_CHUNK, raw=frozenset({"sources"})),
+        "popup_chunks": compress_chunks(popup, len(f), POPUP_CHUNK, raw=RAW_POPUP),
         # many events: all titles as one compressed blob, decoded once when the list needs it
         "titles_gz": None if len(rec) <= LIST_LIMIT else compress_chunks(
             {"title": rec["title"].tolist()}, len(rec), len(rec))[0],
@@ -319,33 +322,77 @@ def fact_text(value: Any, list_sep: str = "; ") -> Any:
     return value
 
 
+def _by_value(fn: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """`fn` of each value, computed once per distinct value: a column repeats few values
+    (actors, tags, figures, counts), and the per-value work is the expensive part."""
+    try:
+        done = {v: fn(v) for v in dict.fromkeys(values)}
+    except TypeError:  # an unhashable value: one call a row
+        return [fn(v) for v in values]
+    return [done[v] for v in values]
+
+
+def _parsed_by_value(fn: Callable[[Any], Any], texts: list[str | None]) -> list[Any]:
+    """`fn` of each JSON text's value, each distinct text parsed once (in one C-level call)."""
+    distinct = list(dict.fromkeys(texts))
+    done = dict(zip(distinct, map(fn, parse_column(distinct)), strict=True))
+    return [done[v] for v in texts]
+
+
+# a non-empty JSON string literal that is valid as it stands (escapes checked), and a JSON list
+# of them as `json.dumps` writes it: such an actors text maps to [name, ""] pairs by rewriting
+_JSON_NAME = r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))+"'
+_PLAIN_NAMES = rf"^\[{_JSON_NAME}(?:, ?{_JSON_NAME})*\]$"
+
+
+def actor_texts(texts: list[str | None]) -> list[str | None]:
+    """Each stored actors JSON text as the JSON text of its `actor_pairs` (None: none).
+
+    A list of plain names (most rows) is rewritten as text, `"a"` to `["a",""]`, in one
+    vectorised pass with no parsing; any other text (roles, empty names) is parsed and
+    paired in Python. Either way the page decodes the same pairs."""
+    distinct = list(dict.fromkeys(texts))
+    arr = pa.array(distinct, type=pa.string())
+    plain = pc.match_substring_regex(arr, _PLAIN_NAMES).fill_null(False).to_numpy(
+        zero_copy_only=False)
+    rewritten = pc.replace_substring_regex(arr, _JSON_NAME, r'[\0,""]').to_pylist()
+    rest = [t for t, ok in zip(distinct, plain.tolist(), strict=True) if not ok]
+    other = dict(zip(rest, (None if p is None else json.dumps(p, ensure_ascii=False,
+                                                              separators=(",", ":"))
+                            for p in map(actor_pairs, parse_column(rest))), strict=True))
+    done = {t: (r if ok else other[t])
+            for t, ok, r in zip(distinct, plain.tolist(), rewritten, strict=True)}
+    return [done[t] for t in texts]
+
+
 def popup_columns(result: Result) -> dict[str, list[Any]]:
     """Every popup fact (`schema.popup_facts`) as a column of display values, one per event:
-    the record's labelled fields generically, the composite facts from the built frame."""
+    the record's labelled fields generically, the composite facts from the built frame.
+    Columns named in `RAW_POPUP` hold JSON texts (None: nothing to show)."""
     f, rec, schema = result.frame.reset_index(drop=True), result.records, result.schema
-
-    def text(series: pd.Series) -> pd.Series:  # absent stays None through string sums
-        return series.astype(object).where(series.notna(), None)
 
     when = rec["date"].astype(str)
     until = rec["end_date"]
     prec = rec["date_precision"].astype(str)
     date = pd.Series(np.where(until.notna(), when + " to " + until.astype(str), when))
     date = date.where(prec == "day", date + " (to the " + prec + ")")
-    sub = text(rec["sub_event_type"])
+    sub = rec["sub_event_type"].astype(object).where(rec["sub_event_type"].notna(), None)
     kind = rec["event_type"].where(sub.isna(), rec["event_type"] + " / " + sub.fillna(""))
     place = (f["place_name"].astype(str) + " (" + f["geo_precision"].astype(str)
              + " precision, via " + f["geocoder"].astype(str) + ")")
     area = f["country"].fillna("unknown").astype(str) + " / " + f["admin1"].fillna(
         "unknown").astype(str)
     km = f["border_distance_km"].astype(float)
-    controller = [c if not _nothing(c) else ("unknown" if not _nothing(h) else None)
+    # inline tests, not `_nothing` calls: these loops run once an event
+    controller = [c if not (c is None or (isinstance(c, float) and c != c)) else (
+        None if h is None or (isinstance(h, float) and h != h) else "unknown")
                   for c, h in zip(f["controller"].tolist(), f["handover_area"].tolist(),
                                   strict=True)]
     candidates = [" or ".join(map(str, c)) if u is True else None
                   for c, u in zip(f["admin1_candidates"].tolist(),
                                   f["admin1_uncertain"].tolist(), strict=True)]
-    dataset = [None if _nothing(n) else n + (f" {i}" if not _nothing(i) else "")
+    dataset = [None if n is None or (isinstance(n, float) and n != n) else n + (
+        "" if i is None or (isinstance(i, float) and i != i) else f" {i}")
                for n, i in zip(rec["dataset_name"].tolist(), rec["dataset_id"].tolist(),
                                strict=True)]
     out: dict[str, list[Any]] = {
@@ -356,18 +403,25 @@ def popup_columns(result: Result) -> dict[str, list[Any]]:
     }
     for name, _label in schema.popup:
         if name == "actors":  # [name, role] pairs: the popup joins them, the filter indexes them
-            out[name] = [actor_pairs(v) for v in parse_column(rec[schema[name].column].tolist())]
+            out[name] = actor_texts(rec[schema[name].column].tolist())
             continue
         field = schema[name]
-        values = (parse_column(rec[field.column].tolist()) if field.nested
-                  else rec[field.column].tolist())
         absent = POPUP_ABSENT.get(name)
         sep = ", " if field.text_list else "; "
-        shown = [fact_text(v, sep) for v in values]
-        if field.scalar == "int" and not field.nested:
-            shown = [None if v is None else int(v) for v in shown]
-        out[name] = [absent if v is None else v for v in shown]
+        as_int = field.scalar == "int" and not field.nested
+
+        def shown(v: Any, sep: str = sep, absent: Any = absent, as_int: bool = as_int) -> Any:
+            s = fact_text(v, sep)
+            return absent if s is None else int(s) if as_int else s
+
+        values = rec[field.column].tolist()
+        out[name] = (_parsed_by_value(shown, values) if field.nested
+                     else _by_value(shown, values))
     return out
+
+
+# popup columns that hold JSON texts: they go into the chunks as they are
+RAW_POPUP = frozenset({"actors", "sources"})
 
 
 def _filters(rec: pd.DataFrame, frame: pd.DataFrame) -> dict[str, Any]:
