@@ -140,7 +140,8 @@ def area_names(layers: dict[str, Layer], codes: Iterable[Any]) -> list[str]:
             for iso, name in zip(lyr.frame["iso"], lyr.frame["name"], strict=True):
                 if isinstance(iso, str) and isinstance(name, str):
                     names.setdefault(iso, name)
-    counts = {c: n for c, n in Counter(codes).items() if isinstance(c, str) and c}
+    values = codes.tolist() if isinstance(codes, pd.Series) else codes  # not arrow's __iter__
+    counts = {c: n for c, n in Counter(values).items() if isinstance(c, str) and c}
     return [names.get(c, c) for c in sorted(counts, key=lambda c: (-counts[c], c))]
 
 

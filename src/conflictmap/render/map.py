@@ -475,7 +475,7 @@ DATA_ID = "conflictmap-data"
 DATA_EXPR = f'JSON.parse(document.getElementById("{DATA_ID}").textContent)'
 
 
-def page_parts(data: dict[str, Any]) -> tuple[str, str]:
+def page_parts(data: dict[str, Any]) -> tuple[str, list[str]]:
     """The init call's data argument, and the two blocks the browser never runs that it reads.
 
     The data goes as JSON into a `<script type="application/json">` that the argument
@@ -484,6 +484,7 @@ def page_parts(data: dict[str, Any]) -> tuple[str, str]:
     and the titles blob (base64: no `<`, so they cannot end the element) go one a line into a
     `<script type="application/octet-stream">`; the JS keeps their line numbers. V8 then
     never parses them as string literals, which at 100k events is ~17 MB and ~130 ms.
+    The blocks come as parts, which the page joins once (25 MB copied once, not per `+`).
     """
     chunks, titles = data["popup_chunks"], data["titles_gz"]
     rest = {k: v for k, v in data.items() if k not in ("popup_chunks", "titles_gz", "filters_gz")}
@@ -493,11 +494,14 @@ def page_parts(data: dict[str, Any]) -> tuple[str, str]:
     lines = [*chunks, *([titles] if titles else [])]
     rest["filters_line"] = len(lines)
     lines.append(data["filters_gz"])
-    block = (f'<script type="application/octet-stream" id="{BLOB_ID}">'
-             + "\n".join(lines) + "</script>")
+    block = [f'<script type="application/octet-stream" id="{BLOB_ID}">']
+    for line in lines:
+        block += (line, "\n")
+    block[-1] = "</script>"
     # safe_json escapes every `<`: the text cannot end its element or open a comment
-    data_block = f'<script type="application/json" id="{DATA_ID}">{safe_json(rest)}</script>'
-    return DATA_EXPR, data_block + "\n" + block
+    data_block = [f'<script type="application/json" id="{DATA_ID}">', safe_json(rest),
+                  "</script>\n"]
+    return DATA_EXPR, data_block + block
 
 
 VIEW_PAD_DEG = 3.0  # layers are drawn this far around the events, not the whole world
