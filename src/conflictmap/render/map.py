@@ -11,7 +11,7 @@ import base64
 import json
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from html import escape
 from importlib import resources
@@ -176,14 +176,6 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     if counted is not None and counted.located:  # the slider spans every event, not the detail
         start, end = (min(start, counted.start), max(end, counted.end)) if len(f) else (
             counted.start, counted.end)
-    types = list(ACLED_TYPES)
-    statuses = [s.value for s in Status]
-    precisions = [p.value for p in GeoPrecision] + ["unspecified"]
-    type_code = {t: k for k, t in enumerate(types)}
-    status_code = {t: k for k, t in enumerate(statuses)}
-    prec_code = {t: k for k, t in enumerate(precisions)}
-    timeline = result.timeline
-    colors = controller_colors(timeline)
 
     def column(frame: pd.DataFrame, name: str) -> list[Any]:
         values = frame[name]
@@ -199,6 +191,33 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     popup["sources"] = rec["sources_json"].tolist()
     popup["admin1_uncertain"] = [None if v is None or v != v else bool(v)
                                  for v in f["admin1_uncertain"].tolist()]
+    # the chunks compress on worker threads (libdeflate without the GIL) while this thread
+    # makes the rest of the data; titles first, the one big job
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
+    try:
+        titles_job = None if len(rec) <= LIST_LIMIT else chunk_jobs(
+            pool, {"title": rec["title"].tolist()}, len(rec), len(rec))[0]
+        popup_jobs = chunk_jobs(pool, popup, len(f), POPUP_CHUNK, raw=RAW_POPUP)
+        data = _page_data(result, f, rec, start, end, days, basemap)
+        data["popup_chunks"] = [job.result() for job in popup_jobs]
+        data["titles_gz"] = None if titles_job is None else titles_job.result()
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return data
+
+
+def _page_data(result: Result, f: gpd.GeoDataFrame, rec: pd.DataFrame, start: date,
+               end: date, days: pd.Series, basemap: str) -> dict[str, Any]:
+    """The page's data besides the popup chunks and the titles (their keys hold None)."""
+    counted = result.density
+    types = list(ACLED_TYPES)
+    statuses = [s.value for s in Status]
+    precisions = [p.value for p in GeoPrecision] + ["unspecified"]
+    type_code = {t: k for k, t in enumerate(types)}
+    status_code = {t: k for k, t in enumerate(statuses)}
+    prec_code = {t: k for k, t in enumerate(precisions)}
+    timeline = result.timeline
+    colors = controller_colors(timeline)
     handover = [lyr for lyr in result.layers.values() if lyr.spec.kind == "handover"]
     area_frame = handover[0].frame if handover else gpd.GeoDataFrame(
         {"name": []}, geometry=[], crs=4326)
@@ -242,10 +261,9 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         },
         "popup_facts": [list(fact) for fact in result.schema.popup_facts],
         "popup_chunk": POPUP_CHUNK,
-        "popup_chunks": compress_chunks(popup, len(f), POPUP_CHUNK, raw=RAW_POPUP),
+        "popup_chunks": None,  # map_data fills both from the worker threads
         # many events: all titles as one compressed blob, decoded once when the list needs it
-        "titles_gz": None if len(rec) <= LIST_LIMIT else compress_chunks(
-            {"title": rec["title"].tolist()}, len(rec), len(rec))[0],
+        "titles_gz": None,
         # district codes and fatalities: compressed, decoded when a filter first needs them
         # (actors and text come from the popup chunks, which already carry them)
         **_filters(rec, f),
@@ -444,10 +462,10 @@ def gzip_b64(text: str) -> str:
     return base64.b64encode(deflate.gzip_compress(text.encode("utf-8"), GZIP_LEVEL)).decode()
 
 
-def compress_chunks(columns: dict[str, list[Any]], n: int, size: int,
-                    raw: frozenset[str] = frozenset()) -> list[str]:
-    """Columns cut into chunks of `size` rows, each as JSON, gzipped and base64-encoded (ASCII,
-    safe in a script), compressed on all cores.
+def chunk_jobs(pool: ThreadPoolExecutor, columns: dict[str, list[Any]], n: int, size: int,
+               raw: frozenset[str] = frozenset()) -> list[Future[str]]:
+    """Columns cut into chunks of `size` rows, each to become JSON, gzipped and base64-encoded
+    (ASCII, safe in a script) on `pool`: the futures of their texts, in order.
 
     Columns named in `raw` hold JSON texts (checked strict JSON when loaded) and go in verbatim,
     not re-encoded as strings: no second escaping, and the page parses them once.
@@ -463,8 +481,7 @@ def compress_chunks(columns: dict[str, list[Any]], n: int, size: int,
             parts.append(f"{json.dumps(name)}:{body}")
         return gzip_b64("{" + ",".join(parts) + "}")
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        return list(pool.map(one, range(0, n, size)))
+    return [pool.submit(one, k) for k in range(0, n, size)]
 
 
 def compress_json(obj: Any) -> str:
