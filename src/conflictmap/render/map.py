@@ -256,7 +256,8 @@ def _page_data(result: Result, f: gpd.GeoDataFrame, rec: pd.DataFrame, start: da
             "day": (days - pd.Timestamp(start)).dt.days.tolist(),
             "type": rec["event_type"].map(type_code).tolist(),
             "status": rec["status"].map(status_code).tolist(),
-            "prec": [prec_code.get(p, len(precisions) - 1) for p in f["geo_precision"].tolist()],
+            "prec": f["geo_precision"].map(prec_code).fillna(len(precisions) - 1).astype(
+                int).tolist(),
             "side": f["side_uncertain"].eq(True).astype(int).tolist(),  # unknown draws as 0
         },
         "popup_facts": [list(fact) for fact in result.schema.popup_facts],
