@@ -254,10 +254,9 @@ def _page_data(result: Result, f: gpd.GeoDataFrame, rec: pd.DataFrame, start: da
             "lat": f.geometry.y.round(6).tolist(),
             "lon": f.geometry.x.round(6).tolist(),
             "day": (days - pd.Timestamp(start)).dt.days.tolist(),
-            "type": rec["event_type"].map(type_code).tolist(),
-            "status": rec["status"].map(status_code).tolist(),
-            "prec": f["geo_precision"].map(prec_code).fillna(len(precisions) - 1).astype(
-                int).tolist(),
+            "type": _codes_of(rec["event_type"], types, type_code),
+            "status": _codes_of(rec["status"], statuses, status_code),
+            "prec": _codes_of(f["geo_precision"], precisions, prec_code, len(precisions) - 1),
             "side": f["side_uncertain"].eq(True).astype(int).tolist(),  # unknown draws as 0
         },
         "popup_facts": [list(fact) for fact in result.schema.popup_facts],
@@ -287,6 +286,19 @@ def _page_data(result: Result, f: gpd.GeoDataFrame, rec: pd.DataFrame, start: da
         "density": None if counted is None else density_data(counted, start),
         "side_color": SIDE_UNCERTAIN_COLOR,
     }
+
+
+def _codes_of(values: pd.Series, names: list[str], code: dict[str, int],
+              other: int | None = None) -> list[Any]:
+    """Each value's index in `names` by one hash lookup of the column (`Series.map` calls
+    Python once a row on arrow strings); a value not in `names` is `other`, or with no `other`
+    as `Series.map` gives it (NaN, which the page's strict JSON refuses)."""
+    found = pd.Index(names).get_indexer(values)
+    if other is not None:
+        return np.where(found < 0, other, found).tolist()
+    if (found < 0).any():
+        return values.map(code).tolist()
+    return found.tolist()
 
 
 def density_data(counted: Density, start: date) -> dict[str, Any]:
