@@ -356,11 +356,12 @@ def fact_text(value: Any, list_sep: str = "; ") -> Any:
 def _by_value(fn: Callable[[Any], Any], values: list[Any]) -> list[Any]:
     """`fn` of each value, computed once per distinct value: a column repeats few values
     (actors, tags, figures, counts), and the per-value work is the expensive part."""
+    keys = [(v.__class__, v) for v in values]  # by type too: True == 1 == 1.0 show apart
     try:
-        done = {v: fn(v) for v in dict.fromkeys(values)}
+        done = {k: fn(k[1]) for k in dict.fromkeys(keys)}
     except TypeError:  # an unhashable value: one call a row
         return [fn(v) for v in values]
-    return [done[v] for v in values]
+    return [done[k] for k in keys]
 
 
 def _parsed_by_value(fn: Callable[[Any], Any], texts: list[str | None]) -> list[Any]:
@@ -530,9 +531,9 @@ def page_parts(data: dict[str, Any]) -> tuple[str, list[str]]:
     rest["filters_line"] = len(lines)
     lines.append(data["filters_gz"])
     block = [f'<script type="application/octet-stream" id="{BLOB_ID}">']
-    for line in lines:
-        block += (line, "\n")
-    block[-1] = "</script>"
+    for k, line in enumerate(lines):
+        block += ("\n", line) if k else (line,)
+    block.append("</script>")
     # safe_json escapes every `<`: the text cannot end its element or open a comment
     data_block = [f'<script type="application/json" id="{DATA_ID}">', safe_json(rest),
                   "</script>\n"]
