@@ -167,6 +167,17 @@ def _geojson(frame: gpd.GeoDataFrame, props: list[str]) -> dict[str, Any]:
 
 
 def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
+    """The page's data, the compressed popup chunks and titles as their texts."""
+    data = _map_data(result, basemap)
+    data["popup_chunks"] = [job.result() for job in data["popup_chunks"]]
+    if data["titles_gz"] is not None:
+        data["titles_gz"] = data["titles_gz"].result()
+    return data
+
+
+def _map_data(result: Result, basemap: str) -> dict[str, Any]:
+    """The page's data with the popup chunks and titles still compressing: futures of their
+    texts, which the page joins last (`Page.render`), so the work in between overlaps them."""
     f = result.frame.reset_index(drop=True)
     rec = result.records
     days = pd.to_datetime(f["date"])
@@ -192,17 +203,17 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     popup["admin1_uncertain"] = [None if v is None or v != v else bool(v)
                                  for v in f["admin1_uncertain"].tolist()]
     # the chunks compress on worker threads (libdeflate without the GIL) while this thread
-    # makes the rest of the data; titles first, the one big job
+    # makes the rest of the page; titles first, the one big job. The pool is shut down at
+    # once: its threads finish the queued jobs and then end
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
     try:
         titles_job = None if len(rec) <= LIST_LIMIT else chunk_jobs(
             pool, {"title": rec["title"].tolist()}, len(rec), len(rec))[0]
         popup_jobs = chunk_jobs(pool, popup, len(f), POPUP_CHUNK, raw=RAW_POPUP)
-        data = _page_data(result, f, rec, start, end, days, basemap)
-        data["popup_chunks"] = [job.result() for job in popup_jobs]
-        data["titles_gz"] = None if titles_job is None else titles_job.result()
     finally:
-        pool.shutdown(cancel_futures=True)
+        pool.shutdown(wait=False)
+    data = _page_data(result, f, rec, start, end, days, basemap)
+    data["popup_chunks"], data["titles_gz"] = popup_jobs, titles_job
     return data
 
 
@@ -511,7 +522,7 @@ DATA_ID = "conflictmap-data"
 DATA_EXPR = f'JSON.parse(document.getElementById("{DATA_ID}").textContent)'
 
 
-def page_parts(data: dict[str, Any]) -> tuple[str, list[str]]:
+def page_parts(data: dict[str, Any]) -> tuple[str, list[str | Future[str]]]:
     """The init call's data argument, and the two blocks the browser never runs that it reads.
 
     The data goes as JSON into a `<script type="application/json">` that the argument
@@ -520,7 +531,8 @@ def page_parts(data: dict[str, Any]) -> tuple[str, list[str]]:
     and the titles blob (base64: no `<`, so they cannot end the element) go one a line into a
     `<script type="application/octet-stream">`; the JS keeps their line numbers. V8 then
     never parses them as string literals, which at 100k events is ~17 MB and ~130 ms.
-    The blocks come as parts, which the page joins once (25 MB copied once, not per `+`).
+    The blocks come as parts (a compressed line may be the future of its text), which the
+    page joins once, last (25 MB copied once, not per `+`).
     """
     chunks, titles = data["popup_chunks"], data["titles_gz"]
     rest = {k: v for k, v in data.items() if k not in ("popup_chunks", "titles_gz", "filters_gz")}
@@ -617,7 +629,7 @@ def draw(result: Result, m: folium.Map | None = None, *, self_contained: bool = 
     """Our layers added to `m` (a new map when None), whose root becomes a `Page`: its
     `render()`, `save()` and notebook display all give the finished page. `initial_hash`: the
     view the page opens with when its address has no hash (`#date=...&type=...`)."""
-    data = map_data(result, basemap)
+    data = _map_data(result, basemap)
     data["initial_hash"] = initial_hash
     if m is None:
         m = folium.Map(location=[40.0, 46.0], zoom_start=8, tiles=None, control_scale=True,

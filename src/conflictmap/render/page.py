@@ -9,6 +9,7 @@ the one `explore()` returns are one page.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import Any
 
 import folium
@@ -23,7 +24,7 @@ class Page(Figure):
     `</body>`, and (when a bundle is given) every CDN tag swapped for the pinned file."""
 
     _data: dict[str, str]
-    _block: list[str]
+    _block: list[str | Future[str]]
     _bundle: Bundle | None
 
     @classmethod
@@ -44,9 +45,11 @@ class Page(Figure):
         page._data, page._block, page._bundle = {}, [], None
         return page
 
-    def fill(self, data: dict[str, str], block: list[str], bundle: Bundle | None) -> None:
+    def fill(self, data: dict[str, str], block: list[str | Future[str]],
+             bundle: Bundle | None) -> None:
         """What `render` puts into the page: placeholder -> text, the block (its parts, joined
-        once with the page), the assets."""
+        once with the page; a part may be the future of its text, still being made), the
+        assets."""
         self._data, self._block, self._bundle = data, block, bundle
 
     def render(self, **kwargs: Any) -> str:
@@ -61,4 +64,5 @@ class Page(Figure):
             head, sep, body = html.partition("</head>")
             head = inline_all(head, self._bundle)
         end = body.rindex("</body>")
-        return "".join([head, sep, body[:end], *self._block, "\n", body[end:]])
+        block = [p if isinstance(p, str) else p.result() for p in self._block]
+        return "".join([head, sep, body[:end], *block, "\n", body[end:]])
