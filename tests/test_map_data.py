@@ -21,3 +21,20 @@ def test_areas_are_unknown_before_the_earliest_known_state():
     assert kalbajar["initial"] is None and kalbajar["known_from"] == known < 0
     assert kalbajar["changes"] == [[known, "Armenia"],
                                    [(date(2020, 11, 25) - start).days, "Azerbaijan"]]
+
+
+def test_actor_texts_rewritten_as_text_decode_to_the_parsed_pairs():
+    """The vectorised rewrite of plain name lists must give what parsing and pairing gives,
+    also for escapes, non-ASCII, roles, empty names and texts it leaves to the parser."""
+    import json
+
+    from conflictmap.render.map import actor_pairs, actor_texts
+
+    texts = ['["a", "b"]', '["Ş\\u00e9 \\"q\\" \\\\ </script>"]', '["x","y"]', '[]', 'null',
+             None, '["", "c"]', '[{"name": "d", "role": "side_a"}, "e"]', '[ "f" ]',
+             '["g", {"name": "h"}]', '["a", "b"]', '["\\ud83d\\ude00 \\/ \\n"]']
+    got = actor_texts(texts)
+    for text, out in zip(texts, got, strict=True):
+        want = actor_pairs(None if text is None else json.loads(text))
+        assert (None if out is None else json.loads(out)) == want, text
+    assert got[0] == '[["a",""], ["b",""]]'  # rewritten, not re-encoded

@@ -9,12 +9,14 @@ zoom); here we only choose candidates, their priority and the zoom from which ea
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from html import escape
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from shapely.ops import polylabel
 
@@ -138,10 +140,8 @@ def area_names(layers: dict[str, Layer], codes: Iterable[Any]) -> list[str]:
             for iso, name in zip(lyr.frame["iso"], lyr.frame["name"], strict=True):
                 if isinstance(iso, str) and isinstance(name, str):
                     names.setdefault(iso, name)
-    counts: dict[str, int] = {}
-    for c in codes:
-        if isinstance(c, str) and c:
-            counts[c] = counts.get(c, 0) + 1
+    values = codes.tolist() if isinstance(codes, pd.Series) else codes  # not arrow's __iter__
+    counts = {c: n for c, n in Counter(values).items() if isinstance(c, str) and c}
     return [names.get(c, c) for c in sorted(counts, key=lambda c: (-counts[c], c))]
 
 
@@ -154,7 +154,8 @@ def page_title(events: gpd.GeoDataFrame, countries: Iterable[str],
                 f"({counted.detail:,} in detail), {_area(countries)} (conflictmap)")
     if not len(events):
         return "conflictmap: no events"
-    return f"Events {events['date'].astype(str).min()} to {events['date'].astype(str).max()}, " \
+    days = pd.Series(pd.unique(events["date"]), dtype=object).astype(str)  # each day once
+    return f"Events {days.min()} to {days.max()}, " \
            f"{_area(countries)} (conflictmap)"
 
 

@@ -8,20 +8,23 @@ a <script> context, and the page puts it into the DOM with textContent only.
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from html import escape
 from importlib import resources
 from typing import Any
 
+import deflate
 import folium
 import folium.plugins
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 import xyzservices.providers as xyz
 from branca.element import MacroElement
@@ -164,6 +167,17 @@ def _geojson(frame: gpd.GeoDataFrame, props: list[str]) -> dict[str, Any]:
 
 
 def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
+    """The page's data, the compressed popup chunks and titles as their texts."""
+    data = _map_data(result, basemap)
+    data["popup_chunks"] = [job.result() for job in data["popup_chunks"]]
+    if data["titles_gz"] is not None:
+        data["titles_gz"] = data["titles_gz"].result()
+    return data
+
+
+def _map_data(result: Result, basemap: str) -> dict[str, Any]:
+    """The page's data with the popup chunks and titles still compressing: futures of their
+    texts, which the page joins last (`Page.render`), so the work in between overlaps them."""
     f = result.frame.reset_index(drop=True)
     rec = result.records
     days = pd.to_datetime(f["date"])
@@ -173,14 +187,6 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     if counted is not None and counted.located:  # the slider spans every event, not the detail
         start, end = (min(start, counted.start), max(end, counted.end)) if len(f) else (
             counted.start, counted.end)
-    types = list(ACLED_TYPES)
-    statuses = [s.value for s in Status]
-    precisions = [p.value for p in GeoPrecision] + ["unspecified"]
-    type_code = {t: k for k, t in enumerate(types)}
-    status_code = {t: k for k, t in enumerate(statuses)}
-    prec_code = {t: k for k, t in enumerate(precisions)}
-    timeline = result.timeline
-    colors = controller_colors(timeline)
 
     def column(frame: pd.DataFrame, name: str) -> list[Any]:
         values = frame[name]
@@ -196,6 +202,33 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     popup["sources"] = rec["sources_json"].tolist()
     popup["admin1_uncertain"] = [None if v is None or v != v else bool(v)
                                  for v in f["admin1_uncertain"].tolist()]
+    # the chunks compress on worker threads (libdeflate without the GIL) while this thread
+    # makes the rest of the page; titles first, the one big job. The pool is shut down at
+    # once: its threads finish the queued jobs and then end
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
+    try:
+        titles_job = None if len(rec) <= LIST_LIMIT else chunk_jobs(
+            pool, {"title": rec["title"].tolist()}, len(rec), len(rec))[0]
+        popup_jobs = chunk_jobs(pool, popup, len(f), POPUP_CHUNK, raw=RAW_POPUP)
+    finally:
+        pool.shutdown(wait=False)
+    data = _page_data(result, f, rec, start, end, days, basemap)
+    data["popup_chunks"], data["titles_gz"] = popup_jobs, titles_job
+    return data
+
+
+def _page_data(result: Result, f: gpd.GeoDataFrame, rec: pd.DataFrame, start: date,
+               end: date, days: pd.Series, basemap: str) -> dict[str, Any]:
+    """The page's data besides the popup chunks and the titles (their keys hold None)."""
+    counted = result.density
+    types = list(ACLED_TYPES)
+    statuses = [s.value for s in Status]
+    precisions = [p.value for p in GeoPrecision] + ["unspecified"]
+    type_code = {t: k for k, t in enumerate(types)}
+    status_code = {t: k for k, t in enumerate(statuses)}
+    prec_code = {t: k for k, t in enumerate(precisions)}
+    timeline = result.timeline
+    colors = controller_colors(timeline)
     handover = [lyr for lyr in result.layers.values() if lyr.spec.kind == "handover"]
     area_frame = handover[0].frame if handover else gpd.GeoDataFrame(
         {"name": []}, geometry=[], crs=4326)
@@ -232,17 +265,16 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
             "lat": f.geometry.y.round(6).tolist(),
             "lon": f.geometry.x.round(6).tolist(),
             "day": (days - pd.Timestamp(start)).dt.days.tolist(),
-            "type": rec["event_type"].map(type_code).tolist(),
-            "status": rec["status"].map(status_code).tolist(),
-            "prec": [prec_code.get(p, len(precisions) - 1) for p in f["geo_precision"].tolist()],
+            "type": _codes_of(rec["event_type"], types, type_code),
+            "status": _codes_of(rec["status"], statuses, status_code),
+            "prec": _codes_of(f["geo_precision"], precisions, prec_code, len(precisions) - 1),
             "side": f["side_uncertain"].eq(True).astype(int).tolist(),  # unknown draws as 0
         },
         "popup_facts": [list(fact) for fact in result.schema.popup_facts],
         "popup_chunk": POPUP_CHUNK,
-        "popup_chunks": compress_chunks(popup, len(f), POPUP_CHUNK, raw=frozenset({"sources"})),
+        "popup_chunks": None,  # map_data fills both from the worker threads
         # many events: all titles as one compressed blob, decoded once when the list needs it
-        "titles_gz": None if len(rec) <= LIST_LIMIT else compress_chunks(
-            {"title": rec["title"].tolist()}, len(rec), len(rec))[0],
+        "titles_gz": None,
         # district codes and fatalities: compressed, decoded when a filter first needs them
         # (actors and text come from the popup chunks, which already carry them)
         **_filters(rec, f),
@@ -265,6 +297,19 @@ def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
         "density": None if counted is None else density_data(counted, start),
         "side_color": SIDE_UNCERTAIN_COLOR,
     }
+
+
+def _codes_of(values: pd.Series, names: list[str], code: dict[str, int],
+              other: int | None = None) -> list[Any]:
+    """Each value's index in `names` by one hash lookup of the column (`Series.map` calls
+    Python once a row on arrow strings); a value not in `names` is `other`, or with no `other`
+    as `Series.map` gives it (NaN, which the page's strict JSON refuses)."""
+    found = pd.Index(names).get_indexer(values)
+    if other is not None:
+        return np.where(found < 0, other, found).tolist()
+    if (found < 0).any():
+        return values.map(code).tolist()
+    return found.tolist()
 
 
 def density_data(counted: Density, start: date) -> dict[str, Any]:
@@ -319,33 +364,78 @@ def fact_text(value: Any, list_sep: str = "; ") -> Any:
     return value
 
 
+def _by_value(fn: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """`fn` of each value, computed once per distinct value: a column repeats few values
+    (actors, tags, figures, counts), and the per-value work is the expensive part."""
+    keys = [(v.__class__, v) for v in values]  # by type too: True == 1 == 1.0 show apart
+    try:
+        done = {k: fn(k[1]) for k in dict.fromkeys(keys)}
+    except TypeError:  # an unhashable value: one call a row
+        return [fn(v) for v in values]
+    return [done[k] for k in keys]
+
+
+def _parsed_by_value(fn: Callable[[Any], Any], texts: list[str | None]) -> list[Any]:
+    """`fn` of each JSON text's value, each distinct text parsed once (in one C-level call)."""
+    distinct = list(dict.fromkeys(texts))
+    done = dict(zip(distinct, map(fn, parse_column(distinct)), strict=True))
+    return [done[v] for v in texts]
+
+
+# a non-empty JSON string literal that is valid as it stands (escapes checked), and a JSON list
+# of them as `json.dumps` writes it: such an actors text maps to [name, ""] pairs by rewriting
+_JSON_NAME = r'"(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))+"'
+_PLAIN_NAMES = rf"^\[{_JSON_NAME}(?:, ?{_JSON_NAME})*\]$"
+
+
+def actor_texts(texts: list[str | None]) -> list[str | None]:
+    """Each stored actors JSON text as the JSON text of its `actor_pairs` (None: none).
+
+    A list of plain names (most rows) is rewritten as text, `"a"` to `["a",""]`, in one
+    vectorised pass with no parsing; any other text (roles, empty names) is parsed and
+    paired in Python. Either way the page decodes the same pairs."""
+    distinct = list(dict.fromkeys(texts))
+    arr = pa.array(distinct, type=pa.string())
+    plain = pc.match_substring_regex(arr, _PLAIN_NAMES).fill_null(False).to_numpy(
+        zero_copy_only=False)
+    rewritten = pc.replace_substring_regex(arr, _JSON_NAME, r'[\0,""]').to_pylist()
+    rest = [t for t, ok in zip(distinct, plain.tolist(), strict=True) if not ok]
+    other = dict(zip(rest, (None if p is None else json.dumps(p, ensure_ascii=False,
+                                                              separators=(",", ":"))
+                            for p in map(actor_pairs, parse_column(rest))), strict=True))
+    done = {t: (r if ok else other[t])
+            for t, ok, r in zip(distinct, plain.tolist(), rewritten, strict=True)}
+    return [done[t] for t in texts]
+
+
 def popup_columns(result: Result) -> dict[str, list[Any]]:
     """Every popup fact (`schema.popup_facts`) as a column of display values, one per event:
-    the record's labelled fields generically, the composite facts from the built frame."""
+    the record's labelled fields generically, the composite facts from the built frame.
+    Columns named in `RAW_POPUP` hold JSON texts (None: nothing to show)."""
     f, rec, schema = result.frame.reset_index(drop=True), result.records, result.schema
-
-    def text(series: pd.Series) -> pd.Series:  # absent stays None through string sums
-        return series.astype(object).where(series.notna(), None)
 
     when = rec["date"].astype(str)
     until = rec["end_date"]
     prec = rec["date_precision"].astype(str)
     date = pd.Series(np.where(until.notna(), when + " to " + until.astype(str), when))
     date = date.where(prec == "day", date + " (to the " + prec + ")")
-    sub = text(rec["sub_event_type"])
+    sub = rec["sub_event_type"].astype(object).where(rec["sub_event_type"].notna(), None)
     kind = rec["event_type"].where(sub.isna(), rec["event_type"] + " / " + sub.fillna(""))
     place = (f["place_name"].astype(str) + " (" + f["geo_precision"].astype(str)
              + " precision, via " + f["geocoder"].astype(str) + ")")
     area = f["country"].fillna("unknown").astype(str) + " / " + f["admin1"].fillna(
         "unknown").astype(str)
     km = f["border_distance_km"].astype(float)
-    controller = [c if not _nothing(c) else ("unknown" if not _nothing(h) else None)
+    # inline tests, not `_nothing` calls: these loops run once an event
+    controller = [c if not (c is None or (isinstance(c, float) and c != c)) else (
+        None if h is None or (isinstance(h, float) and h != h) else "unknown")
                   for c, h in zip(f["controller"].tolist(), f["handover_area"].tolist(),
                                   strict=True)]
     candidates = [" or ".join(map(str, c)) if u is True else None
                   for c, u in zip(f["admin1_candidates"].tolist(),
                                   f["admin1_uncertain"].tolist(), strict=True)]
-    dataset = [None if _nothing(n) else n + (f" {i}" if not _nothing(i) else "")
+    dataset = [None if n is None or (isinstance(n, float) and n != n) else n + (
+        "" if i is None or (isinstance(i, float) and i != i) else f" {i}")
                for n, i in zip(rec["dataset_name"].tolist(), rec["dataset_id"].tolist(),
                                strict=True)]
     out: dict[str, list[Any]] = {
@@ -356,18 +446,25 @@ def popup_columns(result: Result) -> dict[str, list[Any]]:
     }
     for name, _label in schema.popup:
         if name == "actors":  # [name, role] pairs: the popup joins them, the filter indexes them
-            out[name] = [actor_pairs(v) for v in parse_column(rec[schema[name].column].tolist())]
+            out[name] = actor_texts(rec[schema[name].column].tolist())
             continue
         field = schema[name]
-        values = (parse_column(rec[field.column].tolist()) if field.nested
-                  else rec[field.column].tolist())
         absent = POPUP_ABSENT.get(name)
         sep = ", " if field.text_list else "; "
-        shown = [fact_text(v, sep) for v in values]
-        if field.scalar == "int" and not field.nested:
-            shown = [None if v is None else int(v) for v in shown]
-        out[name] = [absent if v is None else v for v in shown]
+        as_int = field.scalar == "int" and not field.nested
+
+        def shown(v: Any, sep: str = sep, absent: Any = absent, as_int: bool = as_int) -> Any:
+            s = fact_text(v, sep)
+            return absent if s is None else int(s) if as_int else s
+
+        values = rec[field.column].tolist()
+        out[name] = (_parsed_by_value(shown, values) if field.nested
+                     else _by_value(shown, values))
     return out
+
+
+# popup columns that hold JSON texts: they go into the chunks as they are
+RAW_POPUP = frozenset({"actors", "sources"})
 
 
 def _filters(rec: pd.DataFrame, frame: pd.DataFrame) -> dict[str, Any]:
@@ -378,14 +475,22 @@ def _filters(rec: pd.DataFrame, frame: pd.DataFrame) -> dict[str, Any]:
 
 LIST_LIMIT = 2000  # up to this many events the list shows them all, with titles in plain
 POPUP_CHUNK = 1000  # events per compressed popup chunk: decoding one costs a few ms
-# 100k synthetic events: level 6 takes 1.8 s of CPU for 11.1 MB, level 4 0.6 s for 13.0 MB
+# gzip by libdeflate: at 100k synthetic events its level 4 gives 12.9 MB in 0.45 s of CPU where
+# zlib's level 4 gave 13.4 MB in 0.70 s (zlib-ng level 3: 13.8 MB, 0.40 s; ISA-L: >= 15.5 MB)
 GZIP_LEVEL = 4
 
 
-def compress_chunks(columns: dict[str, list[Any]], n: int, size: int,
-                    raw: frozenset[str] = frozenset()) -> list[str]:
-    """Columns cut into chunks of `size` rows, each as JSON, gzipped and base64-encoded (ASCII,
-    safe in a script). zlib releases the GIL, so chunks compress on all cores.
+def gzip_b64(text: str) -> str:
+    """UTF-8 text gzipped (no timestamp: the same page gives the same bytes) and base64-encoded:
+    ASCII with no `<`, safe in a script. libdeflate releases the GIL, so chunks compress on all
+    cores."""
+    return base64.b64encode(deflate.gzip_compress(text.encode("utf-8"), GZIP_LEVEL)).decode()
+
+
+def chunk_jobs(pool: ThreadPoolExecutor, columns: dict[str, list[Any]], n: int, size: int,
+               raw: frozenset[str] = frozenset()) -> list[Future[str]]:
+    """Columns cut into chunks of `size` rows, each to become JSON, gzipped and base64-encoded
+    (ASCII, safe in a script) on `pool`: the futures of their texts, in order.
 
     Columns named in `raw` hold JSON texts (checked strict JSON when loaded) and go in verbatim,
     not re-encoded as strings: no second escaping, and the page parses them once.
@@ -399,19 +504,15 @@ def compress_chunks(columns: dict[str, list[Any]], n: int, size: int,
                     if name in raw else
                     json.dumps(part, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
             parts.append(f"{json.dumps(name)}:{body}")
-        text = "{" + ",".join(parts) + "}"
-        return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=GZIP_LEVEL,
-                                              mtime=0)).decode()
+        return gzip_b64("{" + ",".join(parts) + "}")
 
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        return list(pool.map(one, range(0, n, size)))
+    return [pool.submit(one, k) for k in range(0, n, size)]
 
 
 def compress_json(obj: Any) -> str:
     """One value as gzipped, base64-encoded JSON: a line of the block the browser never runs."""
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=GZIP_LEVEL,
-                                          mtime=0)).decode()
+    return gzip_b64(text)
 
 
 BLOB_ID = "conflictmap-blobs"
@@ -421,7 +522,7 @@ DATA_ID = "conflictmap-data"
 DATA_EXPR = f'JSON.parse(document.getElementById("{DATA_ID}").textContent)'
 
 
-def page_parts(data: dict[str, Any]) -> tuple[str, str]:
+def page_parts(data: dict[str, Any]) -> tuple[str, list[str | Future[str]]]:
     """The init call's data argument, and the two blocks the browser never runs that it reads.
 
     The data goes as JSON into a `<script type="application/json">` that the argument
@@ -430,6 +531,8 @@ def page_parts(data: dict[str, Any]) -> tuple[str, str]:
     and the titles blob (base64: no `<`, so they cannot end the element) go one a line into a
     `<script type="application/octet-stream">`; the JS keeps their line numbers. V8 then
     never parses them as string literals, which at 100k events is ~17 MB and ~130 ms.
+    The blocks come as parts (a compressed line may be the future of its text), which the
+    page joins once, last (25 MB copied once, not per `+`).
     """
     chunks, titles = data["popup_chunks"], data["titles_gz"]
     rest = {k: v for k, v in data.items() if k not in ("popup_chunks", "titles_gz", "filters_gz")}
@@ -439,11 +542,14 @@ def page_parts(data: dict[str, Any]) -> tuple[str, str]:
     lines = [*chunks, *([titles] if titles else [])]
     rest["filters_line"] = len(lines)
     lines.append(data["filters_gz"])
-    block = (f'<script type="application/octet-stream" id="{BLOB_ID}">'
-             + "\n".join(lines) + "</script>")
+    block = [f'<script type="application/octet-stream" id="{BLOB_ID}">']
+    for k, line in enumerate(lines):
+        block += ("\n", line) if k else (line,)
+    block.append("</script>")
     # safe_json escapes every `<`: the text cannot end its element or open a comment
-    data_block = f'<script type="application/json" id="{DATA_ID}">{safe_json(rest)}</script>'
-    return DATA_EXPR, data_block + "\n" + block
+    data_block = [f'<script type="application/json" id="{DATA_ID}">', safe_json(rest),
+                  "</script>\n"]
+    return DATA_EXPR, data_block + block
 
 
 VIEW_PAD_DEG = 3.0  # layers are drawn this far around the events, not the whole world
@@ -523,7 +629,7 @@ def draw(result: Result, m: folium.Map | None = None, *, self_contained: bool = 
     """Our layers added to `m` (a new map when None), whose root becomes a `Page`: its
     `render()`, `save()` and notebook display all give the finished page. `initial_hash`: the
     view the page opens with when its address has no hash (`#date=...&type=...`)."""
-    data = map_data(result, basemap)
+    data = _map_data(result, basemap)
     data["initial_hash"] = initial_hash
     if m is None:
         m = folium.Map(location=[40.0, 46.0], zoom_start=8, tiles=None, control_scale=True,

@@ -9,6 +9,7 @@ the one `explore()` returns are one page.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from typing import Any
 
 import folium
@@ -23,7 +24,7 @@ class Page(Figure):
     `</body>`, and (when a bundle is given) every CDN tag swapped for the pinned file."""
 
     _data: dict[str, str]
-    _block: str
+    _block: list[str | Future[str]]
     _bundle: Bundle | None
 
     @classmethod
@@ -41,11 +42,14 @@ class Page(Figure):
         page.__dict__.update(old.__dict__)
         for child in page._children.values():
             child._parent = page
-        page._data, page._block, page._bundle = {}, "", None
+        page._data, page._block, page._bundle = {}, [], None
         return page
 
-    def fill(self, data: dict[str, str], block: str, bundle: Bundle | None) -> None:
-        """What `render` puts into the page: placeholder -> text, the block, the assets."""
+    def fill(self, data: dict[str, str], block: list[str | Future[str]],
+             bundle: Bundle | None) -> None:
+        """What `render` puts into the page: placeholder -> text, the block (its parts, joined
+        once with the page; a part may be the future of its text, still being made), the
+        assets."""
         self._data, self._block, self._bundle = data, block, bundle
 
     def render(self, **kwargs: Any) -> str:
@@ -55,9 +59,10 @@ class Page(Figure):
                 raise RuntimeError("the page template lost a data placeholder")
         for holder, text in self._data.items():
             html = html.replace(holder, text)
-        end = html.rindex("</body>")
-        html = html[:end] + self._block + "\n" + html[end:]
+        head, sep, body = "", "", html
         if self._bundle is not None:  # the CDN tags are all in <head>; the body is left alone
             head, sep, body = html.partition("</head>")
-            html = inline_all(head, self._bundle) + sep + body
-        return html
+            head = inline_all(head, self._bundle)
+        end = body.rindex("</body>")
+        block = [p if isinstance(p, str) else p.result() for p in self._block]
+        return "".join([head, sep, body[:end], *block, "\n", body[end:]])
