@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import shapely
+
 from conflictmap.pipeline import build
-from conflictmap.render.map import map_data
+from conflictmap.render.map import labels_for, map_data
 
 from .conftest import ROOT
 
@@ -38,3 +40,22 @@ def test_actor_texts_rewritten_as_text_decode_to_the_parsed_pairs():
         want = actor_pairs(None if text is None else json.loads(text))
         assert (None if out is None else json.loads(out)) == want, text
     assert got[0] == '[["a",""], ["b",""]]'  # rewritten, not re-encoded
+
+
+def test_layers_and_labels_are_made_again_when_the_layers_or_bounds_change():
+    """A rebuild reuses the drawn layers and label candidates only for the same layer set and
+    the same events' bounds (`build --watch`): another set or a moved event is drawn anew."""
+    result = build(ROOT / "events", ROOT / "geodata" / "layers.yaml",
+                   gazetteer=ROOT / "geodata" / "gazetteer.yaml")
+    first, before = map_data(result), labels_for(result)
+    assert map_data(result)["layers"] == first["layers"]
+    assert labels_for(result) == before
+    fewer = dict(list(result.layers.items())[1:])
+    result.layers = fewer
+    names = [lyr["name"] for lyr in map_data(result)["layers"]]
+    assert names and names != [lyr["name"] for lyr in first["layers"]]
+    assert all(name in fewer for name in names)
+    moved = result.frame.copy()
+    moved.loc[moved.index[0], "geometry"] = shapely.Point(44.0, 41.2)  # north of the rest
+    result.frame = moved
+    assert labels_for(result)["items"] != before["items"]

@@ -245,11 +245,7 @@ def _page_data(result: Result, f: gpd.GeoDataFrame, rec: pd.DataFrame, start: da
             "known_from": None if since is None else (since - start).days,
             "changes": first + [[(c.day - start).days, c.after] for c in changes],
         })
-    layers = []
-    for lyr, frame in drawn_layers(result, f):
-        layers.append({"name": lyr.spec.name, "title": lyr.spec.title or lyr.spec.name,
-                       "kind": lyr.spec.kind, "style": lyr.spec.style,
-                       "geojson": _geojson(frame, ["name"])})
+    layers = _layer_data(result, f)
     return {
         "start": start.isoformat(),
         "days": (end - start).days + 1,
@@ -591,13 +587,43 @@ def drawn_layers(result: Result, events: gpd.GeoDataFrame,
     return out
 
 
+# The last boundary layers and label candidates made, with what they were made from (the layer
+# set, the events' bounds, the gazetteer index): `build --watch` draws the page again after
+# each edit with the same layers, and an edit rarely moves the events' bounds. At 10k events
+# they were a quarter of a rebuild.
+_LAST: dict[str, tuple[Any, tuple[float, ...], Any, Any]] = {}
+
+
+def _memo(name: str, layers: Any, events: gpd.GeoDataFrame, other: Any,
+          make: Callable[[], Any]) -> Any:
+    bounds = tuple(float(v) for v in events.geometry.total_bounds) if len(events) else ()
+    last = _LAST.get(name)
+    if last is not None and last[0] is layers and last[1] == bounds and last[2] is other:
+        return last[3]
+    value = make()
+    _LAST[name] = (layers, bounds, other, value)
+    return value
+
+
+def _layer_data(result: Result, events: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """The drawn boundary layers as the page's data (see `drawn_layers`)."""
+    def make() -> list[dict[str, Any]]:
+        return [{"name": lyr.spec.name, "title": lyr.spec.title or lyr.spec.name,
+                 "kind": lyr.spec.kind, "style": lyr.spec.style,
+                 "geojson": _geojson(frame, ["name"])}
+                for lyr, frame in drawn_layers(result, events)]
+
+    return list(_memo("layers", result.layers, events, None, make))
+
+
 def labels_for(result: Result) -> dict[str, Any]:
     """The label candidates and the attribution (towns from the GeoNames index when it loads)."""
     try:
         index = load_index()
     except (OSError, ImportError, ValueError):  # no gazetteer here: the map goes without towns
         index = None
-    data = label_data(result.layers, result.frame, index)
+    data = dict(_memo("labels", result.layers, result.frame, index,
+                      lambda: label_data(result.layers, result.frame, index)))
     data["attribution"] = attribution(result.layers, with_towns=index is not None)
     return data
 
