@@ -172,36 +172,49 @@ def read_bytes(path: Path, follow: bool = True, max_bytes: int = MAX_BYTES,
     """A regular file's bytes, or the problem that stops reading it. Never blocks (a FIFO is
     opened non-blocking and refused), never reads past `max_bytes` (/dev/zero is endless), and
     with `follow=False` refuses a symbolic link instead of reading whatever it points at."""
+    raw, problem, _ = read_signed(path, follow, max_bytes)
+    return raw, problem
+
+
+def read_signed(path: Path, follow: bool = True, max_bytes: int = MAX_BYTES,
+                ) -> tuple[bytes | None, Problem | None, tuple[int, ...] | None]:
+    """`read_bytes`, and the `stat_signature` of the file read (from the open file: one
+    system call, not another lookup by name)."""
     where = str(path)
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) * (not follow)
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    flags = os.O_RDONLY | os.O_NONBLOCK | nofollow * (not follow)
     try:
-        if not follow and os.path.islink(path):
-            return None, Problem(where, 1, 1, "(file)", "is a symbolic link; not followed")
+        if not follow and not nofollow and os.path.islink(path):
+            return None, Problem(where, 1, 1, "(file)", "is a symbolic link; not followed"), None
         fd = os.open(path, flags)
     except OSError as exc:
         if exc.errno == errno.ELOOP and not follow:
-            return None, Problem(where, 1, 1, "(file)", "is a symbolic link; not followed")
-        return None, Problem(where, 1, 1, "(file)", f"cannot read: {exc.strerror}")
+            return None, Problem(where, 1, 1, "(file)", "is a symbolic link; not followed"), None
+        return None, Problem(where, 1, 1, "(file)", f"cannot read: {exc.strerror}"), None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return None, Problem(where, 1, 1, "(file)",
-                                 f"is {_kind(info.st_mode)}, not a regular file; not read")
+                                 f"is {_kind(info.st_mode)}, not a regular file; not read"), None
         if info.st_size > max_bytes:
-            return None, Problem(where, 1, 1, "(file)", _too_big(info.st_size, max_bytes))
+            return None, Problem(where, 1, 1, "(file)", _too_big(info.st_size, max_bytes)), None
         # one read of the size fstat gave, plus one to see the end (os.read, not a buffered
-        # file object: a tenth of the cost for the few KB of an event)
-        chunks = [os.read(fd, info.st_size + 1)]
-        while chunks[-1] and sum(map(len, chunks)) <= max_bytes:
-            chunks.append(os.read(fd, max_bytes + 1 - sum(map(len, chunks))))
+        # file object: a tenth of the cost for the few KB of an event); a read that returns
+        # less than it asked for has met the end
+        want = info.st_size + 1
+        chunks = [os.read(fd, want)]
+        while len(chunks[-1]) == want and sum(map(len, chunks)) <= max_bytes:
+            want = max_bytes + 1 - sum(map(len, chunks))
+            chunks.append(os.read(fd, want))
         raw = b"".join(chunks)
     except OSError as exc:
-        return None, Problem(where, 1, 1, "(file)", f"cannot read: {exc.strerror}")
+        return None, Problem(where, 1, 1, "(file)", f"cannot read: {exc.strerror}"), None
     finally:
         os.close(fd)
     if len(raw) > max_bytes:  # grew while we read it
-        return None, Problem(where, 1, 1, "(file)", _too_big(len(raw), max_bytes))
-    return raw, None
+        return None, Problem(where, 1, 1, "(file)", _too_big(len(raw), max_bytes)), None
+    signature = (info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    return raw, None, signature
 
 
 def _too_big(size: int, limit: int) -> str:

@@ -26,7 +26,7 @@ from .model import Event
 from .record import SCHEMA, Schema
 from .recordcache import Entry, RecordCache, file_key
 from .store import InvalidEvents, Problem, parse_text, walk_events
-from .yamlio import decode, read_bytes, stat_signature
+from .yamlio import decode, read_bytes, read_signed, stat_signature
 
 # besides the record's own columns: where each row comes from, and the nested parts the
 # pipeline needs, parsed once at load
@@ -54,10 +54,11 @@ def _entry(path: Path, follow: bool, raw: bytes | None = None, schema: Schema = 
     when the file could not be read, so nothing is cached for it."""
     signature = None
     if raw is None:
-        signature = None if follow else stat_signature(path, follow=False)  # see _KNOWN
-        raw, problem = read_bytes(path, follow=follow)
+        raw, problem, signature = read_signed(path, follow=follow)
         if raw is None:
             return None, Entry(problems=[problem] if problem else [])
+        if follow:
+            signature = None  # see _KNOWN: a link named on the command line may change target
     where = str(path)
     text, problem = decode(where, raw)
     warnings: list[Problem] = []
