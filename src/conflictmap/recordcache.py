@@ -237,7 +237,7 @@ class RecordCache:
         return set(keys) == set(self._stored)
 
 
-def _replace(path: Path, data: bytes) -> None:
+def _replace(path: Path, data: bytes | list[bytes | memoryview]) -> None:
     """Write through a temp file and a rename, so a reader sees the old pack or the new one;
     unlike outputs, without fsync (150 MB at 100k events): after a crash the checksum tells
     a torn pack from a whole one, and a torn pack only costs one cold build."""
@@ -245,7 +245,8 @@ def _replace(path: Path, data: bytes) -> None:
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for piece in [data] if isinstance(data, bytes) else data:
+                fh.write(piece)
         os.replace(name, path)
     except BaseException:
         with contextlib.suppress(OSError):
