@@ -20,6 +20,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,14 @@ class Staging:
             with contextlib.suppress(FileNotFoundError):
                 _fs(self.target).rm(self.path, recursive=True)
         else:
-            shutil.rmtree(self.path, ignore_errors=True)
+            # a task of the failed run may still be writing (a running task cannot be
+            # cancelled): a part it adds while the folder is removed stops the removal, so try
+            # again; it cannot make the folder anew (`write_part` makes only a period's folder)
+            for _ in range(20):
+                shutil.rmtree(self.path, ignore_errors=True)
+                if not os.path.lexists(self.path):
+                    break
+                time.sleep(0.1)
 
 
 def exists(path: str | Path) -> bool:
@@ -156,7 +164,9 @@ def write_part(frame: gpd.GeoDataFrame, path: str) -> str:
     if is_url(path):
         pq.write_table(table, path, filesystem=_fs(path))
         return path
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # the period's folder only, never the staging folder itself: a task still running after
+    # its run failed must not make the removed staging folder again
+    Path(path).parent.mkdir(exist_ok=True)
     tmp = f"{Path(path).parent}/.{Path(path).name}.{secrets.token_hex(4)}.tmp"
     try:
         pq.write_table(table, tmp)
