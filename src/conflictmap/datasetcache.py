@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .record import Schema
-from .recordcache import _replace, cache_dir, code_key
+from .recordcache import cache_dir, code_key, replace_file
 from .yamlio import stat_signature
 
 FORMAT = 1  # bump when an entry's layout changes
@@ -120,7 +120,7 @@ def cached(source: str, schema: Schema, check: Callable[[], pd.DataFrame],
     with contextlib.suppress(OSError):
         data = dump(table, digest)
         if data is not None:
-            _replace(target, data)
+            replace_file(target, data)
             for old in target.parent.parent.glob(f"*/{target.name}"):  # made by older code
                 if old != target:
                     old.unlink(missing_ok=True)

@@ -405,44 +405,34 @@ def district_doubt(points: np.ndarray, polys: gpd.GeoDataFrame, accuracy_km: flo
     return admin1, uncertain, candidates
 
 
+# what `enrich` finds from a point and the layers alone (the controller also needs the day)
+FACTS = ("country", "admin1", "admin1_uncertain", "admin1_candidates", "border_distance_km",
+         "side_uncertain", "handover_area")
+
+
 def enrich(events: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame,
            admin1: gpd.GeoDataFrame, borders: gpd.GeoDataFrame,
            handover: gpd.GeoDataFrame, timeline: Timeline,
            border_accuracy_km: float | Mapping[str, float],
-           admin1_accuracy_km: float) -> gpd.GeoDataFrame:
+           admin1_accuracy_km: float,
+           facts: Callable[..., dict[str, np.ndarray]] | None = None) -> gpd.GeoDataFrame:
     """Adds country, admin1, admin1_uncertain, admin1_candidates, border_distance_km,
     side_uncertain, handover_area, controller.
 
     `events` needs point geometry (WGS84) and a `date` column of calendar days.
     `border_accuracy_km` is one figure, or one per layer name: then a point's side is uncertain
     within the larger of its country layer's and its border layers' stated accuracy.
+    `facts`: what finds the `FACTS` of the points, called as `point_facts` is (the build
+    passes `enrichcache.Memo.facts`, which answers the points it has seen from its store).
     """
-    pts = np.asarray(events.geometry.values)
+    found = (facts or point_facts)(
+        np.asarray(events.geometry.values), countries=countries, admin1=admin1,
+        borders=borders, handover=handover, border_accuracy_km=border_accuracy_km,
+        admin1_accuracy_km=admin1_accuracy_km)
     out = events.copy()
-    in_country = _first_by_layer(pts, countries)
-    country = _names_at(in_country, countries, "iso")
-    country[pd.isna(country)] = None  # a feature without a code (Bir Tawil) is no country
-    out["country"] = country
-    names, uncertain, candidates = district_doubt(pts, admin1, admin1_accuracy_km)
-    out["admin1"] = names
-    # in no district and near none (a country without an admin-1 layer, or offshore): whether
-    # the district is certain is unknown, not "no"
-    doubt = uncertain.astype(object)
-    doubt[pd.isna(names) & ~uncertain] = None
-    out["admin1_uncertain"] = doubt
-    out["admin1_candidates"] = candidates
-    dist = own_border_distance_km(pts, country, borders, countries)
-    out["border_distance_km"] = np.round(dist, 3)
-    accuracy = _accuracy(in_country, countries, border_accuracy_km)
-    if isinstance(border_accuracy_km, Mapping) and len(borders):
-        codes = [c for c in pd.unique(country) if isinstance(c, str)]
-        line_acc = {c: max((border_accuracy_km.get(n, 0.0) for n, i in
-                            zip(borders["layer"], borders["iso"], strict=True)
-                            if c in border_sides(i)), default=0.0) for c in codes}
-        accuracy = np.fmax(accuracy, pd.Series(country).map(line_acc).to_numpy(dtype=float))
-    out["side_uncertain"] = side_uncertain(dist, accuracy)
-    area = _join_name(pts, handover, "name")
-    out["handover_area"] = area
+    for name in FACTS:
+        out[name] = found[name]
+    area = found["handover_area"]
     dates = events["date"].to_numpy()
     controller = np.full(len(out), None, dtype=object)
     for name in timeline.areas:
@@ -452,3 +442,32 @@ def enrich(events: gpd.GeoDataFrame, *, countries: gpd.GeoDataFrame,
             controller[mask] = timeline.controllers(name, days)
     out["controller"] = controller
     return out
+
+
+def point_facts(pts: np.ndarray, *, countries: gpd.GeoDataFrame, admin1: gpd.GeoDataFrame,
+                borders: gpd.GeoDataFrame, handover: gpd.GeoDataFrame,
+                border_accuracy_km: float | Mapping[str, float],
+                admin1_accuracy_km: float) -> dict[str, np.ndarray]:
+    """The `FACTS` of each point, one array each (objects, None where unknown; the distance
+    as floats, NaN where unknown)."""
+    in_country = _first_by_layer(pts, countries)
+    country = _names_at(in_country, countries, "iso")
+    country[pd.isna(country)] = None  # a feature without a code (Bir Tawil) is no country
+    names, uncertain, candidates = district_doubt(pts, admin1, admin1_accuracy_km)
+    # in no district and near none (a country without an admin-1 layer, or offshore): whether
+    # the district is certain is unknown, not "no"
+    doubt = uncertain.astype(object)
+    doubt[pd.isna(names) & ~uncertain] = None
+    dist = own_border_distance_km(pts, country, borders, countries)
+    accuracy = _accuracy(in_country, countries, border_accuracy_km)
+    if isinstance(border_accuracy_km, Mapping) and len(borders):
+        codes = [c for c in pd.unique(country) if isinstance(c, str)]
+        line_acc = {c: max((border_accuracy_km.get(n, 0.0) for n, i in
+                            zip(borders["layer"], borders["iso"], strict=True)
+                            if c in border_sides(i)), default=0.0) for c in codes}
+        accuracy = np.fmax(accuracy, pd.Series(country).map(line_acc).to_numpy(dtype=float))
+    listed = np.fromiter(candidates, dtype=object, count=len(pts))  # one list a point
+    return {"country": country, "admin1": names, "admin1_uncertain": doubt,
+            "admin1_candidates": listed, "border_distance_km": np.round(dist, 3),
+            "side_uncertain": side_uncertain(dist, accuracy),
+            "handover_area": _join_name(pts, handover, "name")}

@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import gcpause, progress, recordcache
+from . import enrichcache, gcpause, progress, recordcache
 from . import layerio as layer_io
 from .aggregate import Density, Window, density
 from .dataset import read_records, record_from_row
@@ -318,7 +318,8 @@ def build(events_dir: Path | list[Path], manifest: Path = layer_io.MANIFEST, *,
     geocoders = Geocoders.offline(frames["admin1"], gazetteer, online)
     timeline = timeline_of(records, frames["handover"])
     result = locate_and_enrich(records, loaded, frames, geocoders, timeline,
-                               allow_unresolved=allow_unresolved, warn=warn, schema=schema)
+                               allow_unresolved=allow_unresolved, warn=warn, schema=schema,
+                               cache=cache)
     # the records cache is written while the steps above run; done before any output is made,
     # so no thread of ours runs while outputs are written and forked writers start
     recordcache.settle()
@@ -333,10 +334,11 @@ def locate_and_enrich(records: pd.DataFrame, loaded: dict[str, layer_io.Layer],
                       frames: dict[str, gpd.GeoDataFrame], geocoders: Geocoders,
                       timeline: Timeline, *, allow_unresolved: bool = False,
                       warn: Callable[[str], None] | None = None, schema: Schema = SCHEMA,
-                      gap: bool = True) -> Result:
+                      gap: bool = True, cache: bool = False) -> Result:
     """geocode -> enrich for a records table (all events, or one partition of them: each
     row's answer depends only on the row, the layers and the timeline). `gap=False` leaves
-    the missing-admin-1 sentence to the caller, who sees every partition (`admin1_cover`)."""
+    the missing-admin-1 sentence to the caller, who sees every partition (`admin1_cover`);
+    `cache`: points are answered from the enrichment store where it has them."""
     with progress.step(f"geocoding {len(records):,} events"):
         keep, unresolved, warnings = _locate_missing(records, geocoders)
     if unresolved and not allow_unresolved:
@@ -346,16 +348,20 @@ def locate_and_enrich(records: pd.DataFrame, loaded: dict[str, layer_io.Layer],
     records = records[keep].reset_index(drop=True)
     # the DESIGN's flat columns the record has as they are (its plain fields, the actors' names
     # and the source links parsed at load), then what geocoding found
+    # columns of Python values, as the records table holds them: letting pandas infer its
+    # Arrow text type cost ~0.12 s at 100k events, and every writer turned it back
+    plain = {c: records[c].to_numpy() for c in COLUMNS
+             if c in schema.scalars or c in ("actors", "source_urls")}
+    plain.update(place_name=records["_place"].to_numpy(),
+                 geo_precision=records["_precision"].to_numpy(),
+                 geocoder=records["_geocoder"].to_numpy())
     frame = gpd.GeoDataFrame({
-        **{c: records[c].to_numpy() for c in COLUMNS
-           if c in schema.scalars or c in ("actors", "source_urls")},
+        **{c: pd.Series(v, dtype=v.dtype if v.dtype != object else object, copy=False)
+           for c, v in plain.items()},
         "date": pd.to_datetime(records["date"].str.slice(0, 10), format="%Y-%m-%d").dt.date,
-        "place_name": records["_place"].to_numpy(),
-        "geo_precision": records["_precision"].to_numpy(),
-        "geocoder": records["_geocoder"].to_numpy(),
     }, geometry=gpd.points_from_xy(records["_lon"], records["_lat"]), crs=4326)
     with progress.step(f"enriching {len(frame):,} events"):
-        enriched = enrich_with(frame, loaded, timeline, frames)
+        enriched = enrich_with(frame, loaded, timeline, frames, cache=cache)
     enriched = enriched[[*COLUMNS, "handover_area", "geometry"]]
     message = missing_admin1(enriched, frames["admin1"]) if gap else None
     if message:
@@ -385,14 +391,19 @@ def layer_frames(loaded: dict[str, layer_io.Layer]) -> dict[str, gpd.GeoDataFram
 
 
 def enrich_with(frame: gpd.GeoDataFrame, loaded: dict[str, layer_io.Layer], timeline: Timeline,
-                frames: dict[str, gpd.GeoDataFrame] | None = None) -> gpd.GeoDataFrame:
+                frames: dict[str, gpd.GeoDataFrame] | None = None, *,
+                cache: bool = False) -> gpd.GeoDataFrame:
     """`enrich` against these layers (`frames`: their `layer_frames`, when already made), each
-    kind doubted by its own stated accuracy."""
+    kind doubted by its own stated accuracy. `cache`: points an earlier build enriched on the
+    same layers are answered from its store (`enrichcache`)."""
     frames = frames or layer_frames(loaded)
+    border = {name: lyr.spec.accuracy_km for name, lyr in loaded.items()}
+    admin1 = accuracy_of(loaded, "admin1")
+    used = {k: frames[k] for k in ("country", "admin1", "line", "handover")}
     return enrich(frame, countries=frames["country"], admin1=frames["admin1"],
                   borders=frames["line"], handover=frames["handover"], timeline=timeline,
-                  border_accuracy_km={name: lyr.spec.accuracy_km for name, lyr in loaded.items()},
-                  admin1_accuracy_km=accuracy_of(loaded, "admin1"))
+                  border_accuracy_km=border, admin1_accuracy_km=admin1,
+                  facts=enrichcache.memo_for(used, [border, admin1]) if cache else None)
 
 
 def accuracy_of(loaded: dict[str, layer_io.Layer], *kinds: str) -> float:

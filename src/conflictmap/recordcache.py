@@ -139,6 +139,12 @@ def settle() -> None:
         _PENDING.pop(0).join()
 
 
+def in_background(thread: threading.Thread) -> None:
+    """Start a cache writer that `settle` (and the interpreter's exit) waits for."""
+    _PENDING.append(thread)
+    thread.start()
+
+
 class RecordCache:
     """The pack for one set of event folders.
 
@@ -224,20 +230,19 @@ class RecordCache:
 
         def write() -> None:
             with contextlib.suppress(OSError):
-                _replace(path, hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
+                replace_file(path, hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
                 _MEMO.clear()
                 _MEMO.update(key=(str(path), stat_signature(path)), stored=stored,
                              decoded=dict(entries))
 
-        _PENDING.append(threading.Thread(target=write, name="records-cache"))
-        _PENDING[-1].start()
+        in_background(threading.Thread(target=write, name="records-cache"))
 
     def unchanged(self, keys: Iterable[str]) -> bool:
         """Whether the pack already holds exactly these entries (then nothing is written)."""
         return set(keys) == set(self._stored)
 
 
-def _replace(path: Path, data: bytes | list[bytes | memoryview]) -> None:
+def replace_file(path: Path, data: bytes | list[bytes | memoryview]) -> None:
     """Write through a temp file and a rename, so a reader sees the old pack or the new one;
     unlike outputs, without fsync (150 MB at 100k events): after a crash the checksum tells
     a torn pack from a whole one, and a torn pack only costs one cold build."""
