@@ -345,7 +345,8 @@ def locate_and_enrich(records: pd.DataFrame, loaded: dict[str, layer_io.Layer],
         raise UnresolvedPlaces(unresolved)
     for w in warnings:
         (warn or (lambda _m: None))(w)
-    records = records[keep].reset_index(drop=True)
+    if not keep.all():  # (a copy of every column otherwise)
+        records = records[keep].reset_index(drop=True)
     # the DESIGN's flat columns the record has as they are (its plain fields, the actors' names
     # and the source links parsed at load), then what geocoding found
     # columns of Python values, as the records table holds them: letting pandas infer its

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
@@ -30,7 +31,7 @@ import xyzservices.providers as xyz
 from branca.element import MacroElement
 from folium.template import Template
 
-from .. import gcpause, progress
+from .. import forking, gcpause, progress
 from ..aggregate import Density
 from ..dataset import parse_column
 from ..geocode.gazetteer import load_index
@@ -169,6 +170,9 @@ def _geojson(frame: gpd.GeoDataFrame, props: list[str]) -> dict[str, Any]:
 def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     """The page's data, the compressed popup chunks and titles as their texts."""
     data = _map_data(result, basemap)
+    labels = data.pop("labels_json", None)
+    if labels is not None:
+        labels.result()  # made by a forked child: reaped here
     data["popup_chunks"] = [job.result() for job in data["popup_chunks"]]
     if data["titles_gz"] is not None:
         data["titles_gz"] = data["titles_gz"].result()
@@ -188,6 +192,31 @@ def _map_data(result: Result, basemap: str) -> dict[str, Any]:
         start, end = (min(start, counted.start), max(end, counted.end)) if len(f) else (
             counted.start, counted.end)
 
+    # the chunks compress on worker threads (libdeflate without the GIL) while this thread
+    # makes the rest of the page; titles first, the one big job. The pool is shut down at
+    # once: its threads finish the queued jobs and then end
+    # many events: half the popups in a forked child, where this process runs no other thread
+    # (a notebook's kernel does)
+    fork = len(f) >= FORK_MIN and forking.can_fork() and threading.active_count() == 1
+    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
+    try:
+        if fork:
+            return _forked_map_data(result, rec, pool, lambda: _page_data(
+                result, f, rec, start, end, days, basemap))
+        titles_job = _titles_job(rec, pool)
+        popup_jobs = _popup_jobs(result, pool, slice(None))
+    finally:
+        pool.shutdown(wait=False)
+    data = _page_data(result, f, rec, start, end, days, basemap)
+    data["popup_chunks"], data["titles_gz"] = popup_jobs, titles_job
+    return data
+
+
+def _popup_jobs(result: Result, pool: ThreadPoolExecutor, rows: slice) -> list[Future[str]]:
+    """The popup chunks of `rows` (from a multiple of `POPUP_CHUNK`) being made on `pool`."""
+    f = result.frame.iloc[rows].reset_index(drop=True)
+    rec = result.records.iloc[rows].reset_index(drop=True)
+
     def column(frame: pd.DataFrame, name: str) -> list[Any]:
         values = frame[name]
         missing = values.isna()
@@ -197,24 +226,100 @@ def _map_data(result: Result, basemap: str) -> dict[str, Any]:
 
     # columnar popups: each fact as the text it shows (the page lists them generically, in
     # `popup_facts` order, as text), the sources as the JSON text they are stored as
-    popup = popup_columns(result)
+    popup = popup_columns(result, rows)
     popup["description"] = column(rec, "description")
     popup["sources"] = rec["sources_json"].tolist()
     popup["admin1_uncertain"] = [None if v is None or v != v else bool(v)
                                  for v in f["admin1_uncertain"].tolist()]
-    # the chunks compress on worker threads (libdeflate without the GIL) while this thread
-    # makes the rest of the page; titles first, the one big job. The pool is shut down at
-    # once: its threads finish the queued jobs and then end
-    pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
+    return chunk_jobs(pool, popup, len(f), POPUP_CHUNK, raw=RAW_POPUP)
+
+
+def _titles_job(rec: pd.DataFrame, pool: ThreadPoolExecutor) -> Future[str] | None:
+    """Past `LIST_LIMIT` events, all titles as one compressed line, being made on `pool`."""
+    return None if len(rec) <= LIST_LIMIT else chunk_jobs(
+        pool, {"title": rec["title"].tolist()}, len(rec), len(rec))[0]
+
+
+def _forked_map_data(result: Result, rec: pd.DataFrame, pool: ThreadPoolExecutor,
+                     page_data: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`_map_data` on both cores: a forked child makes the first half of the popup chunks
+    and the labels' JSON (`labels_json`) while this process makes the rest of the page's
+    data, then the second half (~0.9 s of CPU each at 100k events); the titles compress on
+    this process's threads."""
+    chunks = -(-len(rec) // POPUP_CHUNK)
+    half = slice(0, (chunks + 1) // 2 * POPUP_CHUNK)
+
+    def child_jobs(child_pool: ThreadPoolExecutor) -> list[Future[str]]:
+        labels: Future[str] = Future()  # the labels too: this process draws the layers
+        labels.set_result(safe_json(labels_for(result)))
+        return [*_popup_jobs(result, child_pool, half), labels]
+
+    forked = ForkedLines(child_jobs)
     try:
-        titles_job = None if len(rec) <= LIST_LIMIT else chunk_jobs(
-            pool, {"title": rec["title"].tolist()}, len(rec), len(rec))[0]
-        popup_jobs = chunk_jobs(pool, popup, len(f), POPUP_CHUNK, raw=RAW_POPUP)
-    finally:
-        pool.shutdown(wait=False)
-    data = _page_data(result, f, rec, start, end, days, basemap)
-    data["popup_chunks"], data["titles_gz"] = popup_jobs, titles_job
+        titles_job = _titles_job(rec, pool)
+        data = page_data()
+        rest = _popup_jobs(result, pool, slice(half.stop, None))
+    except BaseException:
+        forked.stop()
+        raise
+    data["popup_chunks"] = [forked.line(k) for k in range((chunks + 1) // 2)] + rest
+    data["titles_gz"] = titles_job
+    data["labels_json"] = forked.line((chunks + 1) // 2)
     return data
+
+
+# From this many events the popup chunks are made in a forked child (`ForkedLines`): below it
+# they take less than a fork and the copy-on-write of the tables it touches
+FORK_MIN = 20_000
+
+
+class ForkedLines:
+    """Compressed page lines made by `jobs(pool)` in a forked child, which has the tables
+    already (nothing pickled). The child writes the lines to an anonymous memory file; the
+    parent reads them when it first needs one (`line(k).result()`), or `stop`s the child."""
+
+    def __init__(self, jobs: Callable[[ThreadPoolExecutor], list[Future[str]]]) -> None:
+        self._fd = os.memfd_create("conflictmap-page-lines")
+        self._lines: list[str] | None = None
+
+        def make() -> None:
+            with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+                texts = [j.result() for j in jobs(pool)]
+            with open(self._fd, "wb", closefd=False) as fh:
+                # base64 and JSON: no newline within a line
+                fh.write("\n".join(texts).encode("utf-8"))
+
+        self._child = forking.Child(make)
+
+    def line(self, k: int) -> _Line:
+        return _Line(self, k)
+
+    def lines(self) -> list[str]:
+        if self._lines is None:
+            try:
+                self._child.wait()
+                with open(self._fd, "rb", closefd=False) as fh:
+                    fh.seek(0)
+                    self._lines = fh.read().decode("utf-8").split("\n")
+            finally:
+                self.stop()
+        return self._lines
+
+    def stop(self) -> None:
+        self._child.stop()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class _Line:
+    """Line `k` of a `ForkedLines`, taken like a future's result."""
+
+    def __init__(self, source: ForkedLines, k: int) -> None:
+        self.source, self.k = source, k
+
+    def result(self) -> str:
+        return self.source.lines()[self.k]
 
 
 def _page_data(result: Result, f: gpd.GeoDataFrame, rec: pd.DataFrame, start: date,
@@ -404,11 +509,12 @@ def actor_texts(texts: list[str | None]) -> list[str | None]:
     return [done[t] for t in texts]
 
 
-def popup_columns(result: Result) -> dict[str, list[Any]]:
-    """Every popup fact (`schema.popup_facts`) as a column of display values, one per event:
-    the record's labelled fields generically, the composite facts from the built frame.
-    Columns named in `RAW_POPUP` hold JSON texts (None: nothing to show)."""
-    f, rec, schema = result.frame.reset_index(drop=True), result.records, result.schema
+def popup_columns(result: Result, rows: slice = slice(None)) -> dict[str, list[Any]]:
+    """Every popup fact (`schema.popup_facts`) as a column of display values, one per event
+    (of `rows`): the record's labelled fields generically, the composite facts from the built
+    frame. Columns named in `RAW_POPUP` hold JSON texts (None: nothing to show)."""
+    f, rec, schema = (result.frame.iloc[rows].reset_index(drop=True),
+                      result.records.iloc[rows].reset_index(drop=True), result.schema)
 
     when = rec["date"].astype(str)
     until = rec["end_date"]
@@ -673,8 +779,13 @@ def draw(result: Result, m: folium.Map | None = None, *, self_contained: bool = 
     page.header.add_child(folium.Element(
         '<meta name="generator" content="conflictmap">'
         f"<title>{escape(title)}</title>"), name="cm_meta")
+    labels = data.pop("labels_json", None)
     script_data, block = page_parts(data)
     page.fill({EventLayer.placeholder: script_data,
-               LabelLayer.placeholder: safe_json(labels_for(result))}, block,
+               LabelLayer.placeholder: safe_json(labels_for(result)) if labels is None
+               else labels.result()}, block,
               (bundle or Bundle()) if self_contained else None)
+    for part in block:  # a forked child's lines: taken now, so no child outlives `draw`
+        if isinstance(part, _Line):
+            part.result()
     return m
