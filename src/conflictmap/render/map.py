@@ -194,10 +194,10 @@ def _map_data(result: Result, basemap: str) -> dict[str, Any]:
 
     # the chunks compress on worker threads (libdeflate without the GIL) while this thread
     # makes the rest of the page; titles first, the one big job. The pool is shut down at
-    # once: its threads finish the queued jobs and then end
-    # many events: half the popups in a forked child, where this process runs no other thread
-    # (a notebook's kernel does)
-    fork = len(f) >= FORK_MIN and forking.can_fork() and threading.active_count() == 1
+    # once: its threads finish the queued jobs and then end. Many events: half the popups
+    # are made in a forked child, unless this process runs other threads (a notebook kernel)
+    fork = (len(f) >= FORK_MIN and forking.can_fork() and hasattr(os, "memfd_create")
+            and threading.active_count() == 1)
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
     try:
         if fork:
