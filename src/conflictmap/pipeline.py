@@ -195,23 +195,28 @@ def _locate_missing(records: pd.DataFrame, geocoders: Geocoders,
                     ) -> tuple[np.ndarray, list[Unresolved], list[str]]:
     """Points for rows without lat/lon (names only): geocoder results, or unresolved."""
     n = len(records)
-    lat, lon = np.full(n, np.nan), np.full(n, np.nan)
-    place_name = np.empty(n, dtype=object)
-    precision = np.empty(n, dtype=object)
     source = np.full(n, "record", dtype=object)
     keep = np.ones(n, dtype=bool)
     unresolved, warnings = [], []
-    # rows that name a place without a point, by chain (area precisions try the areas first)
-    wanted: dict[bool, list[int]] = {True: [], False: []}
     locations = records["location"].tolist()
-    for i, loc in enumerate(locations):
-        prec = loc.get("precision")
-        if loc.get("lat") is not None and loc.get("lon") is not None:
-            lat[i], lon[i] = loc["lat"], loc["lon"]
-            place_name[i] = loc.get("name") or f"{loc['lat']:.4f}, {loc['lon']:.4f}"
-            precision[i] = prec or "unspecified"
-        else:
-            wanted[prec in AREA_PRECISIONS].append(i)
+    # column by column (a checked location's lat and lon are numbers or absent): a point's
+    # name is its place name, else its coordinates
+    lat = np.array([loc.get("lat") for loc in locations], dtype=float)
+    lon = np.array([loc.get("lon") for loc in locations], dtype=float)
+    given = ~(np.isnan(lat) | np.isnan(lon))
+    lat[~given], lon[~given] = np.nan, np.nan
+    place_name = np.array([loc.get("name") for loc in locations] + [None], dtype=object)[:-1]
+    precision = np.array([loc.get("precision") for loc in locations] + [None],
+                         dtype=object)[:-1]
+    claims = precision.copy()
+    for i in np.flatnonzero(given & ~place_name.astype(bool)).tolist():
+        place_name[i] = f"{lat[i]:.4f}, {lon[i]:.4f}"
+    precision[given & ~precision.astype(bool)] = "unspecified"
+    place_name[~given], precision[~given] = None, None
+    # rows that name a place without a point, by chain (area precisions try the areas first)
+    missing = np.flatnonzero(~given)
+    area = np.isin(claims[missing].astype(str), AREA_PRECISIONS)
+    wanted = {True: missing[area].tolist(), False: missing[~area].tolist()}
     for is_area, rows in wanted.items():
         if not rows:
             continue

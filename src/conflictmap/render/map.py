@@ -170,9 +170,7 @@ def _geojson(frame: gpd.GeoDataFrame, props: list[str]) -> dict[str, Any]:
 def map_data(result: Result, basemap: str = "none") -> dict[str, Any]:
     """The page's data, the compressed popup chunks and titles as their texts."""
     data = _map_data(result, basemap)
-    labels = data.pop("labels_json", None)
-    if labels is not None:
-        labels.result()  # made by a forked child: reaped here
+    _take_forked(data)
     data["popup_chunks"] = [job.result() for job in data["popup_chunks"]]
     if data["titles_gz"] is not None:
         data["titles_gz"] = data["titles_gz"].result()
@@ -201,8 +199,8 @@ def _map_data(result: Result, basemap: str) -> dict[str, Any]:
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
     try:
         if fork:
-            return _forked_map_data(result, rec, pool, lambda: _page_data(
-                result, f, rec, start, end, days, basemap))
+            return _forked_map_data(result, f, rec, pool, lambda layers: _page_data(
+                result, f, rec, start, end, days, basemap, layers))
         titles_job = _titles_job(rec, pool)
         popup_jobs = _popup_jobs(result, pool, slice(None))
     finally:
@@ -240,32 +238,49 @@ def _titles_job(rec: pd.DataFrame, pool: ThreadPoolExecutor) -> Future[str] | No
         pool, {"title": rec["title"].tolist()}, len(rec), len(rec))[0]
 
 
-def _forked_map_data(result: Result, rec: pd.DataFrame, pool: ThreadPoolExecutor,
-                     page_data: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """`_map_data` on both cores: a forked child makes the first half of the popup chunks
-    and the labels' JSON (`labels_json`) while this process makes the rest of the page's
-    data, then the second half (~0.9 s of CPU each at 100k events); the titles compress on
-    this process's threads."""
+def _forked_map_data(result: Result, f: gpd.GeoDataFrame, rec: pd.DataFrame,
+                     pool: ThreadPoolExecutor,
+                     page_data: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+    """`_map_data` on both cores: a forked child makes the first half of the popup chunks,
+    the labels' JSON (`labels_json`) and the drawn layers (`layers`, JSON) while this
+    process makes the rest of the page's data, then the second half (~1 s of CPU each at
+    100k events in a fresh process); the titles compress on this process's threads.
+    `draw` and `map_data` take the child's parts (`_take_forked`)."""
     chunks = -(-len(rec) // POPUP_CHUNK)
-    half = slice(0, (chunks + 1) // 2 * POPUP_CHUNK)
+    first = (chunks + 1) // 2
+    half = slice(0, first * POPUP_CHUNK)
 
     def child_jobs(child_pool: ThreadPoolExecutor) -> list[Future[str]]:
-        labels: Future[str] = Future()  # the labels too: this process draws the layers
-        labels.set_result(safe_json(labels_for(result)))
-        return [*_popup_jobs(result, child_pool, half), labels]
+        jobs = _popup_jobs(result, child_pool, half)
+        for text in (safe_json(labels_for(result)),
+                     json.dumps(_layer_data(result, f), ensure_ascii=False, allow_nan=False,
+                                separators=(",", ":"))):
+            done: Future[str] = Future()
+            done.set_result(text)
+            jobs.append(done)
+        return jobs
 
     forked = ForkedLines(child_jobs)
     try:
         titles_job = _titles_job(rec, pool)
-        data = page_data()
+        data = page_data(forked.line(first + 1))
         rest = _popup_jobs(result, pool, slice(half.stop, None))
     except BaseException:
         forked.stop()
         raise
-    data["popup_chunks"] = [forked.line(k) for k in range((chunks + 1) // 2)] + rest
+    data["popup_chunks"] = [forked.line(k) for k in range(first)] + rest
     data["titles_gz"] = titles_job
-    data["labels_json"] = forked.line((chunks + 1) // 2)
+    data["labels_json"] = forked.line(first)
     return data
+
+
+def _take_forked(data: dict[str, Any]) -> str | None:
+    """The parts a forked child made, taken (waiting for it) into `data`: the drawn layers
+    in place; the labels' JSON removed from `data` and returned (None: not forked)."""
+    if isinstance(data["layers"], _Line):
+        data["layers"] = json.loads(data["layers"].result())
+    labels = data.pop("labels_json", None)
+    return None if labels is None else labels.result()
 
 
 # From this many events the popup chunks are made in a forked child (`ForkedLines`): below it
@@ -323,8 +338,9 @@ class _Line:
 
 
 def _page_data(result: Result, f: gpd.GeoDataFrame, rec: pd.DataFrame, start: date,
-               end: date, days: pd.Series, basemap: str) -> dict[str, Any]:
-    """The page's data besides the popup chunks and the titles (their keys hold None)."""
+               end: date, days: pd.Series, basemap: str, layers: Any = None) -> dict[str, Any]:
+    """The page's data besides the popup chunks and the titles (their keys hold None).
+    `layers`: the drawn layers' data when another process makes it (`_forked_map_data`)."""
     counted = result.density
     types = list(ACLED_TYPES)
     statuses = [s.value for s in Status]
@@ -350,7 +366,7 @@ def _page_data(result: Result, f: gpd.GeoDataFrame, rec: pd.DataFrame, start: da
             "known_from": None if since is None else (since - start).days,
             "changes": first + [[(c.day - start).days, c.after] for c in changes],
         })
-    layers = _layer_data(result, f)
+    layers = _layer_data(result, f) if layers is None else layers
     return {
         "start": start.isoformat(),
         "days": (end - start).days + 1,
@@ -779,11 +795,11 @@ def draw(result: Result, m: folium.Map | None = None, *, self_contained: bool = 
     page.header.add_child(folium.Element(
         '<meta name="generator" content="conflictmap">'
         f"<title>{escape(title)}</title>"), name="cm_meta")
-    labels = data.pop("labels_json", None)
+    labels = _take_forked(data)
     script_data, block = page_parts(data)
     page.fill({EventLayer.placeholder: script_data,
                LabelLayer.placeholder: safe_json(labels_for(result)) if labels is None
-               else labels.result()}, block,
+               else labels}, block,
               (bundle or Bundle()) if self_contained else None)
     for part in block:  # a forked child's lines: taken now, so no child outlives `draw`
         if isinstance(part, _Line):
