@@ -119,7 +119,7 @@ real = page_map.popup_columns
 
 
 def broken(result, rows=slice(None)):
-    if rows.start == 0:  # the child's half
+    if rows.start == 0:  # the child's share
         raise RuntimeError("popups broke in the child")
     return real(result, rows)
 
@@ -147,7 +147,7 @@ print("forked page ok")
 
 
 def test_forked_popups_make_the_page_one_process_makes_and_never_outlive_it(tmp_path):
-    """Past FORK_MIN events a forked child makes half the popup chunks and the labels: the
+    """Past FORK_MIN events a forked child makes some popup chunks and the labels: the
     page is the one the single-process path makes (folium's random element ids aside); an
     error in the child is the page's error, an error in the parent stops the child, and no
     child outlives the page. In a fresh interpreter: the page forks only where no other

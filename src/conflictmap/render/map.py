@@ -192,15 +192,15 @@ def _map_data(result: Result, basemap: str) -> dict[str, Any]:
 
     # the chunks compress on worker threads (libdeflate without the GIL) while this thread
     # makes the rest of the page; titles first, the one big job. The pool is shut down at
-    # once: its threads finish the queued jobs and then end. Many events: half the popups
+    # once: its threads finish the queued jobs and then end. Many events: some popups
     # are made in a forked child, unless this process runs other threads (a notebook kernel)
     fork = (len(f) >= FORK_MIN and forking.can_fork() and hasattr(os, "memfd_create")
             and threading.active_count() == 1)
     pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2)
     try:
         if fork:
-            return _forked_map_data(result, f, rec, pool, lambda layers: _page_data(
-                result, f, rec, start, end, days, basemap, layers))
+            return _forked_map_data(result, rec, pool, lambda: _page_data(
+                result, f, rec, start, end, days, basemap))
         titles_job = _titles_job(rec, pool)
         popup_jobs = _popup_jobs(result, pool, slice(None))
     finally:
@@ -238,33 +238,26 @@ def _titles_job(rec: pd.DataFrame, pool: ThreadPoolExecutor) -> Future[str] | No
         pool, {"title": rec["title"].tolist()}, len(rec), len(rec))[0]
 
 
-def _forked_map_data(result: Result, f: gpd.GeoDataFrame, rec: pd.DataFrame,
-                     pool: ThreadPoolExecutor,
-                     page_data: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-    """`_map_data` on both cores: a forked child makes the first half of the popup chunks,
-    the labels' JSON (`labels_json`) and the drawn layers (`layers`, JSON) while this
-    process makes the rest of the page's data, then the second half (~1 s of CPU each at
-    100k events in a fresh process); the titles compress on this process's threads.
-    `draw` and `map_data` take the child's parts (`_take_forked`)."""
+def _forked_map_data(result: Result, rec: pd.DataFrame, pool: ThreadPoolExecutor,
+                     page_data: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """`_map_data` on both cores: a forked child makes the first `CHILD_SHARE` of the popup
+    chunks and the labels' JSON (`labels_json`) while this process makes the rest of the
+    page's data and then the other chunks; the titles compress on this process's threads.
+    `draw` and `map_data` take the child's labels (`_take_forked`)."""
     chunks = -(-len(rec) // POPUP_CHUNK)
-    first = (chunks + 1) // 2
-    half = slice(0, first * POPUP_CHUNK)
+    first = round(chunks * CHILD_SHARE)
+    share = slice(0, first * POPUP_CHUNK)
 
     def child_jobs(child_pool: ThreadPoolExecutor) -> list[Future[str]]:
-        jobs = _popup_jobs(result, child_pool, half)
-        for text in (safe_json(labels_for(result)),
-                     json.dumps(_layer_data(result, f), ensure_ascii=False, allow_nan=False,
-                                separators=(",", ":"))):
-            done: Future[str] = Future()
-            done.set_result(text)
-            jobs.append(done)
-        return jobs
+        labels: Future[str] = Future()
+        labels.set_result(safe_json(labels_for(result)))
+        return [*_popup_jobs(result, child_pool, share), labels]
 
     forked = ForkedLines(child_jobs)
     try:
         titles_job = _titles_job(rec, pool)
-        data = page_data(forked.line(first + 1))
-        rest = _popup_jobs(result, pool, slice(half.stop, None))
+        data = page_data()
+        rest = _popup_jobs(result, pool, slice(share.stop, None))
     except BaseException:
         forked.stop()
         raise
@@ -275,17 +268,18 @@ def _forked_map_data(result: Result, f: gpd.GeoDataFrame, rec: pd.DataFrame,
 
 
 def _take_forked(data: dict[str, Any]) -> str | None:
-    """The parts a forked child made, taken (waiting for it) into `data`: the drawn layers
-    in place; the labels' JSON removed from `data` and returned (None: not forked)."""
-    if isinstance(data["layers"], _Line):
-        data["layers"] = json.loads(data["layers"].result())
+    """The labels' JSON a forked child made (waiting for it), removed from `data`; None when
+    the page was not forked."""
     labels = data.pop("labels_json", None)
     return None if labels is None else labels.result()
 
 
-# From this many events the popup chunks are made in a forked child (`ForkedLines`): below it
+# From this many events some popup chunks are made in a forked child (`ForkedLines`): below it
 # they take less than a fork and the copy-on-write of the tables it touches
 FORK_MIN = 20_000
+# the child's share of the popup chunks: it also makes the labels (and loads the GeoNames
+# index for them), so an even split kept the parent waiting ~0.5 s at 100k events
+CHILD_SHARE = 0.4
 
 
 class ForkedLines:
@@ -338,9 +332,8 @@ class _Line:
 
 
 def _page_data(result: Result, f: gpd.GeoDataFrame, rec: pd.DataFrame, start: date,
-               end: date, days: pd.Series, basemap: str, layers: Any = None) -> dict[str, Any]:
-    """The page's data besides the popup chunks and the titles (their keys hold None).
-    `layers`: the drawn layers' data when another process makes it (`_forked_map_data`)."""
+               end: date, days: pd.Series, basemap: str) -> dict[str, Any]:
+    """The page's data besides the popup chunks and the titles (their keys hold None)."""
     counted = result.density
     types = list(ACLED_TYPES)
     statuses = [s.value for s in Status]
@@ -366,7 +359,7 @@ def _page_data(result: Result, f: gpd.GeoDataFrame, rec: pd.DataFrame, start: da
             "known_from": None if since is None else (since - start).days,
             "changes": first + [[(c.day - start).days, c.after] for c in changes],
         })
-    layers = _layer_data(result, f) if layers is None else layers
+    layers = _layer_data(result, f)
     return {
         "start": start.isoformat(),
         "days": (end - start).days + 1,
