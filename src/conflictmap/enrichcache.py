@@ -113,7 +113,7 @@ class Memo:
         path = self.path
 
         def write() -> None:
-            with contextlib.suppress(OSError, pa.ArrowException):
+            with contextlib.suppress(Exception):  # a store not written only costs speed
                 recordcache.replace_file(path, dump(cols))
                 for other in path.parent.glob("*.arrow"):  # stores of layers now gone
                     if other != path:
