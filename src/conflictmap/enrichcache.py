@@ -83,9 +83,9 @@ class Memo:
         asked = np.concatenate([shapely.points(new_z.real, new_z.imag), pts[odd]])
         fresh = point_facts(asked, **layers) if len(asked) else None
         out: dict[str, np.ndarray] = {}
+        hit = ~miss
         for name in FACTS:
             col = np.empty(len(pts), dtype=float if name == "border_distance_km" else object)
-            hit = ~miss
             if hit.any():
                 col[hit] = stored[name][at[hit]]
             if fresh is not None:
@@ -103,8 +103,7 @@ class Memo:
                fresh: dict[str, np.ndarray], seen: np.ndarray) -> None:
         """Old and new points written back (in a thread); past MAX_POINTS only this build's."""
         n = len(new_z)
-        cols = {name: fresh[name][:n] for name in ("z", *FACTS) if name != "z"}
-        cols["z"] = new_z
+        cols = {"z": new_z, **{name: fresh[name][:n] for name in FACTS}}
         if stored is not None:
             keep = np.ones(len(stored["z"]), dtype=bool)
             if len(stored["z"]) + n > MAX_POINTS:

@@ -353,17 +353,16 @@ def locate_and_enrich(records: pd.DataFrame, loaded: dict[str, layer_io.Layer],
     if not keep.all():  # (a copy of every column otherwise)
         records = records[keep].reset_index(drop=True)
     # the DESIGN's flat columns the record has as they are (its plain fields, the actors' names
-    # and the source links parsed at load), then what geocoding found
-    # columns of Python values, as the records table holds them: letting pandas infer its
-    # Arrow text type cost ~0.12 s at 100k events, and every writer turned it back
+    # and the source links parsed at load), then what geocoding found; of Python values, as
+    # the records table holds them: letting pandas infer its Arrow text type cost ~0.12 s at
+    # 100k events, and every writer turned it back
     plain = {c: records[c].to_numpy() for c in COLUMNS
              if c in schema.scalars or c in ("actors", "source_urls")}
     plain.update(place_name=records["_place"].to_numpy(),
                  geo_precision=records["_precision"].to_numpy(),
                  geocoder=records["_geocoder"].to_numpy())
     frame = gpd.GeoDataFrame({
-        **{c: pd.Series(v, dtype=v.dtype if v.dtype != object else object, copy=False)
-           for c, v in plain.items()},
+        **{c: pd.Series(v, dtype=v.dtype, copy=False) for c, v in plain.items()},
         "date": pd.to_datetime(records["date"].str.slice(0, 10), format="%Y-%m-%d").dt.date,
     }, geometry=gpd.points_from_xy(records["_lon"], records["_lat"]), crs=4326)
     with progress.step(f"enriching {len(frame):,} events"):
