@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .record import Schema
-from .recordcache import cache_dir, code_key, replace_file
+from .recordcache import cache_dir, checksummed, code_key, read_checksummed, replace_file
 from .yamlio import stat_signature
 
 FORMAT = 1  # bump when an entry's layout changes
@@ -226,8 +226,7 @@ def dump(frame: pd.DataFrame, digest: str) -> list[bytes | memoryview] | None:
     finally:
         if writer is not None:
             writer.close()
-    body = memoryview(sink.getvalue())  # Arrow's buffer itself: no copy of it is made
-    return [hashlib.sha256(body).hexdigest().encode() + b"\n", body]
+    return checksummed(memoryview(sink.getvalue()))  # Arrow's buffer itself: not copied
 
 
 _OBJECT_KINDS = ("text", "textlists", "mappings", "json")
@@ -236,13 +235,8 @@ _OBJECT_KINDS = ("text", "textlists", "mappings", "json")
 def load(path: Path, digest: str) -> pd.DataFrame | None:
     """The table stored at `path` when it is whole, of this layout and made from a file of
     this digest; None for anything else (missing, truncated, damaged, foreign, stale)."""
-    try:
-        raw = memoryview(path.read_bytes())
-    except OSError:
-        return None
-    cut = bytes(raw[:80]).find(b"\n")
-    body = raw[cut + 1:]  # no copy of the body
-    if cut < 0 or hashlib.sha256(body).hexdigest().encode() != raw[:cut]:
+    body = read_checksummed(path)
+    if body is None:
         return None
     try:
         table = pa.ipc.open_file(pa.py_buffer(body)).read_all()

@@ -136,22 +136,17 @@ def dump(cols: dict[str, np.ndarray]) -> list[bytes | memoryview]:
     with pa.ipc.new_file(sink, table.schema,
                          options=pa.ipc.IpcWriteOptions(compression="lz4")) as writer:
         writer.write_table(table)
-    body = memoryview(sink.getvalue())
-    return [hashlib.sha256(body).hexdigest().encode() + b"\n", body]
+    return recordcache.checksummed(memoryview(sink.getvalue()))
 
 
 def load(path: Path) -> dict[str, np.ndarray] | None:
     """The store at `path` as arrays (`z`, then the facts as `point_facts` gives them);
     None when missing, damaged or not of this layout."""
-    try:
-        raw = memoryview(path.read_bytes())
-    except OSError:
-        return None
-    cut = bytes(raw[:80]).find(b"\n")
-    if cut < 0 or hashlib.sha256(raw[cut + 1:]).hexdigest().encode() != bytes(raw[:cut]):
+    body = recordcache.read_checksummed(path)
+    if body is None:
         return None
     try:
-        t = pa.ipc.open_file(pa.py_buffer(raw[cut + 1:])).read_all()
+        t = pa.ipc.open_file(pa.py_buffer(body)).read_all()
         expect = {"x", "y", *FACTS}
         if set(t.column_names) != expect or len(t.column_names) != len(expect):
             return None

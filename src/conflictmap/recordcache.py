@@ -174,15 +174,11 @@ class RecordCache:
         if signature is not None and _MEMO.get("key") == (str(self.path), signature):
             self._stored, self._decoded = _MEMO["stored"], dict(_MEMO["decoded"])
             return
-        try:
-            raw = self.path.read_bytes()
-        except OSError:
-            return
-        digest, _, body = raw.partition(b"\n")
-        if hashlib.sha256(body).hexdigest().encode() != digest:
+        body = read_checksummed(self.path)
+        if body is None:
             return
         try:
-            head, *lines = body.decode("utf-8").split("\n")
+            head, *lines = str(body, "utf-8").split("\n")
             header = json.loads(head)
         except ValueError:
             return
@@ -230,7 +226,7 @@ class RecordCache:
 
         def write() -> None:
             with contextlib.suppress(OSError):
-                replace_file(path, hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
+                replace_file(path, checksummed(data))
                 _MEMO.clear()
                 _MEMO.update(key=(str(path), stat_signature(path)), stored=stored,
                              decoded=dict(entries))
@@ -240,6 +236,26 @@ class RecordCache:
     def unchanged(self, keys: Iterable[str]) -> bool:
         """Whether the pack already holds exactly these entries (then nothing is written)."""
         return set(keys) == set(self._stored)
+
+
+def checksummed(body: bytes | memoryview) -> list[bytes | memoryview]:
+    """A cache file's pieces, for `replace_file`: the SHA-256 of the body on the first line,
+    then the body (not copied)."""
+    return [hashlib.sha256(body).hexdigest().encode() + b"\n", body]
+
+
+def read_checksummed(path: Path) -> memoryview | None:
+    """The body of a file written as `checksummed` made it (not copied); None when it is
+    missing, truncated or damaged."""
+    try:
+        raw = memoryview(path.read_bytes())
+    except OSError:
+        return None
+    cut = bytes(raw[:80]).find(b"\n")
+    body = raw[cut + 1:]
+    if cut < 0 or hashlib.sha256(body).hexdigest().encode() != raw[:cut]:
+        return None
+    return body
 
 
 def replace_file(path: Path, data: bytes | list[bytes | memoryview]) -> None:
