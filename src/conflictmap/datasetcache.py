@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from . import jsontext
 from .record import Schema
 from .recordcache import cache_dir, checksummed, code_key, read_checksummed, replace_file
 from .yamlio import stat_signature
@@ -127,8 +128,7 @@ def cached(source: str, schema: Schema, check: Callable[[], pd.DataFrame],
     return table
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
-                           check_circular=False).encode
+_ENCODE = jsontext.encoder((",", ":"))
 
 
 def _native(dtype: Any) -> bool:

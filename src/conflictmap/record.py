@@ -240,11 +240,13 @@ def event_to_data(event: Event) -> dict[str, Any]:
         data["actors"] = [a["name"] if set(a) == {"name"} else a for a in data["actors"]]
     columns = data.get("dataset", {}).get("columns")
 
-    def prune(value: Any) -> Any:
+    def prune(value: Any) -> Any:  # only containers are walked: most values are text
         if isinstance(value, dict):
-            return {k: prune(v) for k, v in value.items() if v not in ({}, [], None)}
+            return {k: prune(v) if isinstance(v, (dict, list)) else v
+                    for k, v in value.items()
+                    if v is not None and (v or not isinstance(v, (dict, list)))}
         if isinstance(value, list):
-            return [prune(v) for v in value]
+            return [prune(v) if isinstance(v, (dict, list)) else v for v in value]
         return value
 
     data = prune(data)

@@ -30,13 +30,14 @@ from typing import Any
 
 from platformdirs import user_cache_dir
 
+from . import jsontext
 from .yamlio import Problem, stat_signature
 
 FORMAT = 2  # bump when the pack's layout changes
 ENV = "CONFLICTMAP_RECORDS_CACHE"  # the records cache folder itself (tests, shared machines)
 # the modules whose code decides a file's rows and problems, and the data they consult
 _SOURCES = ("model.py", "record.py", "dataset.py", "store.py", "yamlio.py", "yamlrecords.py",
-            "text.py", "data/country_bbox.json")
+            "text.py", "jsontext.py", "data/country_bbox.json")
 
 
 def cache_dir() -> Path:
@@ -72,7 +73,7 @@ def file_key(path: Path, raw: bytes) -> str:
     return h.hexdigest()
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # made once
+_ENCODE = jsontext.encoder((",", ":"))
 
 
 @dataclass
