@@ -22,7 +22,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from . import geojson
+from . import geojson, layercache
 from .atomic import write_atomic, write_via_temp
 from .codes import ACLED_GEO, ACLED_TIME, UCDP_DATE, UCDP_WHERE
 from .csvsafe import neutralise
@@ -213,17 +213,23 @@ def write_events_geojson(result: Result, target: Path) -> Path:
 
 # the text of the last layer set written, with that set: `load_layers` gives the same objects
 # while the manifest is unchanged, so a rebuild (`build --watch`) writes it without redoing it
-_LAYERS_TEXT: list[Any] = [None, ""]
+_LAYERS_TEXT: list[Any] = [None, "", ""]
 
 
 def write_layers_geojson(result: Result, target: Path) -> Path:
-    if _LAYERS_TEXT[0] is not result.layers:
-        parts = [lyr.frame[["layer", "name", "iso", "kind", "source", "geometry"]]
-                 for lyr in result.layers.values()]
-        frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry",
-                                 crs=4326)
-        _LAYERS_TEXT[:] = [result.layers,
-                           geojson.feature_collection_text(frame, target.name.split(".")[0])]
+    name = target.name.split(".")[0]
+    if _LAYERS_TEXT[0] is not result.layers or _LAYERS_TEXT[2] != name:
+        def make() -> str:
+            parts = [lyr.frame[["layer", "name", "iso", "kind", "source", "geometry"]]
+                     for lyr in result.layers.values()]
+            frame = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry",
+                                     crs=4326)
+            return geojson.feature_collection_text(frame, name)
+
+        # kept with the layer set between runs (the same bytes each time: 0.2 s saved)
+        text = layercache.derived(getattr(result.layers, "key", None), "layers-geojson",
+                                  [layercache.source_of("export.py", "geojson.py"), name], make)
+        _LAYERS_TEXT[:] = [result.layers, text, name]
     return write_atomic(target, _LAYERS_TEXT[1])
 
 

@@ -23,6 +23,7 @@ import pyproj
 import shapely
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import layercache
 from .atomic import write_atomic
 from .errors import ConflictmapError
 from .model import ID_PATTERN, Event
@@ -184,8 +185,13 @@ def _shape_problems(spec: LayerSpec, file: Path, frame: gpd.GeoDataFrame) -> lis
     return out
 
 
+def layer_file(spec: LayerSpec, base: Path) -> Path:
+    """The file a layer names: relative to the manifest's folder unless absolute."""
+    return (base / spec.path) if not Path(spec.path).is_absolute() else Path(spec.path)
+
+
 def load_layer(spec: LayerSpec, base: Path) -> tuple[Layer | None, list[str]]:
-    file = (base / spec.path) if not Path(spec.path).is_absolute() else Path(spec.path)
+    file = layer_file(spec, base)
     frame, errors = _read(spec, file)
     if frame is None:
         return None, errors
@@ -229,11 +235,19 @@ def load_layer(spec: LayerSpec, base: Path) -> tuple[Layer | None, list[str]]:
                  int(invalid.sum())), errors
 
 
-_CACHE: dict[tuple[Path, float], dict[str, Layer]] = {}
+class LayerSet(dict[str, Layer]):
+    """The layers of a manifest by name; `key` names the set in `layercache` (None when it is
+    not kept there), so what is made of the layers can be kept too."""
+
+    key: str | None = None
 
 
-def load_layers(manifest: Path = MANIFEST) -> dict[str, Layer]:
-    """Every layer of the manifest, WGS84, cached per process (keyed by the manifest's mtime).
+_CACHE: dict[tuple[Path, float], LayerSet] = {}
+
+
+def load_layers(manifest: Path = MANIFEST) -> LayerSet:
+    """Every layer of the manifest, WGS84, cached per process (keyed by the manifest's mtime)
+    and between runs (`layercache`, keyed by the bytes of the manifest and its files).
 
     Raises LayerError with all problems; repaired geometries are kept and reported by `check`.
     """
@@ -242,7 +256,17 @@ def load_layers(manifest: Path = MANIFEST) -> dict[str, Layer]:
     if key in _CACHE:
         return _CACHE[key]
     spec_list, problems = read_manifest(manifest)
-    layers: dict[str, Layer] = {}
+    layers = LayerSet()
+    files = [layer_file(spec, manifest.parent) for spec in spec_list.layers]
+    stored = None
+    if not problems and files:
+        layers.key = layercache.key_of(manifest, files)
+        stored = layercache.load(layers.key, len(files)) if layers.key else None
+    if stored is not None:
+        for spec, file, (frame, repaired) in zip(spec_list.layers, files, stored, strict=True):
+            layers[spec.name] = Layer(spec, file, frame, repaired)
+        _CACHE[key] = layers
+        return layers
     lines = entry_lines(manifest) if spec_list.layers else []
     for i, spec in enumerate(spec_list.layers):
         layer, errors = load_layer(spec, manifest.parent)
@@ -253,6 +277,8 @@ def load_layers(manifest: Path = MANIFEST) -> dict[str, Layer]:
             layers[spec.name] = layer
     if problems:
         raise LayerError(problems)
+    if layers.key is not None:
+        layercache.save(layers.key, [(lyr.frame, lyr.repaired) for lyr in layers.values()])
     _CACHE[key] = layers
     return layers
 

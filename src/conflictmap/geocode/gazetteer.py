@@ -278,6 +278,12 @@ def _population(rec: dict[str, Any]) -> int:
     return POP_UNKNOWN if pop == POP_UNKNOWN else int(pop or 0)
 
 
+def index_version() -> str:
+    """What names the index's content: the GeoNames data and the index format (raises
+    PackageNotFoundError, an ImportError, when the GeoNames package is missing)."""
+    return _geonames_version()
+
+
 def index_path() -> Path:
     base = Path(os.environ.get("CONFLICTMAP_CACHE", user_cache_dir("conflictmap")))
     return base / f"{_geonames_version()}.pickle"
