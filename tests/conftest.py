@@ -10,6 +10,7 @@ import geopandas as gpd
 import pytest
 from typer.testing import CliRunner
 
+from conflictmap import layercache
 from conflictmap import layerio as layers
 from conflictmap.pipeline import enrich_with, layer_frames
 from conflictmap.recordcache import ENV
@@ -31,10 +32,11 @@ def enrich_points(points: list[tuple[float, float]], day: date = date(2020, 11, 
 
 @pytest.fixture(scope="session", autouse=True)
 def records_cache(tmp_path_factory) -> Path:
-    """The validated-records cache of this test run, never the user's own (subprocesses
-    inherit it through the environment)."""
+    """The validated-records cache and the layer store of this test run, never the user's
+    own (subprocesses inherit them through the environment)."""
     folder = tmp_path_factory.mktemp("records-cache")
     os.environ[ENV] = str(folder)
+    os.environ[layercache.ENV] = str(tmp_path_factory.mktemp("layer-store"))
     return folder
 
 

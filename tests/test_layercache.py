@@ -23,11 +23,11 @@ GEODATA = ROOT / "geodata"
 
 @pytest.fixture
 def store(tmp_path, monkeypatch) -> Path:
-    """An empty records cache (the store lives in it) and no layers remembered in-process."""
-    folder = tmp_path / "cache"
-    monkeypatch.setenv(recordcache.ENV, str(folder))
+    """An empty layer store and no layers remembered in-process."""
+    folder = tmp_path / "layer-store"
+    monkeypatch.setenv(layercache.ENV, str(folder))
     monkeypatch.setattr(layers, "_CACHE", {})
-    return folder / layercache.FOLDER
+    return folder
 
 
 @pytest.fixture
@@ -169,11 +169,15 @@ def test_what_is_made_of_a_kept_set_is_made_once_and_read_back(store):
         assert layercache.derived(key, "thing", ["code", 1], make) == "Ереван \u2028 text"
         recordcache.settle()
     assert len(calls) == 1
-    layercache.derived(key, "thing", ["code", 2], make)  # other inputs: made again ...
-    recordcache.settle()
-    assert len(calls) == 2 and len(list(store.glob(f"{key}.thing.*"))) == 1  # ... and kept
+    for n in range(2, 2 + layercache.KEEP_MADE):  # other inputs: made again, and kept ...
+        layercache.derived(key, "thing", ["code", n], make)
+        recordcache.settle()
+    assert len(calls) == 1 + layercache.KEEP_MADE
+    assert len(list(store.glob(f"{key}.thing.*"))) == layercache.KEEP_MADE  # ... the last few
+    layercache.derived(key, "thing", ["code", 1 + layercache.KEEP_MADE], make)
+    assert len(calls) == 1 + layercache.KEEP_MADE
     layercache.derived(None, "thing", ["code", 1], make)  # a set not kept: always made
-    assert len(calls) == 3
+    assert len(calls) == 2 + layercache.KEEP_MADE
 
 
 def test_layers_geojson_drawn_layers_and_labels_from_the_store_are_the_same(store, tmp_path,
@@ -208,3 +212,17 @@ def test_layers_geojson_drawn_layers_and_labels_from_the_store_are_the_same(stor
                     "geojson": page._geojson(frame, ["name"])}
                    for lyr, frame in page.drawn_layers(result, events)]
     assert json.dumps(outputs[1][1]) == json.dumps(fresh_drawn)
+
+
+def test_only_the_last_few_layer_sets_are_kept_with_what_was_made_of_them(store):
+    frame = gpd.GeoDataFrame({"layer": ["x"], "geometry": [shapely.Point(1, 2)]}, crs=4326)
+    keys = [f"{n:032d}" for n in range(layercache.KEEP_SETS + 2)]
+    for key in keys:
+        layercache.save(key, [(frame, 0)])
+        recordcache.settle()
+        layercache.derived(key, "thing", [1], lambda: "made")
+        recordcache.settle()
+        assert layercache.load(key, 1) is not None
+    kept = {p.stem for p in store.glob("*.arrow")}
+    assert len(kept) == layercache.KEEP_SETS and keys[-1] in kept
+    assert {p.name.split(".")[0] for p in store.iterdir()} == kept

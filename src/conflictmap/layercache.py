@@ -5,7 +5,9 @@ GDAL parsing the 2.4 MB world layer and checking its polygons), paid again for t
 so are layers.geojson (0.2 s) and the page's drawn outlines (0.15 s). A layer set is kept as
 Arrow tables (geometry as WKB) under a key of everything that decides what loading gives: the
 manifest's path and bytes, every layer file's path and bytes, the checking code (`layerio`)
-and the versions of GDAL, GEOS, PROJ and the Python libraries between them.
+and the versions of GDAL, GEOS, PROJ and the Python libraries between them. The store sits in
+the user cache beside the GeoNames index (`CONFLICTMAP_LAYERS_CACHE` names another folder):
+like the index, it belongs to the layers and the machine, not to one events folder.
 
 Only sets whose files are all GeoJSON are kept: for them the named file is all GDAL reads,
 where a shapefile's sidecars or a GeoPackage's journal could change without it. A set is kept
@@ -20,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import math
+import os
 import threading
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -33,13 +36,16 @@ import pyarrow as pa
 import pyogrio
 import pyproj
 import shapely
+from platformdirs import user_cache_dir
 
 from . import recordcache
 
 FORMAT = 1  # bump when the file's layout changes
 FOLDER = "layers"
+ENV = "CONFLICTMAP_LAYERS_CACHE"  # the store's folder itself (tests, benchmarks)
 KEPT_SUFFIXES = (".geojson", ".json")
 KEEP_SETS = 8  # layer sets kept (several projects, or a manifest being edited)
+KEEP_MADE = 4  # of each thing made of a set, for so many views (events' bounds) at most
 _LIBRARIES = ("geopandas", "pandas", "pyarrow", "pyogrio", "pyproj", "shapely", "numpy")
 
 
@@ -69,7 +75,10 @@ def key_of(manifest: Path, files: Sequence[Path]) -> str | None:
 
 
 def _folder() -> Path:
-    return recordcache.cache_dir() / FOLDER
+    env = os.environ.get(ENV)
+    if env:
+        return Path(env)
+    return Path(os.environ.get("CONFLICTMAP_CACHE", user_cache_dir("conflictmap"))) / FOLDER
 
 
 # ---------------------------------------------------------------- one frame <-> Arrow
@@ -201,8 +210,9 @@ def save(key: str, parts: list[tuple[gpd.GeoDataFrame, int]]) -> None:
         with contextlib.suppress(Exception):
             recordcache.replace_file(folder / f"{key}.arrow",
                                      recordcache.checksummed(memoryview(data)))
-            sets = sorted(folder.glob("*.arrow"), key=lambda p: p.stat().st_mtime_ns)
-            for old in sets[:-KEEP_SETS]:
+            sets = sorted((p for p in folder.glob("*.arrow") if p.stem != key),
+                          key=lambda p: p.stat().st_mtime_ns)
+            for old in sets[:max(0, len(sets) - (KEEP_SETS - 1))]:
                 for other in folder.glob(f"{old.stem}.*"):
                     other.unlink(missing_ok=True)
 
@@ -212,8 +222,8 @@ def save(key: str, parts: list[tuple[gpd.GeoDataFrame, int]]) -> None:
 def derived(key: str | None, name: str, parts: Sequence[object],
             make: Callable[[], str]) -> str:
     """Text made from a kept layer set (`make()`), kept beside it under `name` and a digest
-    of `parts` (the code that makes it, and whatever else it depends on): the last one made
-    per name. Without a key (a set not kept) it is made every time."""
+    of `parts` (the code that makes it, and whatever else it depends on): the last KEEP_MADE
+    made per name. Without a key (a set not kept) it is made every time."""
     if key is None:
         return make()
     h = hashlib.sha256(json.dumps([str(p) for p in parts]).encode()).hexdigest()[:16]
@@ -228,9 +238,10 @@ def derived(key: str | None, name: str, parts: Sequence[object],
     def write() -> None:
         with contextlib.suppress(Exception):
             recordcache.replace_file(path, recordcache.checksummed(memoryview(data)))
-            for other in path.parent.glob(f"{key}.{name}.*.txt"):
-                if other != path:
-                    other.unlink(missing_ok=True)
+            made = sorted((p for p in path.parent.glob(f"{key}.{name}.*.txt") if p != path),
+                          key=lambda p: p.stat().st_mtime_ns)  # this one stays, whatever
+            for old in made[:max(0, len(made) - (KEEP_MADE - 1))]:
+                old.unlink(missing_ok=True)
 
     recordcache.in_background(threading.Thread(target=write, name="layer-cache"))
     return text
