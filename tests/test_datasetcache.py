@@ -4,6 +4,7 @@ entry is ignored, each model has its own entries, and `cache=False` goes around 
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 from datetime import date
@@ -238,3 +239,39 @@ def test_an_entry_made_in_batches_gives_back_the_table(tmp_path, monkeypatch):
     back = datasetcache.load(path, "digest")
     assert back["v"].tolist() == values and back["t"].tolist() == frame["t"].tolist()
     assert back["l"].tolist() == frame["l"].tolist() and back["n"].tolist() == list(range(5))
+
+
+def test_a_settled_file_is_not_hashed_again_in_a_new_run_while_its_stat_holds(
+        tmp_path, cache, checks, monkeypatch):
+    monkeypatch.setattr(datasetcache, "_SETTLED_NS", 0)  # as if written long before
+    source = write(tmp_path / "events.gpkg")
+    cold = read_records(source, cache=True)
+    (note,) = (cache / datasetcache.FOLDER).rglob("*.stat")
+    opened: list[Path] = []
+
+    def spy(f, *a, **k):
+        opened.append(Path(f))
+        return builtins.open(f, *a, **k)
+
+    monkeypatch.setattr(datasetcache, "open", spy, raising=False)
+    datasetcache._KNOWN.clear()  # a new run
+    warm = read_records(source, cache=True)
+    assert opened == [] and len(checks) == 1  # neither hashed nor checked
+    assert_identical(warm, cold)
+    write(source, title="Another title")  # a write moves the stat: hashed, read afresh
+    datasetcache._KNOWN.clear()
+    again = read_records(source, cache=True)
+    assert source in opened and len(checks) == 2
+    assert again.loc[UNTIDY, "title"] == "Another title"
+    for damaged in ("{not json", "[[1, 2], 3]", ""):
+        note.write_text(damaged)
+        datasetcache._KNOWN.clear()
+        opened.clear()
+        assert_identical(read_records(source, cache=True), again)
+        assert source in opened
+
+
+def test_a_file_written_moments_ago_gets_no_note(tmp_path, cache):
+    source = write(tmp_path / "events.gpkg")  # its times are within the clock's tick of now
+    read_records(source, cache=True)
+    assert entries(cache) and not list((cache / datasetcache.FOLDER).rglob("*.stat"))

@@ -45,7 +45,7 @@ FOLDER = "layers"
 ENV = "CONFLICTMAP_LAYERS_CACHE"  # the store's folder itself (tests, benchmarks)
 KEPT_SUFFIXES = (".geojson", ".json")
 KEEP_SETS = 8  # layer sets kept (several projects, or a manifest being edited)
-KEEP_MADE = 4  # of each thing made of a set, for so many views (events' bounds) at most
+KEEP_MADE = 16  # of each thing made of a set: views (events' bounds) of several projects
 _LIBRARIES = ("geopandas", "pandas", "pyarrow", "pyogrio", "pyproj", "shapely", "numpy")
 
 

@@ -8,7 +8,9 @@ each asset instead of linking a CDN. The files come from npm tarballs fetched on
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -19,6 +21,7 @@ from pathlib import Path
 from platformdirs import user_cache_dir
 
 from ..errors import ConflictmapError
+from ..recordcache import checksummed, read_checksummed, replace_file
 from ..yamlio import stat_signature
 
 
@@ -130,6 +133,43 @@ _MIME = {".png": "image/png", ".svg": "image/svg+xml", ".gif": "image/gif"}
 _READ: dict[tuple[str, tuple[int, ...] | None], dict[str, bytes]] = {}
 
 
+def _needed(pkg: Package, files: dict[str, bytes]) -> set[str]:
+    """The members of a package the page uses: its assets, and what their CSS points at."""
+    out = set()
+    for a in ASSETS:
+        if a.package != pkg or a.member not in files:
+            continue
+        out.add(a.member)
+        if a.images is not None:
+            for ref in _CSS_URL.findall(files[a.member].decode("utf-8", "replace")):
+                out.add(_image_member(a, ref))
+    return out & set(files)
+
+
+def _image_member(asset: Asset, ref: str) -> str:
+    return f"{asset.images}/{ref}".replace("/./", "/")
+
+
+def _unpacked(pkg: Package, folder: Path) -> dict[str, bytes]:
+    """The members of a verified tarball the page can use. Unpacked once and kept beside the
+    tarball under its pinned checksum (with a SHA-256 line of its own): gunzipping the
+    whole of leaflet and leaflet-measure to take three files cost ~50 ms a build."""
+    kept = folder / f".{pkg.tarball}.{pkg.sha256[:16]}.members.json"
+    body = read_checksummed(kept)
+    if body is not None:
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            return {k: base64.b64decode(v, validate=True)
+                    for k, v in json.loads(bytes(body)).items()}
+    with tarfile.open(_verified(pkg, folder)) as tar:
+        files = {m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
+                 for m in tar.getmembers() if m.isfile()}
+    files = {k: files[k] for k in sorted(_needed(pkg, files))}
+    data = json.dumps({k: base64.b64encode(v).decode() for k, v in files.items()}).encode()
+    with contextlib.suppress(OSError):
+        replace_file(kept, checksummed(data))
+    return files
+
+
 class Bundle:
     """Reads assets out of the verified tarballs (once per process)."""
 
@@ -149,9 +189,7 @@ class Bundle:
             key = (str(path), stat_signature(path))
             files = _READ.get(key) if key[1] is not None else None
             if files is None:
-                with tarfile.open(_verified(pkg, self.folder)) as tar:
-                    files = {m.name: tar.extractfile(m).read()  # type: ignore[union-attr]
-                             for m in tar.getmembers() if m.isfile()}
+                files = _unpacked(pkg, self.folder)
                 if key[1] is not None:
                     _READ[key] = files
             self._tars[pkg.name] = files
@@ -165,7 +203,7 @@ class Bundle:
 
         def inline(match: re.Match[str]) -> str:
             ref = match.group(1)
-            member = f"{asset.images}/{ref}".replace("/./", "/")
+            member = _image_member(asset, ref)
             data = files.get(member)
             if data is None:  # leave unknown references; they are cosmetic fallbacks
                 return match.group(0)
