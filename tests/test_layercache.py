@@ -226,3 +226,27 @@ def test_only_the_last_few_layer_sets_are_kept_with_what_was_made_of_them(store)
     kept = {p.stem for p in store.glob("*.arrow")}
     assert len(kept) == layercache.KEEP_SETS and keys[-1] in kept
     assert {p.name.split(".")[0] for p in store.iterdir()} == kept
+
+
+def test_labels_without_the_gazetteer_have_no_towns_and_are_not_kept(store, monkeypatch):
+    events = gpd.GeoDataFrame(geometry=[shapely.Point(45.5, 40.1)], crs=4326)
+    result = type("R", (), {"layers": layers.load_layers(GEODATA / "layers.yaml"),
+                            "frame": events})()
+
+    real = page.load_index
+
+    def missing():
+        raise OSError("no index here")
+
+    monkeypatch.setattr(page, "load_index", missing)
+    monkeypatch.setattr(page, "_LAST", {})
+    labels = page.labels_for(result)
+    recordcache.settle()
+    assert labels["items"] and not any(item[3] == "town" for item in labels["items"])
+    assert "GeoNames" not in labels["attribution"]
+    assert not list(store.glob("*.labels.*"))
+    monkeypatch.setattr(page, "load_index", real)  # it loads again: towns, and kept
+    monkeypatch.setattr(page, "_LAST", {})
+    assert any(item[3] == "town" for item in page.labels_for(result)["items"])
+    recordcache.settle()
+    assert len(list(store.glob("*.labels.*"))) == 1

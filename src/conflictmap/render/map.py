@@ -739,17 +739,21 @@ def _layer_data(result: Result, events: gpd.GeoDataFrame) -> list[dict[str, Any]
     return list(_memo("layers", result.layers, events, None, kept))
 
 
+class _NoTowns(Exception):
+    """The GeoNames index did not load (`labels_for`)."""
+
+
 def labels_for(result: Result) -> dict[str, Any]:
     """The label candidates and the attribution (towns from the GeoNames index when it loads).
 
     Kept with the layer set between runs for the same events' bounds and GeoNames data
     (`layercache.derived`): then the index is not even loaded (0.12 s, and 0.1 s to place)."""
-    def make() -> dict[str, Any]:
+    def make() -> str:
         try:
             index = load_index()
-        except (OSError, ImportError, ValueError):  # no gazetteer: the map goes without towns
-            index = None
-        return {**label_data(result.layers, result.frame, index), "towns": index is not None}
+        except (OSError, ImportError, ValueError) as exc:
+            raise _NoTowns from exc  # nothing kept: the index may load next time
+        return json.dumps(label_data(result.layers, result.frame, index), ensure_ascii=False)
 
     try:
         towns = index_version()  # names the index's content
@@ -760,10 +764,12 @@ def labels_for(result: Result) -> dict[str, Any]:
 
     def kept() -> dict[str, Any]:
         bounds = [float(v) for v in events.geometry.total_bounds] if len(events) else []
-        return json.loads(layercache.derived(
-            key, "labels", [layercache.source_of("render/labels.py"), towns,
-                            json.dumps(bounds)],
-            lambda: json.dumps(make(), ensure_ascii=False)))
+        try:
+            return {**json.loads(layercache.derived(
+                key, "labels", [layercache.source_of("render/labels.py"), towns,
+                                json.dumps(bounds)], make)), "towns": True}
+        except _NoTowns:  # no gazetteer here: the map goes without towns
+            return {**label_data(result.layers, events, None), "towns": False}
 
     data = dict(_memo("labels", result.layers, events, towns, kept))
     data["attribution"] = attribution(result.layers, with_towns=data.pop("towns"))
