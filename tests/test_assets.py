@@ -55,7 +55,18 @@ def test_damaged_kept_members_are_ignored_and_rewritten(folder):
     assert texts(folder) == first  # and read back whole
 
 
-def test_a_tarball_off_its_pin_is_refused(folder):
+def test_a_new_asset_of_a_kept_package_is_unpacked_again(folder, monkeypatch):
+    texts(folder)
+    extra = assets.Asset("https://example.invalid/leaflet-src.js", assets.LEAFLET,
+                         "package/dist/leaflet-src.js")
+    monkeypatch.setattr(assets, "ASSETS", [*assets.ASSETS, extra])
+    assets._READ.clear()
+    assert "Leaflet" in assets.Bundle(folder).text(extra)
+    assert len(kept(folder)) == len(assets.PACKAGES)  # the old list's file went
+
+
+def test_a_tarball_off_its_pin_is_refused_even_with_its_members_kept(folder):
+    texts(folder)
     tarball = folder / assets.LEAFLET.tarball
     tarball.write_bytes(tarball.read_bytes() + b"\0")
     with pytest.raises(assets.AssetError, match="does not match the pin"):

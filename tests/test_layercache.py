@@ -53,13 +53,14 @@ def fresh(manifest: Path) -> dict[str, layers.Layer]:
     return out
 
 
+def refuse(*_a, **_k):
+    raise AssertionError("made again: the store did not answer")
+
+
 def load_again(manifest: Path, monkeypatch) -> layers.LayerSet:
     """A second load as a new process makes it: nothing remembered, nothing read by GDAL."""
     recordcache.settle()
     monkeypatch.setattr(layers, "_CACHE", {})
-
-    def refuse(*_a, **_k):
-        raise AssertionError("read by GDAL: the store did not answer")
 
     with monkeypatch.context() as m:
         m.setattr(layers, "load_layer", refuse)
@@ -190,6 +191,11 @@ def test_layers_geojson_drawn_layers_and_labels_from_the_store_are_the_same(stor
         monkeypatch.setattr(layers, "_CACHE", {})
         monkeypatch.setattr(export, "_LAYERS_TEXT", [None, "", ""])
         monkeypatch.setattr(page, "_LAST", {})
+        if run:  # the second run makes nothing: all of it comes from the store
+            for module, name in ((export.geojson, "feature_collection_text"),
+                                 (page, "drawn_layers"), (page, "label_data"),
+                                 (page, "load_index")):
+                monkeypatch.setattr(module, name, refuse)
         result = type("R", (), {"layers": layers.load_layers(manifest), "frame": events})()
         (tmp_path / f"out{run}").mkdir()
         target = export.write_layers_geojson(result, tmp_path / f"out{run}" / "layers.geojson")
@@ -197,6 +203,7 @@ def test_layers_geojson_drawn_layers_and_labels_from_the_store_are_the_same(stor
         labels = page.labels_for(result)
         recordcache.settle()
         outputs.append((target.read_bytes(), drawn, page.safe_json(labels)))
+    monkeypatch.undo()
     assert outputs[0][0] == outputs[1][0]
     assert json.dumps(outputs[0][1]) == json.dumps(outputs[1][1])
     assert outputs[0][2] == outputs[1][2]
@@ -250,3 +257,38 @@ def test_labels_without_the_gazetteer_have_no_towns_and_are_not_kept(store, monk
     assert any(item[3] == "town" for item in page.labels_for(result)["items"])
     recordcache.settle()
     assert len(list(store.glob("*.labels.*"))) == 1
+
+
+def test_a_set_that_is_not_kept_has_no_key_and_an_attribute_named_like_ours_is_fine(
+        store, project, monkeypatch):
+    lakes = project.parent / "lakes.geojson"
+    data = json.loads(lakes.read_text(encoding="utf-8"))
+    for feature in data["features"]:
+        feature["properties"]["__conflictmap_wkb"] = "mine"
+    lakes.write_text(json.dumps(data), encoding="utf-8")
+    loaded = layers.load_layers(project)
+    assert loaded.key is None  # not kept: nothing is made under its key either
+    assert set(loaded["lakes"].frame["__conflictmap_wkb"]) == {"mine"}
+    recordcache.settle()
+    assert not store.exists() or not list(store.iterdir())
+
+
+def test_a_layer_saved_while_it_was_read_is_not_kept_under_the_new_key(store, project,
+                                                                       monkeypatch):
+    admin1 = project.parent / "admin1.geojson"
+    real = layers.load_layer
+
+    def edited_meanwhile(spec, base):
+        out = real(spec, base)
+        if spec.name == "admin1":  # saved by an editor after GDAL read it
+            admin1.write_text(admin1.read_text(encoding="utf-8").replace(
+                '"Gegharkunik"', '"Gegharkunik province"', 1), encoding="utf-8")
+        return out
+
+    monkeypatch.setattr(layers, "load_layer", edited_meanwhile)
+    assert layers.load_layers(project).key is None
+    recordcache.settle()
+    monkeypatch.setattr(layers, "load_layer", real)
+    monkeypatch.setattr(layers, "_CACHE", {})
+    again = layers.load_layers(project)
+    assert "Gegharkunik province" in set(again["admin1"].frame["name"])

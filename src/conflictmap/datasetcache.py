@@ -39,7 +39,6 @@ import pyarrow as pa
 from . import jsontext
 from .record import Schema
 from .recordcache import cache_dir, checksummed, code_key, read_checksummed, replace_file
-from .yamlio import stat_signature
 
 FORMAT = 1  # bump when an entry's layout changes
 FOLDER = "datasets"
@@ -54,8 +53,22 @@ _SETTLED_NS = 2_000_000_000
 
 
 def _stats(files: list[Path]) -> tuple[tuple[int, ...] | None, ...]:
-    """The files' stat signatures (None for one that is not there): what tells a change."""
-    return tuple(stat_signature(f) for f in files)
+    """The files' stat signatures (None for one that is not there): what tells a change.
+    Taken from the opened file, not by name: opening makes a network filesystem (NFS) ask
+    the server, where a stat by name may answer from its client's cache for a minute."""
+    out = []
+    for f in files:
+        try:
+            fd = os.open(f, os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            out.append(None)
+            continue
+        try:
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        out.append((st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return tuple(out)
 
 
 def content_digest(path: Path, note: Path | None = None) -> str | None:

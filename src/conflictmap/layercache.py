@@ -24,6 +24,7 @@ import json
 import math
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -62,8 +63,9 @@ def key_of(manifest: Path, files: Sequence[Path]) -> str | None:
     """The digest of a layer set (the manifest and its layers' files, in order); None when a
     file is not one we keep (not GeoJSON, not a regular file, unreadable)."""
     h = hashlib.sha256(_versions().encode())
-    h.update(Path(__file__).with_name("layerio.py").read_bytes())
     try:
+        for name in ("layerio.py", "layercache.py"):  # what checks, and what stores
+            h.update(Path(__file__).with_name(name).read_bytes())
         for path in (manifest, *files):
             if path is not manifest and path.suffix.lower() not in KEPT_SUFFIXES:
                 return None
@@ -83,6 +85,8 @@ def _folder() -> Path:
 
 # ---------------------------------------------------------------- one frame <-> Arrow
 
+_WKB = "__conflictmap_wkb"  # the geometry's column in the stored table
+
 
 def _encode(frame: gpd.GeoDataFrame) -> pa.Table:
     """Attributes as Arrow columns (object columns as JSON text a value), then the WKB."""
@@ -93,7 +97,7 @@ def _encode(frame: gpd.GeoDataFrame) -> pa.Table:
         attrs[c] = [json.dumps(v, allow_nan=True) for v in attrs[c].tolist()]
     table = pa.Table.from_pandas(attrs, preserve_index=None)
     wkb = shapely.to_wkb(np.asarray(frame.geometry.values), hex=False)
-    table = table.append_column("__wkb", pa.array(wkb.tolist(), pa.binary()))
+    table = table.append_column(_WKB, pa.array(wkb.tolist(), pa.binary()))
     meta = dict(table.schema.metadata or {})
     meta[b"conflictmap"] = json.dumps({"geometry": geometry, "json": text,
                                        "columns": list(map(str, frame.columns))}).encode()
@@ -102,8 +106,8 @@ def _encode(frame: gpd.GeoDataFrame) -> pa.Table:
 
 def _decode(table: pa.Table) -> gpd.GeoDataFrame:
     meta = json.loads(table.schema.metadata[b"conflictmap"])
-    wkb = table["__wkb"].to_pylist()
-    attrs = table.drop_columns(["__wkb"]).to_pandas()
+    wkb = table[_WKB].to_pylist()
+    attrs = table.drop_columns([_WKB]).to_pandas()
     for c in meta["json"]:
         attrs[c] = pd.Series([json.loads(v) for v in attrs[c].tolist()], index=attrs.index,
                              dtype=object)
@@ -153,21 +157,23 @@ def _dump(parts: list[tuple[gpd.GeoDataFrame, int]]) -> bytes | None:
     """The set as one Arrow stream (a table per layer, in order), or None when a frame would
     not read back exactly as it is."""
     tables = []
-    for frame, repaired in parts:
-        try:
+    try:
+        for frame, repaired in parts:
+            if _WKB in frame.columns:
+                return None  # a layer attribute of that name: not kept
             table = _encode(frame)
-        except (TypeError, ValueError, pa.ArrowException):
-            return None  # a value JSON or Arrow does not hold: not kept
-        if not same_frame(_decode(table), frame):
-            return None
-        meta = dict(table.schema.metadata)
-        meta[b"conflictmap_repaired"] = str(repaired).encode()
-        tables.append(table.replace_schema_metadata(meta))
-    sink = pa.BufferOutputStream()
-    for table in tables:  # one stream a table: the layers' columns differ
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-    return sink.getvalue().to_pybytes()
+            if not same_frame(_decode(table), frame):
+                return None
+            meta = dict(table.schema.metadata)
+            meta[b"conflictmap_repaired"] = str(repaired).encode()
+            tables.append(table.replace_schema_metadata(meta))
+        sink = pa.BufferOutputStream()
+        for table in tables:  # one stream a table: the layers' columns differ
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+        return sink.getvalue().to_pybytes()
+    except Exception:  # a value JSON or Arrow does not hold, or any other surprise: not kept
+        return None
 
 
 def _load(body: memoryview, count: int) -> list[tuple[gpd.GeoDataFrame, int]] | None:
@@ -182,7 +188,7 @@ def _load(body: memoryview, count: int) -> list[tuple[gpd.GeoDataFrame, int]] | 
                  if k != b"conflictmap_repaired"})), repaired))
         if reader.tell() != len(body):
             return None
-    except (pa.ArrowException, ValueError, TypeError, KeyError):
+    except Exception:  # damaged or foreign in any way: read afresh
         return None
     return out
 
@@ -197,13 +203,13 @@ def load(key: str, count: int) -> list[tuple[gpd.GeoDataFrame, int]] | None:
     return None if body is None else _load(body, count)
 
 
-def save(key: str, parts: list[tuple[gpd.GeoDataFrame, int]]) -> None:
+def save(key: str, parts: list[tuple[gpd.GeoDataFrame, int]]) -> bool:
     """Keep a layer set (in a thread that `recordcache.settle` waits for); past KEEP_SETS
     sets, the least recently written go, with what was made of them. A set that is not kept
     only costs speed."""
     data = _dump(parts)
     if data is None:
-        return
+        return False
     folder = _folder()
 
     def write() -> None:
@@ -215,16 +221,22 @@ def save(key: str, parts: list[tuple[gpd.GeoDataFrame, int]]) -> None:
             for old in sets[:max(0, len(sets) - (KEEP_SETS - 1))]:
                 for other in folder.glob(f"{old.stem}.*"):
                     other.unlink(missing_ok=True)
+            stale = time.time() - 3600  # a writer killed mid-write left its temp file
+            for tmp in folder.glob(".*.tmp"):
+                if tmp.stat().st_mtime < stale:
+                    tmp.unlink(missing_ok=True)
 
     recordcache.in_background(threading.Thread(target=write, name="layer-cache"))
+    return True
 
 
 def derived(key: str | None, name: str, parts: Sequence[object],
             make: Callable[[], str]) -> str:
     """Text made from a kept layer set (`make()`), kept beside it under `name` and a digest
     of `parts` (the code that makes it, and whatever else it depends on): the last KEEP_MADE
-    made per name. Without a key (a set not kept) it is made every time."""
-    if key is None:
+    made per name. Without a key (a set not kept), or with a part None, it is made every
+    time."""
+    if key is None or any(p is None for p in parts):
         return make()
     h = hashlib.sha256(json.dumps([str(p) for p in parts]).encode()).hexdigest()[:16]
     path = _folder() / f"{key}.{name}.{h}.txt"
@@ -247,10 +259,14 @@ def derived(key: str | None, name: str, parts: Sequence[object],
     return text
 
 
-def source_of(*modules: str) -> str:
-    """A digest of these modules' source (by file name in this package), for `derived`."""
+def source_of(*modules: str) -> str | None:
+    """A digest of these modules' source (by file name in this package), for `derived`; None
+    where the source is not there to read (then nothing is kept)."""
     h = hashlib.sha256()
     here = Path(__file__).parent
-    for name in modules:
-        h.update(name.encode() + b"\0" + (here / name).read_bytes())
+    try:
+        for name in modules:
+            h.update(name.encode() + b"\0" + (here / name).read_bytes())
+    except OSError:
+        return None
     return h.hexdigest()[:16]

@@ -255,14 +255,29 @@ def load_layers(manifest: Path = MANIFEST) -> LayerSet:
     key = (manifest, manifest.stat().st_mtime if manifest.exists() else 0.0)
     if key in _CACHE:
         return _CACHE[key]
+    try:
+        parsed = manifest.read_bytes()
+    except OSError:
+        parsed = None
     spec_list, problems = read_manifest(manifest)
     layers = LayerSet()
     files = [layer_file(spec, manifest.parent) for spec in spec_list.layers]
     stored = None
-    if not problems and files:
+    if not problems and files and parsed is not None:
         layers.key = layercache.key_of(manifest, files)
         stored = layercache.load(layers.key, len(files)) if layers.key else None
-    if stored is not None:
+
+    def unchanged() -> bool:
+        """The manifest was parsed, and the layers are read, apart from the hashing: a file
+        saved in between (an editor, `build --watch`) must not pair one version's key with
+        another's layers, so the key is taken again once they are in hand."""
+        try:
+            return (layercache.key_of(manifest, files) == layers.key
+                    and manifest.read_bytes() == parsed)
+        except OSError:
+            return False
+
+    if stored is not None and unchanged():
         for spec, file, (frame, repaired) in zip(spec_list.layers, files, stored, strict=True):
             layers[spec.name] = Layer(spec, file, frame, repaired)
         _CACHE[key] = layers
@@ -277,8 +292,9 @@ def load_layers(manifest: Path = MANIFEST) -> LayerSet:
             layers[spec.name] = layer
     if problems:
         raise LayerError(problems)
-    if layers.key is not None:
-        layercache.save(layers.key, [(lyr.frame, lyr.repaired) for lyr in layers.values()])
+    if layers.key is not None and (not unchanged() or not layercache.save(
+            layers.key, [(lyr.frame, lyr.repaired) for lyr in layers.values()])):
+        layers.key = None  # changed while read, or not kept: nothing is made under its key
     _CACHE[key] = layers
     return layers
 

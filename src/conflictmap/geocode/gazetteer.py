@@ -278,9 +278,11 @@ def _population(rec: dict[str, Any]) -> int:
     return POP_UNKNOWN if pop == POP_UNKNOWN else int(pop or 0)
 
 
+@cache
 def index_version() -> str:
     """What names the index's content: the GeoNames data and the index format (raises
-    PackageNotFoundError, an ImportError, when the GeoNames package is missing)."""
+    PackageNotFoundError, an ImportError, when the GeoNames package is missing). The same
+    object every call: the map's labels are remembered by it."""
     return _geonames_version()
 
 

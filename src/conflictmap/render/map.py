@@ -292,12 +292,14 @@ class ForkedLines:
         self._lines: list[str] | None = None
 
         def make() -> None:
-            with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-                texts = [j.result() for j in jobs(pool)]
-            with open(self._fd, "wb", closefd=False) as fh:
-                # base64 and JSON: no newline within a line
-                fh.write("\n".join(texts).encode("utf-8"))
-            recordcache.settle()  # what it kept of the layers (labels) is written before it ends
+            try:
+                with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+                    texts = [j.result() for j in jobs(pool)]
+                with open(self._fd, "wb", closefd=False) as fh:
+                    # base64 and JSON: no newline within a line
+                    fh.write("\n".join(texts).encode("utf-8"))
+            finally:  # what it kept of the layers (labels) is written before it ends
+                recordcache.settle()
 
         self._child = forking.Child(make)
 
