@@ -16,11 +16,9 @@ an empty store. Stores of other keys are removed when one is written (the layers
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import itertools
 import json
-import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -111,14 +109,12 @@ class Memo:
             cols = {k: np.concatenate([stored[k][keep], v]) for k, v in cols.items()}
         path = self.path
 
-        def write() -> None:
-            with contextlib.suppress(Exception):  # a store not written only costs speed
-                recordcache.replace_file(path, dump(cols))
-                for other in path.parent.glob("*.arrow"):  # stores of layers now gone
-                    if other != path:
-                        other.unlink(missing_ok=True)
+        def tidy() -> None:
+            for other in path.parent.glob("*.arrow"):  # stores of layers now gone
+                if other != path:
+                    other.unlink(missing_ok=True)
 
-        recordcache.in_background(threading.Thread(target=write, name="enrich-cache"))
+        recordcache.write_behind(path, lambda: dump(cols), tidy, "enrich-cache")
 
 
 def dump(cols: dict[str, np.ndarray]) -> list[bytes | memoryview]:

@@ -23,9 +23,8 @@ import hashlib
 import json
 import math
 import os
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -212,22 +211,26 @@ def save(key: str, parts: list[tuple[gpd.GeoDataFrame, int]]) -> bool:
         return False
     folder = _folder()
 
-    def write() -> None:
-        with contextlib.suppress(Exception):
-            recordcache.replace_file(folder / f"{key}.arrow",
-                                     recordcache.checksummed(memoryview(data)))
-            sets = sorted((p for p in folder.glob("*.arrow") if p.stem != key),
-                          key=lambda p: p.stat().st_mtime_ns)
-            for old in sets[:max(0, len(sets) - (KEEP_SETS - 1))]:
-                for other in folder.glob(f"{old.stem}.*"):
-                    other.unlink(missing_ok=True)
-            stale = time.time() - 3600  # a writer killed mid-write left its temp file
-            for tmp in folder.glob(".*.tmp"):
-                if tmp.stat().st_mtime < stale:
-                    tmp.unlink(missing_ok=True)
+    def tidy() -> None:
+        for old in _past(p for p in folder.glob("*.arrow") if p.stem != key):
+            for other in folder.glob(f"{old.stem}.*"):
+                other.unlink(missing_ok=True)
+        stale = time.time() - 3600  # a writer killed mid-write left its temp file
+        for tmp in folder.glob(".*.tmp"):
+            if tmp.stat().st_mtime < stale:
+                tmp.unlink(missing_ok=True)
 
-    recordcache.in_background(threading.Thread(target=write, name="layer-cache"))
+    recordcache.write_behind(folder / f"{key}.arrow",
+                             lambda: recordcache.checksummed(memoryview(data)), tidy,
+                             "layer-cache")
     return True
+
+
+def _past(others: Iterable[Path], keep: int = KEEP_SETS) -> list[Path]:
+    """Of these files, those past the `keep - 1` most recently written: with the file just
+    written, which is never among them (the clock's tick can tie), `keep` stay."""
+    older = sorted(others, key=lambda p: p.stat().st_mtime_ns)
+    return older[:max(0, len(older) - (keep - 1))]
 
 
 def derived(key: str | None, name: str, parts: Sequence[object],
@@ -247,15 +250,13 @@ def derived(key: str | None, name: str, parts: Sequence[object],
     text = make()
     data = text.encode("utf-8")
 
-    def write() -> None:
-        with contextlib.suppress(Exception):
-            recordcache.replace_file(path, recordcache.checksummed(memoryview(data)))
-            made = sorted((p for p in path.parent.glob(f"{key}.{name}.*.txt") if p != path),
-                          key=lambda p: p.stat().st_mtime_ns)  # this one stays, whatever
-            for old in made[:max(0, len(made) - (KEEP_MADE - 1))]:
-                old.unlink(missing_ok=True)
+    def tidy() -> None:
+        for old in _past((p for p in path.parent.glob(f"{key}.{name}.*.txt") if p != path),
+                         KEEP_MADE):
+            old.unlink(missing_ok=True)
 
-    recordcache.in_background(threading.Thread(target=write, name="layer-cache"))
+    recordcache.write_behind(path, lambda: recordcache.checksummed(memoryview(data)), tidy,
+                             "layer-cache")
     return text
 
 

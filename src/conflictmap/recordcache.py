@@ -21,7 +21,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -146,6 +146,20 @@ def in_background(thread: threading.Thread) -> None:
     thread.start()
 
 
+def write_behind(path: Path, pieces: Callable[[], bytes | list[bytes | memoryview]],
+                 tidy: Callable[[], None] | None = None, name: str = "cache-writer") -> None:
+    """Write a cache file (`replace_file` of `pieces()`), then `tidy()`, in a thread `settle`
+    waits for, while the build goes on. A cache file not written only costs speed: any error
+    is swallowed."""
+    def write() -> None:
+        with contextlib.suppress(Exception):
+            replace_file(path, pieces())
+            if tidy is not None:
+                tidy()
+
+    in_background(threading.Thread(target=write, name=name))
+
+
 class RecordCache:
     """The pack for one set of event folders.
 
@@ -225,14 +239,12 @@ class RecordCache:
         data = "\n".join([head, *(f"{k}\t{text}" for k, text in stored.items())]).encode()
         path = self.path
 
-        def write() -> None:
-            with contextlib.suppress(OSError):
-                replace_file(path, checksummed(data))
-                _MEMO.clear()
-                _MEMO.update(key=(str(path), stat_signature(path)), stored=stored,
-                             decoded=dict(entries))
+        def remember() -> None:
+            _MEMO.clear()
+            _MEMO.update(key=(str(path), stat_signature(path)), stored=stored,
+                         decoded=dict(entries))
 
-        in_background(threading.Thread(target=write, name="records-cache"))
+        write_behind(path, lambda: checksummed(data), remember, "records-cache")
 
     def unchanged(self, keys: Iterable[str]) -> bool:
         """Whether the pack already holds exactly these entries (then nothing is written)."""
