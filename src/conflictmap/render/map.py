@@ -731,14 +731,20 @@ def _layer_data(result: Result, events: gpd.GeoDataFrame) -> list[dict[str, Any]
                  "geojson": _geojson(frame, ["name"])}
                 for lyr, frame in drawn_layers(result, events)]
 
-    def kept() -> list[dict[str, Any]]:  # with the layer set between runs, for these bounds
-        bounds = [float(v) for v in events.geometry.total_bounds] if len(events) else []
-        return json.loads(layercache.derived(
-            getattr(result.layers, "key", None), "drawn", [layercache.source_of(
-                "render/map.py"), json.dumps(bounds)],
-            lambda: json.dumps(make(), ensure_ascii=False)))
+    def kept() -> list[dict[str, Any]]:
+        return _kept_json(getattr(result.layers, "key", None), "drawn", "render/map.py",
+                          events, lambda: json.dumps(make(), ensure_ascii=False))
 
     return list(_memo("layers", result.layers, events, None, kept))
+
+
+def _kept_json(key: str | None, name: str, module: str, events: gpd.GeoDataFrame,
+               make: Callable[[], str], *also: object) -> Any:
+    """JSON made of a kept layer set (`layercache.derived`) by the code of `module` for the
+    events' bounds (and whatever else it depends on, `also`), parsed."""
+    bounds = [float(v) for v in events.geometry.total_bounds] if len(events) else []
+    return json.loads(layercache.derived(key, name, [layercache.source_of(module), *also,
+                                                     json.dumps(bounds)], make))
 
 
 class _NoTowns(Exception):
@@ -765,11 +771,9 @@ def labels_for(result: Result) -> dict[str, Any]:
     events = result.frame
 
     def kept() -> dict[str, Any]:
-        bounds = [float(v) for v in events.geometry.total_bounds] if len(events) else []
         try:
-            return {**json.loads(layercache.derived(
-                key, "labels", [layercache.source_of("render/labels.py"), towns,
-                                json.dumps(bounds)], make)), "towns": True}
+            return {**_kept_json(key, "labels", "render/labels.py", events, make, towns),
+                    "towns": True}
         except _NoTowns:  # no gazetteer here: the map goes without towns
             return {**label_data(result.layers, events, None), "towns": False}
 
