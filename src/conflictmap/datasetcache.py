@@ -39,6 +39,7 @@ import pyarrow as pa
 from . import jsontext
 from .record import Schema
 from .recordcache import cache_dir, checksummed, code_key, read_checksummed, replace_file
+from .yamlio import signature_of
 
 FORMAT = 1  # bump when an entry's layout changes
 FOLDER = "datasets"
@@ -67,7 +68,7 @@ def _stats(files: list[Path]) -> tuple[tuple[int, ...] | None, ...]:
             st = os.fstat(fd)
         finally:
             os.close(fd)
-        out.append((st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+        out.append(signature_of(st))
     return tuple(out)
 
 

@@ -58,18 +58,20 @@ def _versions() -> str:
     return "\0".join(out)
 
 
-def key_of(manifest: Path, files: Sequence[Path]) -> str | None:
-    """The digest of a layer set (the manifest and its layers' files, in order); None when a
-    file is not one we keep (not GeoJSON, not a regular file, unreadable)."""
+def key_of(manifest: Path, raw: bytes, files: Sequence[Path]) -> str | None:
+    """The digest of a layer set: the manifest (`raw`: the bytes its entries were parsed
+    from) and its layers' files, in order; None when a file is not one we keep (not GeoJSON,
+    not a regular file, unreadable) or our source is not there to read."""
     h = hashlib.sha256(_versions().encode())
+    h.update(f"\0{manifest.resolve()}\0".encode() + raw)
     try:
         for name in ("layerio.py", "layercache.py"):  # what checks, and what stores
             h.update(Path(__file__).with_name(name).read_bytes())
-        for path in (manifest, *files):
-            if path is not manifest and path.suffix.lower() not in KEPT_SUFFIXES:
-                return None
+        for path in files:
+            if path.suffix.lower() not in KEPT_SUFFIXES or not path.is_file():
+                return None  # a FIFO would block the read below
             h.update(f"\0{path.resolve()}\0".encode())
-            h.update(path.read_bytes())  # a folder or FIFO raises; neither is a GeoJSON layer
+            h.update(path.read_bytes())
     except OSError:
         return None
     return h.hexdigest()[:32]

@@ -27,7 +27,7 @@ from . import layercache
 from .atomic import write_atomic
 from .errors import ConflictmapError
 from .model import ID_PATTERN, Event
-from .yamlio import Problem, load_yaml, locate, validation_problems
+from .yamlio import Problem, load_yaml, locate, read_bytes, validation_problems
 
 MANIFEST = Path("geodata/layers.yaml")
 COMMON = ["layer", "name", "iso", "kind", "source"]
@@ -85,8 +85,10 @@ class Layer:
     repaired: int  # invalid geometries repaired with make_valid
 
 
-def read_manifest(path: Path = MANIFEST) -> tuple[Manifest, list[Problem]]:
-    docs, problems = load_yaml(path)
+def read_manifest(path: Path = MANIFEST, raw: bytes | None = None,
+                  ) -> tuple[Manifest, list[Problem]]:
+    """The manifest's layer entries (from `raw`, its bytes, when the caller has read them)."""
+    docs, problems = load_yaml(path, raw=raw)
     if problems:
         return Manifest(), problems
     if len(docs) != 1 or not isinstance(docs[0][1], dict):
@@ -255,29 +257,15 @@ def load_layers(manifest: Path = MANIFEST) -> LayerSet:
     key = (manifest, manifest.stat().st_mtime if manifest.exists() else 0.0)
     if key in _CACHE:
         return _CACHE[key]
-    try:
-        parsed = manifest.read_bytes()
-    except OSError:
-        parsed = None
-    spec_list, problems = read_manifest(manifest)
+    # parsed and hashed from the same bytes, so the entries always match the stored layers
+    raw, _ = read_bytes(manifest)
+    spec_list, problems = read_manifest(manifest, raw)
     layers = LayerSet()
     files = [layer_file(spec, manifest.parent) for spec in spec_list.layers]
-    stored = None
-    if not problems and files and parsed is not None:
-        layers.key = layercache.key_of(manifest, files)
-        stored = layercache.load(layers.key, len(files)) if layers.key else None
-
-    def unchanged() -> bool:
-        """The manifest was parsed, and the layers are read, apart from the hashing: a file
-        saved in between (an editor, `build --watch`) must not pair one version's key with
-        another's layers, so the key is taken again once they are in hand."""
-        try:
-            return (layercache.key_of(manifest, files) == layers.key
-                    and manifest.read_bytes() == parsed)
-        except OSError:
-            return False
-
-    if stored is not None and unchanged():
+    if not problems and files and raw is not None:
+        layers.key = layercache.key_of(manifest, raw, files)
+    stored = layercache.load(layers.key, len(files)) if layers.key else None
+    if stored is not None:
         for spec, file, (frame, repaired) in zip(spec_list.layers, files, stored, strict=True):
             layers[spec.name] = Layer(spec, file, frame, repaired)
         _CACHE[key] = layers
@@ -292,8 +280,11 @@ def load_layers(manifest: Path = MANIFEST) -> LayerSet:
             layers[spec.name] = layer
     if problems:
         raise LayerError(problems)
-    if layers.key is not None and (not unchanged() or not layercache.save(
-            layers.key, [(lyr.frame, lyr.repaired) for lyr in layers.values()])):
+    # GDAL read the files apart from the hashing: one saved in between (an editor, `build
+    # --watch`) must not pair its old key with its new layers, so the key is taken again
+    if layers.key is not None and (layercache.key_of(manifest, raw, files) != layers.key
+                                   or not layercache.save(layers.key, [
+                                       (lyr.frame, lyr.repaired) for lyr in layers.values()])):
         layers.key = None  # changed while read, or not kept: nothing is made under its key
     _CACHE[key] = layers
     return layers

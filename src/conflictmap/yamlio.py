@@ -168,6 +168,11 @@ def stat_signature(path: Path, follow: bool = True) -> tuple[int, ...] | None:
         st = os.stat(path, follow_symlinks=follow)
     except OSError:
         return None
+    return signature_of(st)
+
+
+def signature_of(st: os.stat_result) -> tuple[int, ...]:
+    """A `stat_signature` from a stat result (of a name, or of an open file)."""
     return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
@@ -217,8 +222,7 @@ def read_signed(path: Path, follow: bool = True, max_bytes: int = MAX_BYTES,
         os.close(fd)
     if len(raw) > max_bytes:  # grew while we read it
         return None, Problem(where, 1, 1, "(file)", _too_big(len(raw), max_bytes)), None
-    signature = (info.st_ino, info.st_dev, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-    return raw, None, signature
+    return raw, None, signature_of(info)
 
 
 def _too_big(size: int, limit: int) -> str:
@@ -332,11 +336,12 @@ def documents(path: str, text: str, max_depth: int = MAX_DEPTH,
     return out, []
 
 
-def load_yaml(path: Path, max_bytes: int = MAX_BYTES,
+def load_yaml(path: Path, max_bytes: int = MAX_BYTES, raw: bytes | None = None,
               ) -> tuple[list[tuple[yaml.Node, Any]], list[Problem]]:
     """(node, data) per non-empty document of a UTF-8 YAML file, or the problems that stop
-    reading it."""
-    text, problem = read_text(path, max_bytes=max_bytes)
+    reading it; `raw`: the file's bytes, already read by the caller."""
+    text, problem = (read_text(path, max_bytes=max_bytes) if raw is None
+                     else decode(str(path), raw))
     if text is None:
         return [], [problem] if problem else []
     docs, problems = documents(str(path), text)
