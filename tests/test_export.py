@@ -9,6 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
@@ -406,15 +407,62 @@ def test_geojson_written_in_pieces_is_the_same_document(result, tmp_path):
     text, and GDAL reads every feature back."""
     from conflictmap import geojson
 
+    def text(pieces) -> str:
+        return b"".join(p if isinstance(p, bytes) else p.encode() for p in pieces).decode()
+
     frame = export.events_frame(result)
-    whole = "".join(geojson.feature_collection_pieces(frame, "events", chunk=len(frame) + 1))
+    whole = text(geojson.feature_collection_pieces(frame, "events", chunk=len(frame) + 1))
     for chunk in (1, 3):
-        assert "".join(geojson.feature_collection_pieces(frame, "events", chunk=chunk)) == whole
+        assert text(geojson.feature_collection_pieces(frame, "events", chunk=chunk)) == whole
+    assert geojson.feature_collection_text(frame, "events") == whole
     target = geojson.write(frame, tmp_path / "events.geojson")
     assert target.read_text("utf-8") == whole
     back = pyogrio.read_dataframe(target)
     assert back["id"].tolist() == frame["id"].tolist()
     assert json.loads(whole)["features"][2]["properties"]["id"] == frame["id"].iloc[2]
+
+
+def test_geojson_cells_keep_their_values_on_either_writer(tmp_path):
+    """orjson writes the properties; a chunk it refuses (an integer past 64 bits) and a frame
+    with a column type it is not given (dates) go through pandas' writer. Either way a cell
+    reads back as its value: text as it is, missing (None, NaN, NA, inf) as null, floats
+    exact, lists as arrays."""
+    from shapely.geometry import Point
+
+    from conflictmap import geojson
+
+    frame = gpd.GeoDataFrame({
+        "text": ["Сотк </script> \"q\" \\", None, "\u2028", float("nan")],
+        "n": pd.array([1, None, -3, 2**62], dtype="Int64"),
+        "x": [0.1 + 0.2, float("nan"), float("inf"), 1e-7],
+        "flag": [True, False, None, True],
+        "lists": [["a", "ü"], [], None, ["b"]],
+        "big": [1, 2, 2**70, 4],  # the third chunk (of one row) goes pandas' way
+    }, geometry=[Point(45.1, 40.2), None, Point(46, 39.5), Point(44.5, 41)], crs=4326)
+    want = [
+        {"text": "Сотк </script> \"q\" \\", "n": 1, "x": 0.1 + 0.2, "flag": True,
+         "lists": ["a", "ü"], "big": 1},
+        {"text": None, "n": None, "x": None, "flag": False, "lists": [], "big": 2},
+        {"text": "\u2028", "n": -3, "x": None, "flag": None, "lists": None, "big": 2**70},
+        {"text": None, "n": 2**62, "x": 1e-7, "flag": True, "lists": ["b"], "big": 4},
+    ]
+    for chunk in (1, 4):
+        doc = json.loads(geojson.feature_collection_text(frame, "t") if chunk == 4 else "".join(
+            p if isinstance(p, str) else p.decode()
+            for p in geojson.feature_collection_pieces(frame, "t", chunk=chunk)))
+        got = [f["properties"] for f in doc["features"]]
+        # pandas' writer rounds floats to 15 digits: exact only where orjson wrote the chunk
+        if chunk == 1:
+            assert got[2] == want[2] and got[:2] + got[3:] == want[:2] + want[3:]
+        else:
+            assert got[2]["big"] == 2**70 and [g["x"] for g in got] == [0.3, None, None, 1e-7]
+        assert doc["features"][1]["geometry"] is None
+    dated = frame.assign(day=pd.to_datetime(["2020-11-26"] * 4)).drop(columns="big")
+    doc = json.loads(geojson.feature_collection_text(dated, "t"))
+    assert [f["properties"]["day"] for f in doc["features"]] == ["2020-11-26T00:00:00.000"] * 4
+    target = geojson.write(frame.drop(columns="big"), tmp_path / "t.geojson")
+    back = pyogrio.read_dataframe(target)
+    assert back["text"].iloc[0] == want[0]["text"] and back["n"].tolist()[2] == -3
 
 
 def test_events_geojson_made_in_two_processes_is_the_same_text(result, tmp_path, monkeypatch):

@@ -188,10 +188,10 @@ def write_events_geojson(result: Result, target: Path) -> Path:
     tail = Path(name)
 
     def write_tail() -> None:
-        with tail.open("w", encoding="utf-8") as fh:
-            fh.write(",")
+        with tail.open("wb") as fh:
+            fh.write(b",")
             for piece in geojson.feature_pieces(events_frame(result, slice(cut, None))):
-                fh.write(piece)
+                fh.write(piece if isinstance(piece, bytes) else piece.encode("utf-8"))
 
     child = Child(write_tail)
 
