@@ -23,6 +23,7 @@ import folium
 import folium.plugins
 import geopandas as gpd
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -93,9 +94,16 @@ def controller_colors(timeline: Timeline) -> dict[str, str]:
     return colors
 
 
+def compact_json(obj: Any) -> bytes:
+    """Compact UTF-8 JSON by orjson: at 100k events the page's data took 0.37 s through
+    `json.dumps` (mostly its floats) and a tenth of that here. Keys that are not text are
+    written as text, as `json.dumps` does; NaN would be null (the page's numbers are finite)."""
+    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+
+
 def safe_json(obj: Any) -> str:
     """JSON that is also safe inside an HTML <script>: no `</script>`, no line separators."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = compact_json(obj).decode("utf-8")
     for raw, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
                      ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(raw, esc)
@@ -594,11 +602,12 @@ POPUP_CHUNK = 1000  # events per compressed popup chunk: decoding one costs a fe
 GZIP_LEVEL = 4
 
 
-def gzip_b64(text: str) -> str:
+def gzip_b64(text: str | bytes) -> str:
     """UTF-8 text gzipped (no timestamp: the same page gives the same bytes) and base64-encoded:
     ASCII with no `<`, safe in a script. libdeflate releases the GIL, so chunks compress on all
     cores."""
-    return base64.b64encode(deflate.gzip_compress(text.encode("utf-8"), GZIP_LEVEL)).decode()
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    return base64.b64encode(deflate.gzip_compress(raw, GZIP_LEVEL)).decode()
 
 
 def chunk_jobs(pool: ThreadPoolExecutor, columns: dict[str, list[Any]], n: int, size: int,
@@ -614,19 +623,17 @@ def chunk_jobs(pool: ThreadPoolExecutor, columns: dict[str, list[Any]], n: int, 
         parts = []
         for name, values in columns.items():
             part = values[k:k + size]
-            body = ("[" + ",".join("null" if v is None else v for v in part) + "]"
-                    if name in raw else
-                    json.dumps(part, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
-            parts.append(f"{json.dumps(name)}:{body}")
-        return gzip_b64("{" + ",".join(parts) + "}")
+            body = (("[" + ",".join("null" if v is None else v for v in part) + "]").encode()
+                    if name in raw else compact_json(part))
+            parts.append(compact_json(name) + b":" + body)
+        return gzip_b64(b"{" + b",".join(parts) + b"}")
 
     return [pool.submit(one, k) for k in range(0, n, size)]
 
 
 def compress_json(obj: Any) -> str:
     """One value as gzipped, base64-encoded JSON: a line of the block the browser never runs."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return gzip_b64(text)
+    return gzip_b64(compact_json(obj))
 
 
 BLOB_ID = "conflictmap-blobs"
