@@ -101,8 +101,8 @@ def events_frame(result: Result, rows: slice | None = None) -> gpd.GeoDataFrame:
     f["dataset_json"] = [t if isinstance(t, str) and t != "null" else None
                          for t in rec["dataset_json"].tolist()]
     for col in list_columns(schema):  # always a list, empty when the record has none
-        values = f[col].tolist() if isinstance(f[col], pd.Series) else f[col]
-        f[col] = [list(v) if v else [] for v in values]
+        if isinstance(f[col], pd.Series):  # the others were made above, as new lists
+            f[col] = [list(v) if v else [] for v in f[col].tolist()]
     index = base.index
     frame = pd.DataFrame({c: v if isinstance(v, pd.Series | pd.api.extensions.ExtensionArray)
                           else pd.Series(v, index=index, dtype=object)
