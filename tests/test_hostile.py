@@ -65,6 +65,15 @@ def test_every_bad_file_fails_validate_and_build_with_its_name(name, tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+def test_a_count_past_64_bits_is_refused_by_name_with_the_limit():
+    """Tables (GPKG, Parquet) and the page hold whole numbers in 64 bits: a larger count was a
+    traceback in the page or in events.geojson; now the record is refused, on its line."""
+    r = run("validate", BAD / "fatalities-too-large.yaml")
+    assert r.returncode == 1
+    assert ("fatalities-too-large.yaml:6:1: fatalities: 100000000000000000000 is too large: "
+            "at most 9,223,372,036,854,775,807") in r.stderr
+
+
 @pytest.mark.parametrize("case", sorted(GENERATED))
 def test_every_generated_case_fails_validate_and_build(case, tmp_path):
     events = tmp_path / "events"

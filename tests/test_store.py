@@ -40,6 +40,7 @@ EXPECTED = {
     "int-date.yaml": (1, "date", "expected YYYY-MM-DD, got 20201126"),
     "slash-date.yaml": (7, "sources[0].published", "expected YYYY-MM-DD, got '29/11/2020'"),
     "long-number.yaml": (6, "(yaml)", "a number of 5000 digits is too long"),
+    "fatalities-too-large.yaml": (6, "fatalities", "too large: at most 9,223,372,036,854,775,807"),
     "alias-bomb.yaml": (7, "(yaml)", "anchors and aliases (&name, *name) are not allowed"),
     "deep-nesting.yaml": (6, "(yaml)", "nested more than 20 levels deep"),
     "many-documents.yaml": (2002, "(yaml)", "more than 1,000 documents in one file"),

@@ -109,6 +109,12 @@ BBOX_MARGIN_DEG = 0.1
 MAX_QUOTE_CHARS = 300
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+MAX_COUNT = 2**63 - 1  # a count (fatalities) as every table format stores it: 64-bit
+
+
+def _shown_number(value: int) -> str:
+    text = str(value)
+    return text if len(text) <= 40 else f"a number of {len(text)} digits"
 Text = Annotated[str, Field(min_length=1)]
 
 
@@ -413,6 +419,16 @@ class Event(_Strict):
     def _blank_is_absent(cls, value: str | None) -> str | None:
         """An empty description says nothing: it is absent (null in every output), not ""."""
         return value or None
+
+    @field_validator("fatalities")
+    @classmethod
+    def _fits_a_table(cls, value: int | None) -> int | None:
+        """Every table format we write (GPKG, Parquet, CSV read back) holds whole numbers in 64
+        bits, and so does the page; a larger count is a typo, not a figure."""
+        if value is not None and value > MAX_COUNT:
+            raise PydanticCustomError("too_large", "{value} is too large: at most {limit}",
+                                      {"value": _shown_number(value), "limit": f"{MAX_COUNT:,}"})
+        return value
 
     @field_validator("date", "end_date", mode="before")
     @classmethod
