@@ -155,3 +155,19 @@ def test_forked_popups_make_the_page_one_process_makes_and_never_outlive_it(tmp_
     run = subprocess.run([sys.executable, "-c", FORKED, str(tmp_path), str(ROOT)], cwd=ROOT,
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and "forked page ok" in run.stdout, run.stderr[-3000:]
+
+
+def test_page_json_is_the_standard_librarys_value_and_safe_in_a_script():
+    """The page's JSON (orjson) parses to what `json.dumps` writes, an integer past 64 bits
+    included (the standard library writes that one), and no text in it can end the script."""
+    import json
+
+    from conflictmap.render.map import compact_json, safe_json
+
+    value = {"t": ["Сотк </script><!-- & \u2028 \u2029 \"q\" \\", None, True], "n": [1, -2**63],
+             1: 0.1 + 0.2, "f": 1e-7, "big": 2**70}
+    for text in (compact_json(value).decode(), safe_json(value)):
+        assert json.loads(text) == json.loads(json.dumps(value))
+    safe = safe_json(value)
+    assert not any(c in safe for c in "<>&\u2028\u2029")
+    assert json.loads(compact_json({"f": 1e-7})) == {"f": 1e-7}
