@@ -31,6 +31,7 @@ from .model import (
     ACLED_TYPES,
     BBOX_MARGIN_DEG,
     ID_PATTERN,
+    MAX_COUNT,
     MAX_QUOTE_CHARS,
     DatePrecision,
     Event,
@@ -275,7 +276,7 @@ def bulk_ok(frame: pd.DataFrame, loc: list[dict[str, Any]],
     fat = pd.to_numeric(frame["fatalities"], errors="coerce")
     numeric = frame["fatalities"].map(lambda v: v is None or v != v or type(v) in (int, float))
     ok &= (frame["fatalities"].isna() | (numeric & np.isfinite(fat) & (fat >= 0)
-                                         & (fat < 2.0**63)  # MAX_COUNT; the model says why
+                                         & (fat < float(MAX_COUNT + 1))  # 2**63: exact
                                          & (fat == np.floor(fat)))).to_numpy(dtype=bool)
     lat = np.array([_number(x.get("lat")) for x in loc], dtype=float)
     lon = np.array([_number(x.get("lon")) for x in loc], dtype=float)
