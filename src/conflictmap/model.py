@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from datetime import date, datetime
 from enum import StrEnum
@@ -420,14 +421,17 @@ class Event(_Strict):
         """An empty description says nothing: it is absent (null in every output), not ""."""
         return value or None
 
-    @field_validator("fatalities")
+    @field_validator("fatalities", mode="before")
     @classmethod
-    def _fits_a_table(cls, value: int | None) -> int | None:
+    def _fits_a_table(cls, value: Any) -> Any:
         """Every table format we write (GPKG, Parquet, CSV read back) holds whole numbers in 64
-        bits, and so does the page; a larger count is a typo, not a figure."""
-        if value is not None and value > MAX_COUNT:
+        bits, and so does the page; a larger count is a typo, not a figure. Checked before the
+        type, so a dataset's real number past 64 bits gets these words too."""
+        if (isinstance(value, int | float) and not isinstance(value, bool)
+                and math.isfinite(value) and value > MAX_COUNT):
+            shown = _shown_number(int(value))
             raise PydanticCustomError("too_large", "{value} is too large: at most {limit}",
-                                      {"value": _shown_number(value), "limit": f"{MAX_COUNT:,}"})
+                                      {"value": shown, "limit": f"{MAX_COUNT:,}"})
         return value
 
     @field_validator("date", "end_date", mode="before")
