@@ -43,6 +43,7 @@ def test_zod_is_sotk():
 @pytest.mark.parametrize(("alias", "canonical"), [
     ("Karvachar", "Kalbajar"), ("Kəlbəcər", "Kalbajar"), ("Shushi", "Shusha"),
     ("Khankendi", "Khankendi"), ("Stepanakert", "Khankendi"), ("Berdzor", "Laçın"),
+    ("Сотк", "Sotk"), ("сотк", "Sotk"), ("Սոթք", "Sotk"),  # Russian and Armenian reports
 ])
 def test_aliases_resolve_to_one_place(alias, canonical):
     rc, place, err = geocode_json(alias)
