@@ -161,3 +161,21 @@ def test_written_yaml_has_no_aliases_for_shared_values(tmp_path):
     assert "&id" not in store.event_to_yaml(ev)
     store.write_event(tmp_path, ev)
     assert [e.id for e in store.load_events([tmp_path])] == ["shared-1"]
+
+
+@pytest.mark.parametrize(("title", "want"), [
+    ("Obstrel near Sotk", "obstrel-near-sotk"),
+    ("Обстрел у Сотка", "obstrel-u-sotka"),  # Russian
+    ("Սոթքի ոսկու հանք", "sotki-osku-hank"),  # Armenian, with its ու digraph
+    ("სოთქი", "sotki"),  # Georgian
+    ("Kəlbəcər rayonu, Saatlı", "kelbecer-rayonu-saatli"),  # Azerbaijani ə and ı
+    ("Щёлково: ЖЭК", "shchyolkovo-zhek"),
+    ("Sotk gold mine — 26 Nov", "sotk-gold-mine-26-nov"),
+    ("東京", "event"),  # a script with no Latin spelling here: the placeholder, as before
+])
+def test_ids_keep_the_words_of_non_latin_titles(title, want):
+    """`add` and `extract` name events from their titles: a Russian or Armenian title lost
+    every letter (the id read 2020-11-26-event)."""
+    from conflictmap.store import slug
+
+    assert slug(title) == want

@@ -349,8 +349,27 @@ def write_events(folder: Path, events: list[Event], name: Callable[[Event], str]
     return written, [(by_name[n], f"{folder / n} exists; not overwritten") for n in taken]
 
 
+# Letters that NFKD does not take apart into a Latin base, for the region's scripts (Russian
+# and Ukrainian Cyrillic, Armenian, Georgian; Azerbaijani's ə and ı), written the way English
+# reports spell names from them. Without it a Russian or Armenian title lost every letter.
+_TO_LATIN = str.maketrans({
+    **dict(zip("абвгдезийклмнопрстуфыэ", "abvgdeziyklmnoprstufye", strict=True)),
+    "ё": "yo", "ж": "zh", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "",
+    "ь": "", "ю": "yu", "я": "ya", "і": "i", "ї": "yi", "є": "ye", "ґ": "g",
+    **dict(zip("աբգդեզէըթիլկհմյնոպջռսվտրփքօֆ", "abgdezeytilkhmynopjrsvtrpkof", strict=True)),
+    "ժ": "zh", "խ": "kh", "ծ": "ts", "ձ": "dz", "ղ": "gh", "ճ": "ch", "շ": "sh", "չ": "ch",
+    "ց": "ts", "ւ": "v", "և": "ev",
+    **dict(zip("აბგდევზთიკლმნოპრსტუფქყ", "abgdevztiklmnoprstupkq", strict=True)),
+    "ჟ": "zh", "ღ": "gh", "შ": "sh", "ჩ": "ch", "ც": "ts", "ძ": "dz", "წ": "ts", "ჭ": "ch",
+    "ხ": "kh", "ჯ": "j", "ჰ": "h",
+    "ə": "e", "ı": "i", "ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d",
+})
+
+
 def slug(text: str, limit: int = 60) -> str:
-    """Lower-case ASCII words joined by hyphens: a file name any system accepts."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    """Lower-case ASCII words joined by hyphens: a file name any system accepts. Letters of
+    other scripts are written in Latin (`_TO_LATIN`; Armenian ու is u), not dropped."""
+    latin = text.lower().replace("ու", "u").translate(_TO_LATIN)
+    ascii_text = unicodedata.normalize("NFKD", latin).encode("ascii", "ignore").decode()
     s = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return s[:limit].rstrip("-") or "event"
