@@ -110,13 +110,8 @@ BBOX_MARGIN_DEG = 0.1
 MAX_QUOTE_CHARS = 300
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
-MAX_COUNT = 2**63 - 1  # a count (fatalities) as every table format stores it: 64-bit
-
-
-def _shown_number(value: int) -> str:
-    text = str(value)
-    return text if len(text) <= 40 else f"a number of {len(text)} digits"
 Text = Annotated[str, Field(min_length=1)]
+MAX_COUNT = 2**63 - 1  # a count (fatalities) as every table format stores it: 64-bit
 
 
 @cache
@@ -181,6 +176,12 @@ _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
+def _shown_number(value: float) -> str:
+    """A number as a message shows it: in full, or its length when that would flood a line."""
+    text = str(value)
+    return text if len(text) <= 40 else f"a number of {len(text)} digits"
+
+
 def _not_a_date(value: Any) -> PydanticCustomError:
     """One message for anything that is not written as a date: YAML reads 20201126 as a number,
     which pydantic would take for seconds since 1970 (1970-08-22), and 29/11/2020 as text."""
@@ -189,7 +190,7 @@ def _not_a_date(value: Any) -> PydanticCustomError:
     elif isinstance(value, str):
         shown = repr(value if len(value) <= 40 else value[:40] + "...")
     elif isinstance(value, (int, float)):
-        shown = str(value) if len(str(value)) <= 40 else f"a number of {len(str(value))} digits"
+        shown = _shown_number(value)
     else:
         shown = {dict: "a mapping", list: "a list"}.get(type(value), type(value).__name__)
     return PydanticCustomError("iso_date", "expected YYYY-MM-DD, got {value}", {"value": shown})
